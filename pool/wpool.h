@@ -1,0 +1,172 @@
+/*
+ * wpool.h — the public API of libwpool, a supervisor for a pool of external
+ * worker processes, on libuv.
+ *
+ * Owns: the pool's options, its lifecycle (new → start → call* → stop →
+ * free), the request/reply types callers see, error codes, and the per-slot
+ * startup timeline. Everything runs on the caller's uv_loop_t; no function
+ * here may be called from another thread. The library never prints or exits.
+ *
+ * Errors: functions return 0 or a negative WP_E* code; wp_strerror() names
+ * it. A request's callback runs exactly once, with err == 0 and a reply, or
+ * with a negative WP_E* code and reply == NULL.
+ */
+#ifndef WPOOL_H
+#define WPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WP_PROTOCOL_VERSION 1
+#define WP_DEFAULT_MAX_FRAME (16u * 1024u * 1024u)
+
+/* Error codes (negative when returned). Keep wp_strerror() in step. */
+#define WP_ERRORS(X)                                                        \
+  X(EINVAL, -1, "invalid argument")                                         \
+  X(ENOMEM, -2, "out of memory")                                            \
+  X(ESPAWN, -3, "worker could not be spawned")                              \
+  X(EHELLO, -4, "worker exited or failed before its Hello")                 \
+  X(EPROTO, -5, "worker broke the wire protocol")                           \
+  X(EWORKER_EXITED, -6, "worker exited with the request in flight")         \
+  X(EQUEUE_FULL, -7, "request queue is full")                               \
+  X(ETIMEDOUT, -8, "request timed out")                                     \
+  X(ESTOPPED, -9, "pool is stopping or stopped")                            \
+  X(ENOWORKERS, -10, "no worker could be started")                          \
+  X(ESTATE, -11, "operation not allowed in the pool's current state")       \
+  X(EREMOTE, -12, "worker answered with an error status")                   \
+  X(ETRANSPORT, -13, "transport failure (connection or call failed)")       \
+  X(ESTART_TIMEOUT, -14, "worker sent no Hello within the start timeout")   \
+  X(EFAILED, -15, "pool gave up: too many restarts")                        \
+  X(EIO, -16, "I/O error talking to a worker")
+
+enum {
+#define WP_ENUM(name, val, msg) WP_##name = (val),
+  WP_ERRORS(WP_ENUM)
+#undef WP_ENUM
+};
+
+const char *wp_strerror(int err);
+/* "WP_ETIMEDOUT" style symbolic name of an error code. */
+const char *wp_errname(int err);
+
+typedef enum { WP_MODE_CONCURRENT = 0, WP_MODE_SEQUENTIAL = 1 } wp_mode_t;
+typedef enum { WP_TRANSPORT_PIPE = 0, WP_TRANSPORT_GRPC = 1 } wp_transport_t;
+
+/* Parse "concurrent"/"sequential", "pipe"/"grpc": 0 or WP_EINVAL. */
+int wp_mode_parse(const char *s, wp_mode_t *out);
+int wp_transport_parse(const char *s, wp_transport_t *out);
+const char *wp_mode_name(wp_mode_t m);
+const char *wp_transport_name(wp_transport_t t);
+
+typedef struct wp_options {
+  /* Worker command, NULL-terminated. NULL means the default C worker
+   * (WPOOL_WORKER env, else "build/wpool-worker"). The pool appends
+   * "--transport grpc --listen ADDR" for gRPC workers unless
+   * grpc_no_listen_args is set (then the command must pick its own). */
+  char *const *argv;
+  int size;                   /* number of worker slots, >= 1 */
+  wp_mode_t mode;             /* how start spawns the slots */
+  wp_transport_t transport;
+  int grpc_tcp;               /* gRPC over 127.0.0.1:0 instead of a unix socket */
+  int grpc_no_listen_args;
+  int max_inflight;           /* requests in flight per worker, >= 1 (default 1) */
+  size_t queue_limit;         /* queued (not yet dispatched) requests; default 1<<20 */
+  uint64_t request_timeout_ns;/* from wp_pool_call to reply; 0 = none */
+  uint64_t start_timeout_ns;  /* spawn → Hello; default 10 s */
+  uint64_t stop_grace_ns;     /* stdin closed → SIGKILL; default 2 s */
+  uint32_t max_frame;         /* largest frame accepted; default 16 MiB */
+  const int *cpus;            /* pin workers to these CPUs (NULL: inherit) */
+  int ncpus;
+  /* Restart policy: a worker that exits while the pool runs is restarted
+   * after a backoff (base doubling to cap, with jitter); more than
+   * restart_max restarts within restart_window_ns fails the pool. */
+  int restart;                /* 1 (default) restart exited workers, 0 not */
+  uint64_t restart_base_ns;   /* default 10 ms */
+  uint64_t restart_cap_ns;    /* default 1 s */
+  int restart_max;            /* default 5 * size (at least 10) */
+  uint64_t restart_window_ns; /* default 5 s */
+} wp_options_t;
+
+/* Fills defaults: size 1, concurrent, pipe, max_inflight 1, ... */
+void wp_options_init(wp_options_t *o);
+
+/* Per-slot startup timeline, ns on the monotonic clock (wp_now_ns()).
+ * 0 means "not reached". */
+typedef struct wp_timeline {
+  uint64_t spawn_asked;   /* the pool decided to spawn this slot */
+  uint64_t started;       /* the process exists (spawn returned) */
+  uint64_t hello;         /* its Hello arrived */
+  uint64_t ready;         /* usable: Hello (pipe) or channel READY (gRPC) */
+  int pid;
+  int generation;         /* how many times this slot was (re)started */
+} wp_timeline_t;
+
+typedef enum {
+  WP_REQ_PING = 0,
+  WP_REQ_WORK = 1,
+} wp_req_kind_t;
+
+typedef struct wp_request {
+  wp_req_kind_t kind;
+  const void *payload;    /* borrowed until the callback runs */
+  size_t payload_len;
+  uint32_t cpu_us, sleep_us, reply_bytes; /* WP_REQ_WORK */
+  uint64_t timeout_ns;    /* overrides options.request_timeout_ns when > 0 */
+  int idempotent;         /* may be retried once on another worker */
+} wp_request_t;
+
+typedef struct wp_reply {
+  const uint8_t *payload; /* valid only during the callback */
+  size_t payload_len;
+  int slot;               /* which worker answered */
+} wp_reply_t;
+
+typedef struct wp_pool wp_pool_t;
+
+typedef void (*wp_reply_cb)(wp_pool_t *pool, int err, const wp_reply_t *reply,
+                            void *arg);
+/* err == 0 when every slot is ready; else why the start failed. */
+typedef void (*wp_start_cb)(wp_pool_t *pool, int err, void *arg);
+typedef void (*wp_stop_cb)(wp_pool_t *pool, void *arg);
+
+int wp_pool_new(uv_loop_t *loop, const wp_options_t *opts, wp_pool_t **out);
+/* Spawns every slot (all at once, or one after the previous is ready) and
+ * runs cb once: when all slots are ready, or when the start failed. */
+int wp_pool_start(wp_pool_t *p, wp_start_cb cb, void *arg);
+/* Queues a request; cb runs exactly once, never before this returns.
+ * Returns 0, or an error (and then cb never runs). */
+int wp_pool_call(wp_pool_t *p, const wp_request_t *req, wp_reply_cb cb,
+                 void *arg);
+/* Fails queued requests with WP_ESTOPPED, closes workers' stdin, waits
+ * stop_grace_ns, then SIGKILLs; cb runs when every child is reaped and every
+ * handle is closed. In-flight requests get their replies if they arrive in
+ * the grace period, else WP_ESTOPPED. */
+void wp_pool_stop(wp_pool_t *p, wp_stop_cb cb, void *arg);
+/* Only after the stop callback ran (or if never started). */
+void wp_pool_free(wp_pool_t *p);
+
+int wp_pool_size(const wp_pool_t *p);
+int wp_pool_timeline(const wp_pool_t *p, int slot, wp_timeline_t *out);
+/* Number of slots ready now. */
+int wp_pool_ready_count(const wp_pool_t *p);
+/* Pids of live workers (for tests / chaos); returns count written. */
+int wp_pool_pids(const wp_pool_t *p, int *pids, int max);
+
+typedef struct wp_stats {
+  uint64_t calls, replies, errors, queued_now, inflight_now;
+  uint64_t restarts, worker_exits, protocol_errors;
+} wp_stats_t;
+void wp_pool_stats(const wp_pool_t *p, wp_stats_t *out);
+
+/* Monotonic clock, ns. */
+uint64_t wp_now_ns(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

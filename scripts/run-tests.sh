@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every test suite in BUILD/tests (cmocka binaries) and tests/test_*.py
+# (python unittest), each under a time limit, and closes with one line
+# "tests: N passed, N failed". Usage: scripts/run-tests.sh [BUILD] [FILTER]
+# FILTER (a substring) runs only the suites whose name contains it.
+set -u
+build=${1:-build}
+filter=${2:-${TESTS:-}}
+python=${PYTHON:-/usr/bin/python3}
+limit=${TEST_TIMEOUT:-300}
+export WPOOL_BUILD="$build"
+passed=0; failed=0; failed_names=()
+
+run() { # name cmd...
+  local name=$1; shift
+  [ -n "$filter" ] && [[ "$name" != *"$filter"* ]] && return
+  local t0=$SECONDS
+  echo "=== $name"
+  if timeout -k 5 "$limit" "$@"; then
+    passed=$((passed + 1)); echo "--- ok   $name ($((SECONDS - t0)) s)"
+  else
+    failed=$((failed + 1)); failed_names+=("$name"); echo "--- FAIL $name ($((SECONDS - t0)) s)"
+  fi
+}
+
+for t in "$build"/tests/test_*; do
+  [ -x "$t" ] || continue
+  run "$(basename "$t")" "$t"
+done
+# Python suites exercise the SDK and interop; they use the C build only as
+# peers, so the sanitized build skips them (ASan cannot preload into python).
+if [ -z "${WPOOL_SANITIZED:-}" ]; then
+  for t in tests/test_*.py; do
+    [ -f "$t" ] || continue
+    run "$(basename "$t")" "$python" "$t"
+  done
+fi
+
+[ ${#failed_names[@]} -gt 0 ] && echo "failed suites: ${failed_names[*]}"
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -1,0 +1,124 @@
+/* handle.c — what a request does, whatever transport carried it. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "worker.h"
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void wk_burn_us(uint32_t us) {
+  if (us == 0) return;
+  uint64_t end = now_ns() + (uint64_t)us * 1000u;
+  /* volatile so the loop is real work the compiler cannot drop. */
+  volatile uint64_t x = 0;
+  while (now_ns() < end)
+    for (int i = 0; i < 64; i++) x += (uint64_t)i * 2654435761u;
+}
+
+static void sleep_us(uint32_t us) {
+  struct timespec ts = {us / 1000000u, (long)(us % 1000000u) * 1000};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+/* Scratch buffer for Work replies; grows to the largest reply asked for. */
+static uint8_t *scratch;
+static size_t scratch_cap;
+
+static uint8_t *scratch_get(size_t n) {
+  if (n > scratch_cap) {
+    uint8_t *p = realloc(scratch, n);
+    if (!p) return NULL;
+    memset(p + scratch_cap, 'w', n - scratch_cap);
+    scratch = p;
+    scratch_cap = n;
+  }
+  return scratch;
+}
+
+static void set_error(wk_result_t *out, Wpool__V1__Status st, const char *msg) {
+  out->reply.status = st;
+  out->reply.error = (char *)msg;
+}
+
+void wk_handle(const wk_config_t *cfg, const Wpool__V1__Request *req,
+               wk_result_t *out) {
+  wpool__v1__reply__init(&out->reply);
+  out->shutdown = 0;
+  out->reply.id = req->id;
+  switch (req->kind_case) {
+  case WPOOL__V1__REQUEST__KIND_PING:
+    out->reply.payload = req->ping->payload;
+    break;
+  case WPOOL__V1__REQUEST__KIND_WORK: {
+    const Wpool__V1__Work *w = req->work;
+    wk_burn_us(w->cpu_us);
+    sleep_us(w->sleep_us);
+    if (w->reply_bytes > 0) {
+      uint8_t *p = scratch_get(w->reply_bytes);
+      if (!p) {
+        set_error(out, WPOOL__V1__STATUS__STATUS_WORKER_ERROR, "out of memory");
+        break;
+      }
+      out->reply.payload.data = p;
+      out->reply.payload.len = w->reply_bytes;
+    } else {
+      out->reply.payload = w->payload;
+    }
+    break;
+  }
+  case WPOOL__V1__REQUEST__KIND_SHUTDOWN:
+    out->shutdown = 1;
+    break;
+  default:
+    set_error(out, WPOOL__V1__STATUS__STATUS_BAD_REQUEST, "request has no kind");
+    break;
+  }
+  wk_burn_us(cfg->delay_us);
+}
+
+int wk_write_all(int fd, const void *buf, size_t len) {
+  const uint8_t *p = buf;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+int wk_write_hello(int fd, int transport, const char *address) {
+  Wpool__V1__Hello h = WPOOL__V1__HELLO__INIT;
+  h.pid = (uint32_t)getpid();
+  h.protocol_version = 1;
+  h.transport = transport;
+  h.address = (char *)(address ? address : "");
+  size_t n = wpool__v1__hello__get_packed_size(&h);
+  uint8_t buf[WP_FRAME_HDR + 512];
+  if (n > sizeof buf - WP_FRAME_HDR) return -1;
+  wp_frame_put_header(buf, (uint32_t)n);
+  wpool__v1__hello__pack(&h, buf + WP_FRAME_HDR);
+  return wk_write_all(fd, buf, WP_FRAME_HDR + n);
+}
+
+void wk_die_with_parent(void) {
+  pid_t parent = getppid();
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  /* The parent may have died between fork and prctl: then we were already
+   * re-parented and the death signal will never come. */
+  if (getppid() != parent || parent == 1) _exit(1);
+}

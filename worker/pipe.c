@@ -1,0 +1,111 @@
+/*
+ * pipe.c — the worker's pipe transport: frames on stdin, frames on stdout.
+ *
+ * Reads as much as the pipe holds, answers every whole frame in it, and
+ * writes all those replies with one write: a supervisor that pipelines
+ * requests gets batched replies for free, one at a time costs nothing extra.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "worker.h"
+
+typedef struct outbuf {
+  uint8_t *data;
+  size_t len, cap;
+} outbuf_t;
+
+static int out_reserve(outbuf_t *o, size_t n) {
+  if (o->len + n <= o->cap) return 0;
+  size_t cap = o->cap ? o->cap : 65536;
+  while (cap < o->len + n) cap *= 2;
+  uint8_t *p = realloc(o->data, cap);
+  if (!p) return -1;
+  o->data = p;
+  o->cap = cap;
+  return 0;
+}
+
+static int out_reply(outbuf_t *o, const Wpool__V1__Reply *r) {
+  size_t n = wpool__v1__reply__get_packed_size(r);
+  if (n > UINT32_MAX || out_reserve(o, WP_FRAME_HDR + n) != 0) return -1;
+  wp_frame_put_header(o->data + o->len, (uint32_t)n);
+  wpool__v1__reply__pack(r, o->data + o->len + WP_FRAME_HDR);
+  o->len += WP_FRAME_HDR + n;
+  return 0;
+}
+
+/* Handles every whole frame buffered in d, appending replies to o.
+ * Returns 0 to go on, 1 on Shutdown, -1 on a protocol error (reason set). */
+static int drain_frames(const wk_config_t *cfg, wp_frame_decoder_t *d,
+                        outbuf_t *o, const char **why) {
+  const uint8_t *f;
+  uint32_t flen;
+  int rc;
+  while ((rc = wp_frame_next(d, &f, &flen)) == WP_FRAME_OK) {
+    Wpool__V1__Request *req = wpool__v1__request__unpack(NULL, flen, f);
+    if (!req) {
+      *why = "garbage frame (not a Request)";
+      return -1;
+    }
+    wk_result_t res;
+    wk_handle(cfg, req, &res);
+    int err = out_reply(o, &res.reply);
+    wpool__v1__request__free_unpacked(req, NULL);
+    if (err) {
+      *why = "out of memory building a reply";
+      return -1;
+    }
+    if (res.shutdown) return 1;
+  }
+  if (rc == WP_FRAME_EOVERSIZE) {
+    *why = "frame larger than --max-frame";
+    return -1;
+  }
+  return 0;
+}
+
+int wk_pipe_serve(const wk_config_t *cfg) {
+  if (wk_write_hello(STDOUT_FILENO, cfg->transport, "") != 0) {
+    fprintf(stderr, "wpool-worker: cannot write Hello: %s\n", strerror(errno));
+    return 1;
+  }
+  wp_frame_decoder_t dec;
+  wp_frame_decoder_init(&dec, cfg->max_frame);
+  outbuf_t out = {0};
+  static uint8_t rbuf[256 * 1024];
+  const char *why = NULL;
+  int code = -1;
+  while (code < 0) {
+    ssize_t n = read(STDIN_FILENO, rbuf, sizeof rbuf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) { /* EOF: the supervisor is gone or done with us */
+      if (n < 0) why = strerror(errno);
+      else if (wp_frame_pending(&dec) > 0) why = "stdin ended inside a frame (truncated frame)";
+      code = why ? 1 : 0;
+      break;
+    }
+    if (wp_frame_feed(&dec, rbuf, (size_t)n) != 0) {
+      why = "out of memory buffering input";
+      code = 1;
+      break;
+    }
+    out.len = 0;
+    int st = drain_frames(cfg, &dec, &out, &why);
+    if (out.len > 0 && wk_write_all(STDOUT_FILENO, out.data, out.len) != 0) {
+      code = errno == EPIPE ? 0 : 1; /* EPIPE: the supervisor went away */
+      if (code) why = strerror(errno);
+      break;
+    }
+    if (st > 0) code = 0;
+    if (st < 0) code = 2;
+  }
+  if (why) fprintf(stderr, "wpool-worker[%d]: %s\n", (int)getpid(), why);
+  wp_frame_decoder_free(&dec);
+  free(out.data);
+  return code;
+}

@@ -1,0 +1,51 @@
+/*
+ * worker.h — the C worker (build/wpool-worker), shared by its transports.
+ *
+ * Owns: the worker's configuration, what a request does (wk_handle: Ping
+ * echoes, Work burns CPU then sleeps then replies), and writing the Hello.
+ * The transports (pipe.c, grpc.c) own only moving bytes.
+ */
+#ifndef WK_WORKER_H
+#define WK_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wpool.pb-c.h"
+
+typedef struct wk_config {
+  int transport;          /* WPOOL__V1__TRANSPORT__TRANSPORT_PIPE / _GRPC */
+  const char *listen;     /* gRPC: "unix:PATH" or "127.0.0.1:PORT" (0 = any) */
+  uint32_t delay_us;      /* --delay-us: busy time added to every reply */
+  uint32_t max_frame;     /* --max-frame: largest frame accepted */
+} wk_config_t;
+
+/* Result of handling one request. The reply's payload may point into the
+ * request (echo) or into the worker's scratch buffer; valid until the next
+ * call. shutdown is set for a Shutdown request. */
+typedef struct wk_result {
+  Wpool__V1__Reply reply;
+  int shutdown;
+} wk_result_t;
+
+void wk_handle(const wk_config_t *cfg, const Wpool__V1__Request *req,
+               wk_result_t *out);
+
+/* Spins on the CPU for us microseconds (the "work" of a request). */
+void wk_burn_us(uint32_t us);
+
+/* Writes the Hello frame (u32 BE length | Hello) to fd; 0 or -1. */
+int wk_write_hello(int fd, int transport, const char *address);
+
+/* Writes all of buf to fd, retrying short writes and EINTR; 0 or -1. */
+int wk_write_all(int fd, const void *buf, size_t len);
+
+/* Exits when the supervisor goes away: PR_SET_PDEATHSIG plus the getppid
+ * check for the race where the parent died before the prctl. */
+void wk_die_with_parent(void);
+
+/* The transports' main loops; each returns the process exit code. */
+int wk_pipe_serve(const wk_config_t *cfg);
+int wk_grpc_serve(const wk_config_t *cfg);
+
+#endif
