@@ -1,0 +1,558 @@
+"""wpool_worker — write a wpool worker in Python.
+
+A worker is a process the wpool supervisor starts and sends requests to.
+This module does everything but the job itself: it parses the same flags as
+the C reference worker (build/wpool-worker), writes the Hello, speaks the
+pipe or the gRPC transport, answers Ping/Work/Shutdown with the reference
+behaviour, turns a failing handler into an error reply, and exits when the
+supervisor goes away. You write the job::
+
+    import wpool_worker
+
+    def handle(request):               # a wpool.v1.Request message
+        if request.WhichOneof("kind") == "ping":
+            return request.ping.payload[::-1]   # the reply payload (bytes or str)
+        return None                    # None: the reference behaviour
+
+    wpool_worker.run(handle)
+
+The handler may be:
+  * a function ``handle(request) -> bytes | str | Reply | None``;
+  * an object with such a ``handle`` method, or a class (instantiated once
+    with no arguments) — typically a subclass of :class:`Handler`, which
+    splits the job into ``ping(msg)`` and ``work(msg)`` methods;
+  * None: the reference worker (Ping echoes, Work burns CPU, sleeps, replies).
+
+Returning None means "do what the reference worker does" for that request.
+Raising :class:`BadRequest` replies STATUS_BAD_REQUEST; raising anything
+else replies STATUS_WORKER_ERROR with the exception's text (the traceback
+goes to stderr) — a handler bug never kills the worker. Shutdown and
+requests without a kind never reach the handler. Requests are handled one at
+a time, on both transports, so a handler need not be thread-safe.
+
+Command line (the C worker's flags)::
+
+    --transport pipe|grpc   pipe: frames on stdin/stdout (default); grpc: a server
+    --listen ADDR           gRPC address: unix:PATH (default
+                            unix:/tmp/wpool-pyworker-<pid>.sock) or
+                            127.0.0.1:PORT, 0 = any port (the Hello says which)
+    --delay-us N            N µs of busy time added to every reply (test knob)
+    --max-frame BYTES       largest frame/message accepted (default 16 MiB)
+
+Wire format (proto/wpool.proto is the contract): a frame is a u32 big-endian
+length followed by that many protobuf bytes. The first frame on stdout is a
+Hello (pid, protocol_version 1, transport, and for gRPC the bound address,
+written once the server listens). On the pipe transport every request is a
+Request frame on stdin and every answer a Reply frame on stdout; on gRPC they
+are the argument and result of wpool.v1.Worker/Call and stdin only tells the
+worker when the supervisor is gone.
+
+Nothing but frames ever reaches the real stdout: run() keeps the stdout file
+descriptor for itself and points fd 1 and sys.stdout at stderr, so a stray
+print() in a handler cannot corrupt the protocol.
+
+Exit codes: 0 on stdin EOF or Shutdown (or the supervisor closing stdout);
+1 on an I/O or gRPC failure; 2 on a protocol error (oversized, truncated or
+garbage frame) or bad usage — with one line on stderr saying why.
+
+The message classes are built at run time from the descriptor set that
+`make` writes (build/gen/wpool.desc); $WPOOL_DESC overrides its location.
+"""
+
+import os
+import signal
+import struct
+import sys
+import threading
+import time
+
+__all__ = [
+    "run", "Handler", "BadRequest", "DescriptorNotFound", "ProtocolError",
+    "load_messages", "find_descriptor", "encode_frame", "read_frame",
+    "burn_us", "PROTOCOL_VERSION", "DEFAULT_MAX_FRAME",
+]
+
+PROTOCOL_VERSION = 1
+DEFAULT_MAX_FRAME = 16 * 1024 * 1024
+SERVICE = "wpool.v1.Worker"
+
+EXIT_OK, EXIT_IO, EXIT_PROTOCOL = 0, 1, 2
+_HDR = struct.Struct(">I")
+_PROG = "wpool-pyworker"
+
+
+class DescriptorNotFound(RuntimeError):
+    """The wpool.desc descriptor set is missing (run `make`)."""
+
+
+class ProtocolError(Exception):
+    """The peer broke the framing: oversized, truncated or garbage frame."""
+
+
+class BadRequest(Exception):
+    """Raise from a handler to reply STATUS_BAD_REQUEST with this text."""
+
+
+# --------------------------------------------------------------------------
+# Messages, built from the descriptor set
+# --------------------------------------------------------------------------
+
+def find_descriptor():
+    """Returns the path of wpool.desc: $WPOOL_DESC, else the repo's build/.
+
+    Raises DescriptorNotFound, naming where it looked, when it is missing."""
+    env = os.environ.get("WPOOL_DESC")
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = env or os.path.join(here, "..", "..", "build", "gen", "wpool.desc")
+    path = os.path.normpath(path)
+    if not os.path.isfile(path):
+        how = "$WPOOL_DESC" if env else "the repository's build directory"
+        raise DescriptorNotFound(
+            f"wpool descriptor set not found at {path} (from {how}); "
+            "run make (it writes build/gen/wpool.desc) or set WPOOL_DESC")
+    return path
+
+
+class _Messages:
+    """The wpool.v1 message classes and enum values, one set per process."""
+
+    def __init__(self, path):
+        from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+        with open(path, "rb") as f:
+            fds = descriptor_pb2.FileDescriptorSet.FromString(f.read())
+        # A private pool: never clashes with a generated wpool_pb2 the
+        # application may also have loaded into the default pool.
+        pool = descriptor_pool.DescriptorPool()
+        for file_proto in fds.file:  # protoc writes dependencies first
+            pool.Add(file_proto)
+        get_class = getattr(message_factory, "GetMessageClass", None)
+        if get_class is None:  # protobuf < 4.22 (Debian 12 ships 4.21)
+            get_class = message_factory.MessageFactory(pool).GetPrototype
+        for name in ("Hello", "Ping", "Work", "Shutdown", "Request", "Reply"):
+            setattr(self, name, get_class(pool.FindMessageTypeByName("wpool.v1." + name)))
+        for enum in ("Transport", "Status"):
+            for value in pool.FindEnumTypeByName("wpool.v1." + enum).values:
+                setattr(self, value.name, value.number)
+
+
+_messages = None
+_messages_lock = threading.Lock()
+
+
+def load_messages(path=None):
+    """Returns the message classes (.Request, .Reply, .Hello, .Ping, .Work,
+    .Shutdown) and enum values (.STATUS_OK, .TRANSPORT_GRPC, ...), loading
+    the descriptor set once. Raises DescriptorNotFound if it is missing."""
+    global _messages
+    with _messages_lock:
+        if _messages is None:
+            _messages = _Messages(path or find_descriptor())
+        return _messages
+
+
+def __getattr__(name):
+    """Lazy module attributes: wpool_worker.Request, .Reply, .STATUS_OK, ..."""
+    if name[:1].isupper():
+        m = load_messages()
+        if hasattr(m, name):
+            return getattr(m, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# --------------------------------------------------------------------------
+# What a request does
+# --------------------------------------------------------------------------
+
+def burn_us(us):
+    """Spins on the CPU for `us` microseconds of wall time (the Work job)."""
+    if us <= 0:
+        return
+    end = time.monotonic_ns() + us * 1000
+    x = 0
+    while time.monotonic_ns() < end:
+        for i in range(64):
+            x += i * 2654435761
+
+
+class Handler:
+    """Base class for a worker's job; the defaults are the reference worker.
+
+    Override ping() and/or work(), or handle() to see every request. Each
+    returns the reply payload (bytes or str), a Reply, or None (reference
+    behaviour)."""
+
+    _filler = b""
+
+    def handle(self, request):
+        kind = request.WhichOneof("kind")
+        if kind == "ping":
+            return self.ping(request.ping)
+        if kind == "work":
+            return self.work(request.work)
+        raise BadRequest(f"unsupported request kind {kind!r}")
+
+    def ping(self, ping):
+        """Ping: echo the payload."""
+        return ping.payload
+
+    def work(self, work):
+        """Work: burn cpu_us of CPU, sleep sleep_us, then reply reply_bytes
+        bytes (or echo the payload when reply_bytes is 0)."""
+        burn_us(work.cpu_us)
+        if work.sleep_us:
+            time.sleep(work.sleep_us / 1e6)
+        if work.reply_bytes == 0:
+            return work.payload
+        if len(Handler._filler) < work.reply_bytes:
+            Handler._filler = b"w" * work.reply_bytes
+        return Handler._filler[:work.reply_bytes]
+
+
+_reference = Handler()
+
+
+def _as_callable(handler):
+    """Turns what run() was given into one callable: request -> result."""
+    if handler is None:
+        return _reference.handle
+    if isinstance(handler, type):
+        handler = handler()
+    fn = getattr(handler, "handle", handler)
+    if not callable(fn):
+        raise TypeError("handler must be a callable, an object with a handle() "
+                        f"method, or a class; got {type(handler).__name__}")
+    return fn
+
+
+class _Dispatcher:
+    """Answers one Request with one Reply: the part both transports share."""
+
+    def __init__(self, handler, delay_us=0, max_frame=DEFAULT_MAX_FRAME):
+        self.m = load_messages()
+        self.fn = _as_callable(handler)
+        self.delay_us = delay_us
+        self.max_frame = max_frame
+
+    def __call__(self, request):
+        """Returns (reply, shutdown)."""
+        m = self.m
+        reply = m.Reply(id=request.id)
+        kind = request.WhichOneof("kind")
+        shutdown = kind == "shutdown"
+        if kind is None:
+            reply.status = m.STATUS_BAD_REQUEST
+            reply.error = "request has no kind"
+        elif not shutdown:
+            self._call_handler(request, reply)
+        burn_us(self.delay_us)
+        return reply, shutdown
+
+    def _call_handler(self, request, reply):
+        m = self.m
+        try:
+            result = self.fn(request)
+            if result is None:
+                result = _reference.handle(request)
+            if isinstance(result, str):
+                result = result.encode("utf-8")
+            if isinstance(result, (bytes, bytearray, memoryview)):
+                reply.payload = bytes(result)
+            elif isinstance(result, m.Reply):
+                reply.CopyFrom(result)
+                reply.id = request.id
+            else:
+                raise TypeError(f"handler returned {type(result).__name__}; "
+                                "expected bytes, str, Reply or None")
+            # A reply the supervisor would reject as oversized is our error.
+            if reply.ByteSize() > self.max_frame:
+                raise ValueError(f"reply of {reply.ByteSize()} bytes exceeds "
+                                 f"--max-frame {self.max_frame}")
+        except BadRequest as e:
+            reply.Clear()
+            reply.id, reply.status, reply.error = request.id, m.STATUS_BAD_REQUEST, str(e)
+        except Exception as e:  # a handler bug is a reply, never a crash
+            import traceback  # only when needed: it costs ~3 ms of start-up
+
+            traceback.print_exc(file=sys.stderr)
+            reply.Clear()
+            reply.id, reply.status = request.id, m.STATUS_WORKER_ERROR
+            reply.error = f"{type(e).__name__}: {e}"[:4096]  # keep the reply small
+
+
+# --------------------------------------------------------------------------
+# Framing: u32 big-endian length | protobuf bytes
+# --------------------------------------------------------------------------
+
+def encode_frame(message):
+    """Returns the frame (length header + bytes) carrying a message."""
+    body = message.SerializeToString()
+    return _HDR.pack(len(body)) + body
+
+
+def _read_exact(stream, n):
+    """Reads exactly n bytes unless EOF comes first (then returns fewer).
+    A pipe hands out whatever has arrived, so one frame may take many reads."""
+    parts, got = [], 0
+    while got < n:
+        chunk = stream.read(n - got)
+        if not chunk:
+            break
+        parts.append(chunk)
+        got += len(chunk)
+    return b"".join(parts)
+
+
+def read_frame(stream, max_frame=DEFAULT_MAX_FRAME):
+    """Returns the next frame's body, or None at a clean EOF (between frames).
+    Raises ProtocolError for an oversized or truncated frame."""
+    hdr = _read_exact(stream, _HDR.size)
+    if not hdr:
+        return None
+    if len(hdr) < _HDR.size:
+        raise ProtocolError("stdin ended inside a frame header (truncated frame)")
+    (n,) = _HDR.unpack(hdr)
+    if n > max_frame:
+        raise ProtocolError(f"frame of {n} bytes is larger than --max-frame {max_frame}")
+    body = _read_exact(stream, n)
+    if len(body) < n:
+        raise ProtocolError(f"stdin ended inside a frame ({len(body)} of {n} bytes; truncated frame)")
+    return body
+
+
+# --------------------------------------------------------------------------
+# Process plumbing
+# --------------------------------------------------------------------------
+
+def die_with_parent():
+    """Asks the kernel to SIGKILL us when the supervisor dies (PR_SET_PDEATHSIG).
+
+    If the parent already died before the prctl we were re-parented and the
+    signal will never come: exit now instead of living on as an orphan."""
+    import ctypes
+
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: rely on stdin EOF alone
+        pass
+    if parent == 1 or os.getppid() != parent:
+        os._exit(EXIT_IO)
+
+
+def _claim_stdout():
+    """Keeps the real stdout for frames and sends everything else to stderr.
+
+    Returns a binary stream on a private (close-on-exec) copy of fd 1; then
+    fd 1 and sys.stdout become stderr, so print() in a handler, or a child
+    process it starts, cannot write into the frame stream."""
+    sys.stdout.flush()
+    frames = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return frames
+
+
+def _hello(transport, address=""):
+    m = load_messages()
+    return m.Hello(pid=os.getpid(), protocol_version=PROTOCOL_VERSION,
+                   transport=transport, address=address)
+
+
+def _say(msg):
+    """One line on stderr, prefixed like the C worker's."""
+    sys.stderr.write(f"{_PROG}[{os.getpid()}]: {msg}\n")
+    sys.stderr.flush()
+
+
+# --------------------------------------------------------------------------
+# Transports
+# --------------------------------------------------------------------------
+
+def serve_pipe(dispatch, out, inp=None, max_frame=DEFAULT_MAX_FRAME):
+    """Pipe transport: Request frames from `inp` (stdin), Reply frames to `out`.
+    Returns the exit code."""
+    m = dispatch.m
+    inp = inp if inp is not None else sys.stdin.buffer
+    try:
+        out.write(encode_frame(_hello(m.TRANSPORT_PIPE)))
+        out.flush()
+        while True:
+            body = read_frame(inp, max_frame)
+            if body is None:
+                return EXIT_OK  # stdin EOF: the supervisor is gone or done
+            try:
+                request = m.Request.FromString(body)
+            except Exception as e:  # DecodeError, or anything the parser raises
+                raise ProtocolError(f"garbage frame (not a Request): {e}") from None
+            reply, shutdown = dispatch(request)
+            out.write(encode_frame(reply))
+            out.flush()
+            if shutdown:
+                return EXIT_OK
+    except ProtocolError as e:
+        _say(e)
+        return EXIT_PROTOCOL
+    except BrokenPipeError:
+        return EXIT_OK  # the supervisor closed our stdout: it is gone
+    except OSError as e:
+        _say(f"I/O error: {e}")
+        return EXIT_IO
+
+
+def _bind(server, listen):
+    """Binds `listen` and returns the address to announce (with the real port)."""
+    port = server.add_insecure_port(listen)  # raises RuntimeError, or 0 in old grpcio
+    if not port:
+        raise RuntimeError(f"failed to bind {listen}")
+    if listen.startswith("unix:") or listen.startswith("unix-abstract:"):
+        return listen
+    host = listen.rpartition(":")[0]
+    return f"{host}:{port}"
+
+
+def _unix_path(address):
+    if address.startswith("unix://"):
+        return address[len("unix://"):]
+    if address.startswith("unix:"):
+        return address[len("unix:"):]
+    return None
+
+
+def serve_grpc(dispatch, out, listen, max_frame=DEFAULT_MAX_FRAME):
+    """gRPC transport: serves wpool.v1.Worker/Call on `listen`, announces the
+    bound address in the Hello on `out`, and stops on Shutdown, stdin EOF or
+    SIGTERM. Returns the exit code."""
+    import grpc  # only here: importing grpc costs ~60 ms of start-up
+    from concurrent import futures
+
+    m = dispatch.m
+    stop = threading.Event()
+
+    def call(request, context):
+        reply, shutdown = dispatch(request)
+        if shutdown:  # stop once the reply is on its way, not before
+            context.add_callback(stop.set)
+        return reply
+
+    handler = grpc.method_handlers_generic_handler(SERVICE, {
+        "Call": grpc.unary_unary_rpc_method_handler(
+            call,
+            request_deserializer=m.Request.FromString,
+            response_serializer=m.Reply.SerializeToString),
+    })
+    # One handler thread: requests are handled one at a time, as on the pipe.
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="wpool-call"),
+        handlers=(handler,),
+        options=[("grpc.max_receive_message_length", max_frame),
+                 ("grpc.max_send_message_length", max_frame),
+                 ("grpc.so_reuseport", 0)])
+    sock = _unix_path(listen)
+    try:
+        address = _bind(server, listen)
+    except RuntimeError as e:
+        _say(f"cannot listen on {listen}: {e}")
+        return EXIT_IO
+    # Before the Hello: a supervisor may SIGTERM us as soon as it has it.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    server.start()
+    code = EXIT_OK
+    try:
+        out.write(encode_frame(_hello(m.TRANSPORT_GRPC, address)))
+        out.flush()
+    except BrokenPipeError:
+        stop.set()
+    except OSError as e:
+        _say(f"cannot write Hello: {e}")
+        stop.set()
+        code = EXIT_IO
+
+    def watch_stdin():
+        # Nothing is expected on stdin; its EOF means the supervisor is gone.
+        try:
+            while sys.stdin.buffer.read1(65536):
+                pass
+        except (OSError, ValueError):
+            pass
+        stop.set()
+
+    threading.Thread(target=watch_stdin, name="wpool-stdin", daemon=True).start()
+    while not stop.wait(1.0):  # a timed wait lets signal handlers run
+        pass
+    # No grace period: a Shutdown's reply has already been sent (stop is set
+    # by the RPC's completion callback), and on stdin EOF nobody is left to
+    # answer. A grace would cost its full length whenever the supervisor
+    # keeps its channel open, even with no call in flight.
+    server.stop(grace=None).wait(timeout=2.0)
+    if sock and not sock.startswith("@"):
+        try:
+            os.unlink(sock)
+        except OSError:
+            pass
+    return code
+
+
+# --------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------
+
+def _u32(text):
+    import argparse
+
+    try:
+        v = int(text, 10)
+    except ValueError:
+        v = -1
+    if not 0 <= v <= 0xFFFFFFFF:
+        raise argparse.ArgumentTypeError(f"not a u32: {text!r}")
+    return v
+
+
+def parse_args(argv=None):
+    """Parses the worker flags (see the module docstring); exits 2 on bad usage."""
+    import argparse
+
+    p = argparse.ArgumentParser(prog=_PROG, description="A wpool worker written in Python.")
+    p.add_argument("--transport", choices=("pipe", "grpc"), default="pipe",
+                   help="pipe: frames on stdin/stdout (default); grpc: serve wpool.v1.Worker")
+    p.add_argument("--listen", default=None,
+                   help="gRPC address: unix:PATH or 127.0.0.1:PORT (0 = any); "
+                        "default unix:/tmp/wpool-pyworker-<pid>.sock")
+    p.add_argument("--delay-us", type=_u32, default=0,
+                   help="add N microseconds of busy time to every reply (test knob)")
+    p.add_argument("--max-frame", type=_u32, default=DEFAULT_MAX_FRAME,
+                   help="largest frame accepted, in bytes (default 16 MiB)")
+    opts = p.parse_args(argv)
+    if opts.max_frame == 0:
+        p.error("--max-frame must be positive")
+    if opts.listen is None:
+        opts.listen = f"unix:/tmp/wpool-pyworker-{os.getpid()}.sock"
+    return opts
+
+
+def run(handler=None, argv=None):
+    """Runs a worker with `handler` (see the module docstring) and exits the
+    process with the worker's exit code. `argv` defaults to sys.argv[1:]."""
+    opts = parse_args(argv)
+    die_with_parent()
+    out = _claim_stdout()
+    try:
+        dispatch = _Dispatcher(handler, opts.delay_us, opts.max_frame)
+    except DescriptorNotFound as e:
+        _say(e)
+        sys.exit(EXIT_PROTOCOL)
+    if opts.transport == "grpc":
+        code = serve_grpc(dispatch, out, opts.listen, opts.max_frame)
+    else:
+        code = serve_pipe(dispatch, out, max_frame=opts.max_frame)
+    # Exit without the interpreter's teardown: no flush of a closed stdout
+    # ("Exception ignored ... BrokenPipeError"), no wait on gRPC's threads.
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    run()
