@@ -1,0 +1,110 @@
+/* cmdline.c — see cmdline.h. */
+#include "cmdline.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <wordexp.h>
+
+int wb_split_command(const char *s, char ***argv) {
+  wordexp_t we;
+  if (!s || wordexp(s, &we, WRDE_NOCMD | WRDE_UNDEF) != 0) return -1;
+  if (we.we_wordc == 0) {
+    wordfree(&we);
+    return -1;
+  }
+  char **v = calloc(we.we_wordc + 1, sizeof *v);
+  for (size_t i = 0; v && i < we.we_wordc; i++) v[i] = strdup(we.we_wordv[i]);
+  wordfree(&we);
+  if (!v) return -1;
+  *argv = v;
+  return 0;
+}
+
+void wb_argv_free(char **argv) {
+  for (size_t i = 0; argv && argv[i]; i++) free(argv[i]);
+  free(argv);
+}
+
+int wb_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out) {
+  if (!s || !isdigit((unsigned char)*s)) return -1;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || *end != '\0' || v < min || v > max) return -1;
+  *out = v;
+  return 0;
+}
+
+int wb_parse_cpus(const char *s, int *cpus, int max) {
+  int n = 0;
+  const char *p = s;
+  while (p && *p) {
+    char *end;
+    long a = strtol(p, &end, 10), b;
+    if (end == p || a < 0 || a >= CPU_SETSIZE) return -1;
+    b = a;
+    if (*end == '-') {
+      p = end + 1;
+      b = strtol(p, &end, 10);
+      if (end == p || b < a || b >= CPU_SETSIZE) return -1;
+    }
+    for (long c = a; c <= b; c++) {
+      if (n >= max) return -1;
+      cpus[n++] = (int)c;
+    }
+    if (*end == ',') end++;
+    else if (*end != '\0') return -1;
+    p = end;
+  }
+  return n > 0 ? n : -1;
+}
+
+int wb_pin_self(const int *cpus, int n) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int i = 0; i < n; i++) CPU_SET(cpus[i], &set);
+  return sched_setaffinity(0, sizeof set, &set);
+}
+
+/* Splits "12.5ms" into 12.5 and "ms"; -1 when there is no number. */
+static int number_unit(const char *s, double *v, const char **unit) {
+  if (!s || !(isdigit((unsigned char)*s) || *s == '.')) return -1;
+  char *end;
+  errno = 0;
+  *v = strtod(s, &end);
+  if (errno || end == s || *v < 0) return -1;
+  *unit = end;
+  return 0;
+}
+
+int wb_parse_duration(const char *s, uint64_t *ns) {
+  double v;
+  const char *u;
+  if (number_unit(s, &v, &u)) return -1;
+  double mul;
+  if (*u == '\0' || strcmp(u, "s") == 0) mul = 1e9;
+  else if (strcmp(u, "ms") == 0) mul = 1e6;
+  else if (strcmp(u, "us") == 0) mul = 1e3;
+  else if (strcmp(u, "ns") == 0) mul = 1;
+  else if (strcmp(u, "m") == 0) mul = 60e9;
+  else return -1;
+  *ns = (uint64_t)(v * mul + 0.5);
+  return 0;
+}
+
+int wb_parse_size(const char *s, uint64_t *bytes) {
+  double v;
+  const char *u;
+  if (number_unit(s, &v, &u)) return -1;
+  double mul;
+  if (*u == '\0' || strcasecmp(u, "b") == 0) mul = 1;
+  else if (strcasecmp(u, "k") == 0 || strcasecmp(u, "kib") == 0 || strcasecmp(u, "kb") == 0) mul = 1024;
+  else if (strcasecmp(u, "m") == 0 || strcasecmp(u, "mib") == 0 || strcasecmp(u, "mb") == 0) mul = 1024 * 1024;
+  else return -1;
+  *bytes = (uint64_t)(v * mul + 0.5);
+  return 0;
+}

@@ -1,0 +1,30 @@
+/*
+ * cmdline.h — small parsers shared by the user's commands (wpool,
+ * wpool-baseline, ...): a worker command string, a CPU list, durations,
+ * sizes, and pinning the current process.
+ */
+#ifndef WB_CMDLINE_H
+#define WB_CMDLINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Splits "CMD ARGS" the way a shell would (quotes, no expansion of
+ * commands) with wordexp(3). *argv is NULL-terminated; free with
+ * wb_argv_free. 0 or -1. */
+int wb_split_command(const char *s, char ***argv);
+void wb_argv_free(char **argv);
+
+/* "0", "0,1", "0-3,6": fills cpus (up to max); count, or -1 if malformed. */
+int wb_parse_cpus(const char *s, int *cpus, int max);
+/* Pins this process (and so the workers it spawns) to the CPUs. 0 or -1. */
+int wb_pin_self(const int *cpus, int n);
+
+/* "10s", "250ms", "2m", "500us", plain number = seconds → ns. 0 or -1. */
+int wb_parse_duration(const char *s, uint64_t *ns);
+/* "64", "1k", "16KiB", "1M" → bytes. 0 or -1. */
+int wb_parse_size(const char *s, uint64_t *bytes);
+/* Unsigned decimal within [min, max]. 0 or -1. */
+int wb_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * load.h — driving a pool for measurement: bring it up, time its start,
+ * push a closed loop of requests through it, take it down.
+ *
+ * Owns: the blocking helpers that run the caller's uv loop until a pool
+ * phase is over, shared by the wpool CLI, bench/baseline and the tests.
+ * Latencies go into a wb_hist_t in nanoseconds.
+ */
+#ifndef WB_LOAD_H
+#define WB_LOAD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hist.h"
+#include "wpool.h"
+
+/* Starts a pool and runs loop until it is up (or the start failed).
+ * On failure the pool is already stopped and freed; *out is NULL. */
+int wb_pool_up(uv_loop_t *loop, const wp_options_t *o, wp_pool_t **out);
+/* Stops the pool, runs the loop until every child is reaped, frees it. */
+void wb_pool_down(uv_loop_t *loop, wp_pool_t *p);
+
+typedef struct wb_start_result {
+  uint64_t t0;              /* wp_pool_start called (ns) */
+  double all_ready_ms;      /* t0 → last slot ready */
+  double first_ready_ms;    /* t0 → first slot ready */
+  double mean_ready_ms;     /* mean per-slot spawn asked → ready */
+  double mean_spawn_ms;     /* mean per-slot spawn asked → process started */
+} wb_start_result_t;
+
+/* Summarises the timelines of an up pool started at t0. */
+void wb_start_summary(const wp_pool_t *p, uint64_t t0, wb_start_result_t *r);
+
+typedef struct wb_load {
+  int concurrency;          /* requests in flight, exactly (closed loop) */
+  uint64_t requests;        /* stop after this many answered (0: duration) */
+  uint64_t duration_ns;     /* or after this long */
+  uint64_t warmup;          /* requests answered before measuring */
+  wp_request_t req;         /* template: kind, payload, work */
+} wb_load_t;
+
+typedef struct wb_load_result {
+  uint64_t sent, ok, failed;
+  int first_err;            /* first WP_E* seen, 0 if none */
+  double elapsed_s;         /* measured part only */
+  double rps;               /* ok / elapsed_s */
+  wb_hist_t *lat;           /* per-request latency, ns (caller frees) */
+} wb_load_result_t;
+
+/* Runs a closed loop on an up pool: concurrency requests in flight, each
+ * answer sends the next, until the count or duration is reached and every
+ * request sent has been answered. 0, or a WP_E* that stopped the run. */
+int wb_run_closed(uv_loop_t *loop, wp_pool_t *p, const wb_load_t *l,
+                  wb_load_result_t *r);
+
+#endif

@@ -1,0 +1,76 @@
+/* cli.c — the shared pool options of the wpool subcommands. */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmdline.h"
+
+void cli_err(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "wpool %s: ", cmd);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+void cli_pool_init(cli_pool_t *c) {
+  memset(c, 0, sizeof *c);
+  wp_options_init(&c->o);
+}
+
+void cli_pool_free(cli_pool_t *c) { wb_argv_free(c->argv); }
+
+int cli_pool_opt(cli_pool_t *c, const char *cmd, int opt, const char *arg) {
+  uint64_t v;
+  switch (opt) {
+  case 'n':
+    if (wb_parse_uint(arg, 1, 100000, &v)) goto bad;
+    c->o.size = (int)v;
+    return 1;
+  case OPT_MODE:
+    return wp_mode_parse(arg, &c->o.mode) ? (cli_err(cmd, "--mode must be concurrent or sequential"), -1) : 1;
+  case OPT_TRANSPORT:
+    return wp_transport_parse(arg, &c->o.transport) ? (cli_err(cmd, "--transport must be pipe or grpc"), -1) : 1;
+  case OPT_LISTEN:
+    if (strcmp(arg, "unix") == 0) c->o.grpc_tcp = 0;
+    else if (strcmp(arg, "tcp") == 0) c->o.grpc_tcp = 1;
+    else return cli_err(cmd, "--listen must be unix or tcp"), -1;
+    return 1;
+  case OPT_WORKER:
+    wb_argv_free(c->argv);
+    c->argv = NULL;
+    if (wb_split_command(arg, &c->argv)) return cli_err(cmd, "--worker: cannot parse '%s'", arg), -1;
+    c->o.argv = c->argv;
+    return 1;
+  case OPT_CPUS:
+    c->ncpus = wb_parse_cpus(arg, c->cpus, 256);
+    if (c->ncpus < 0) return cli_err(cmd, "--cpus: expected a list like 0 or 0-1, got '%s'", arg), -1;
+    return 1;
+  case OPT_MAX_INFLIGHT:
+    if (wb_parse_uint(arg, 1, 100000, &v)) goto bad;
+    c->o.max_inflight = (int)v;
+    return 1;
+  case OPT_TIMEOUT:
+    if (wb_parse_duration(arg, &c->o.request_timeout_ns)) goto bad;
+    return 1;
+  default:
+    return 0;
+  }
+bad:
+  cli_err(cmd, "bad value '%s'", arg);
+  return -1;
+}
+
+int cli_pool_apply(cli_pool_t *c, const char *cmd) {
+  if (c->ncpus == 0) return 0;
+  /* Workers inherit the supervisor's affinity at spawn. */
+  if (wb_pin_self(c->cpus, c->ncpus) != 0) {
+    cli_err(cmd, "--cpus: cannot pin to those CPUs");
+    return -1;
+  }
+  return 0;
+}

@@ -1,0 +1,132 @@
+/*
+ * cmd_start.c — `wpool start`: start a pool, print every worker's startup
+ * timeline (spawn asked → process started → ready), the time until the
+ * first and until all were ready, ping each worker once, stop.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cmdline.h"
+#include "load.h"
+
+static const char *CMD = "start";
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: wpool start -n N [options]\n"
+          "Starts N workers, prints each one's timeline (ms since start), pings\n"
+          "every worker once and stops the pool.\n" CLI_POOL_HELP
+          "      --hold DUR         keep the started pool up this long before stopping\n"
+          "  -q, --quiet            only the summary line\n");
+}
+
+static void print_timelines(const wp_pool_t *p, uint64_t t0) {
+  printf("%5s %8s %10s %10s %10s %10s\n", "slot", "pid", "spawn_ms",
+         "started_ms", "ready_ms", "spawn→rdy");
+  for (int i = 0; i < wp_pool_size(p); i++) {
+    wp_timeline_t tl;
+    wp_pool_timeline(p, i, &tl);
+    printf("%5d %8d %10.3f %10.3f %10.3f %10.3f\n", i, tl.pid,
+           (double)(tl.spawn_asked - t0) / 1e6, (double)(tl.started - t0) / 1e6,
+           (double)(tl.ready - t0) / 1e6,
+           (double)(tl.ready - tl.spawn_asked) / 1e6);
+  }
+}
+
+typedef struct ping_each {
+  int pending, ok;
+  int first_err;
+} ping_each_t;
+
+static void on_pong(wp_pool_t *p, int err, const wp_reply_t *r, void *arg) {
+  (void)p;
+  (void)r;
+  ping_each_t *pe = arg;
+  pe->pending--;
+  if (err) {
+    if (!pe->first_err) pe->first_err = err;
+  } else {
+    pe->ok++;
+  }
+}
+
+/* One ping per worker: with max_inflight 1 and N in flight, each request
+ * lands on a different worker. */
+static int ping_each(uv_loop_t *loop, wp_pool_t *p, int n) {
+  ping_each_t pe = {0};
+  wp_request_t req = {.kind = WP_REQ_PING, .payload = "ping", .payload_len = 4,
+                      .timeout_ns = 10000000000ull};
+  for (int i = 0; i < n; i++) {
+    int rc = wp_pool_call(p, &req, on_pong, &pe);
+    if (rc) return rc;
+    pe.pending++;
+  }
+  while (pe.pending > 0 && uv_run(loop, UV_RUN_ONCE)) {
+  }
+  return pe.first_err;
+}
+
+int cmd_start(int argc, char **argv) {
+  static const struct option longopts[] = {
+      CLI_POOL_LONGOPTS, {"hold", required_argument, 0, 'H'},
+      {"quiet", no_argument, 0, 'q'}, {0, 0, 0, 0}};
+  cli_pool_t cp;
+  cli_pool_init(&cp);
+  uint64_t hold = 0;
+  int quiet = 0, c, rc = EXIT_OK;
+  while ((c = getopt_long(argc, argv, "n:qh", longopts, NULL)) != -1) {
+    int h = cli_pool_opt(&cp, CMD, c, optarg);
+    if (h < 0) goto usage_err;
+    if (h > 0) continue;
+    if (c == 'h') { usage(stdout); cli_pool_free(&cp); return EXIT_OK; }
+    else if (c == 'q') quiet = 1;
+    else if (c == 'H') { if (wb_parse_duration(optarg, &hold)) { cli_err(CMD, "bad --hold"); goto usage_err; } }
+    else goto usage_err;
+  }
+  if (optind != argc) goto usage_err;
+  if (cli_pool_apply(&cp, CMD)) goto usage_err;
+
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  wp_pool_t *p;
+  uint64_t t0 = wp_now_ns();
+  int err = wb_pool_up(&loop, &cp.o, &p);
+  if (err) {
+    cli_err(CMD, "pool did not start: %s (%s)", wp_strerror(err), wp_errname(err));
+    rc = EXIT_RUNTIME;
+  } else {
+    wb_start_result_t sr;
+    wb_start_summary(p, t0, &sr);
+    if (!quiet) print_timelines(p, t0);
+    printf("%d %s workers (%s start): first ready %.3f ms, all ready %.3f ms, "
+           "mean spawn→ready %.3f ms\n",
+           cp.o.size, wp_transport_name(cp.o.transport), wp_mode_name(cp.o.mode),
+           sr.first_ready_ms, sr.all_ready_ms, sr.mean_ready_ms);
+    err = ping_each(&loop, p, cp.o.size);
+    if (err) {
+      cli_err(CMD, "ping failed: %s (%s)", wp_strerror(err), wp_errname(err));
+      rc = EXIT_RUNTIME;
+    } else if (!quiet) {
+      printf("pinged all %d workers\n", cp.o.size);
+    }
+    if (hold) {
+      fflush(stdout);
+      uint64_t end = wp_now_ns() + hold;
+      while (wp_now_ns() < end) usleep(10000);
+    }
+    wb_pool_down(&loop, p);
+  }
+  if (uv_loop_close(&loop) != 0) {
+    cli_err(CMD, "internal: handles left open on the loop");
+    rc = EXIT_RUNTIME;
+  }
+  cli_pool_free(&cp);
+  return rc;
+usage_err:
+  usage(stderr);
+  cli_pool_free(&cp);
+  return EXIT_USAGE;
+}

@@ -1,0 +1,301 @@
+/*
+ * dispatch.c — calls: the FIFO queue, checkout of a worker with spare
+ * capacity, deadlines, and completing every call exactly once.
+ *
+ * A call is owned by the pool from wp_pool_call until its callback ran AND
+ * no transport still refers to it (a gRPC call in the completion queue);
+ * wp_call_complete runs the callback once, wp_call_release frees.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool_internal.h"
+
+/* ---- call lists ------------------------------------------------------ */
+
+void call_list_push(call_list_t *l, wp_call_t *c) {
+  c->next = NULL;
+  c->prev = l->tail;
+  if (l->tail) l->tail->next = c;
+  else l->head = c;
+  l->tail = c;
+  l->len++;
+}
+
+void call_list_push_front(call_list_t *l, wp_call_t *c) {
+  c->prev = NULL;
+  c->next = l->head;
+  if (l->head) l->head->prev = c;
+  else l->tail = c;
+  l->head = c;
+  l->len++;
+}
+
+void call_list_remove(call_list_t *l, wp_call_t *c) {
+  if (c->prev) c->prev->next = c->next;
+  else l->head = c->next;
+  if (c->next) c->next->prev = c->prev;
+  else l->tail = c->prev;
+  c->prev = c->next = NULL;
+  l->len--;
+}
+
+/* ---- deadline heap: one uv timer for every call's deadline ------------ */
+
+static void heap_swap(wp_pool_t *p, size_t a, size_t b) {
+  wp_call_t *t = p->heap[a];
+  p->heap[a] = p->heap[b];
+  p->heap[b] = t;
+  p->heap[a]->heap_idx = a;
+  p->heap[b]->heap_idx = b;
+}
+
+static void heap_up(wp_pool_t *p, size_t i) {
+  while (i > 0) {
+    size_t parent = (i - 1) / 2;
+    if (p->heap[parent]->deadline <= p->heap[i]->deadline) break;
+    heap_swap(p, parent, i);
+    i = parent;
+  }
+}
+
+static void heap_down(wp_pool_t *p, size_t i) {
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < p->heap_len && p->heap[l]->deadline < p->heap[m]->deadline) m = l;
+    if (r < p->heap_len && p->heap[r]->deadline < p->heap[m]->deadline) m = r;
+    if (m == i) return;
+    heap_swap(p, i, m);
+    i = m;
+  }
+}
+
+static void deadline_arm(wp_pool_t *p);
+
+static int deadline_add(wp_call_t *c) {
+  wp_pool_t *p = c->pool;
+  if (p->heap_len == p->heap_cap) {
+    size_t cap = p->heap_cap ? p->heap_cap * 2 : 256;
+    wp_call_t **h = realloc(p->heap, cap * sizeof *h);
+    if (!h) return WP_ENOMEM;
+    p->heap = h;
+    p->heap_cap = cap;
+  }
+  c->heap_idx = p->heap_len;
+  p->heap[p->heap_len++] = c;
+  heap_up(p, c->heap_idx);
+  if (c->heap_idx == 0) deadline_arm(p);
+  return 0;
+}
+
+void wp_deadline_remove(wp_call_t *c) {
+  wp_pool_t *p = c->pool;
+  size_t i = c->heap_idx;
+  if (i == SIZE_MAX) return;
+  c->heap_idx = SIZE_MAX;
+  p->heap_len--;
+  if (i == p->heap_len) return;
+  p->heap[i] = p->heap[p->heap_len];
+  p->heap[i]->heap_idx = i;
+  heap_up(p, i);
+  heap_down(p, p->heap[i]->heap_idx);
+}
+
+static void on_deadline(uv_timer_t *t) {
+  wp_pool_t *p = t->data;
+  uint64_t now = wp_now_ns();
+  while (p->heap_len > 0 && p->heap[0]->deadline <= now) {
+    wp_call_t *c = p->heap[0];
+    wp_deadline_remove(c);
+    if (!c->slot) { /* still queued */
+      call_list_remove(&p->queue, c);
+      wp_call_complete(c, WP_ETIMEDOUT, NULL, 0, -1);
+      wp_call_release(c);
+    } else {
+      /* In flight: answer the caller now. The worker still owes a reply;
+       * the call stays on the slot (counting against its capacity) until
+       * that reply or the worker's end releases it. */
+      wp_call_complete(c, WP_ETIMEDOUT, NULL, 0, c->slot->index);
+    }
+  }
+  deadline_arm(p);
+}
+
+static void deadline_arm(wp_pool_t *p) {
+  if (p->heap_len == 0) {
+    uv_timer_stop(&p->deadline_timer);
+    return;
+  }
+  uint64_t now = wp_now_ns(), d = p->heap[0]->deadline;
+  uint64_t ms = d > now ? (d - now + 999999) / 1000000 : 0;
+  uv_timer_start(&p->deadline_timer, on_deadline, ms, 0);
+}
+
+int wp_deadline_init(wp_pool_t *p) {
+  int rc = uv_timer_init(p->loop, &p->deadline_timer);
+  if (rc) return WP_EIO;
+  p->deadline_timer.data = p;
+  p->pool_handles++;
+  return 0;
+}
+
+/* ---- completion -------------------------------------------------------- */
+
+void wp_call_complete(wp_call_t *c, int err, const uint8_t *payload,
+                      size_t len, int slot) {
+  if (c->completed) return;
+  c->completed = true;
+  wp_deadline_remove(c);
+  wp_pool_t *p = c->pool;
+  if (err) p->stats.errors++;
+  else p->stats.replies++;
+  wp_reply_t r = {.payload = payload, .payload_len = len, .slot = slot};
+  c->cb(p, err, err ? NULL : &r, c->arg);
+}
+
+/* Frees a call once its callback ran and no transport refers to it. */
+void wp_call_release(wp_call_t *c) {
+  if (c->completed && !c->transport_busy && !c->slot) free(c);
+}
+
+/* ---- checkout: slots with spare capacity, round robin ----------------- */
+
+static bool slot_has_room(const wp_slot_t *s) {
+  return s->state == SLOT_READY &&
+         s->inflight.len < (size_t)s->pool->opts.max_inflight;
+}
+
+void wp_slot_avail_update(wp_slot_t *s) {
+  wp_pool_t *p = s->pool;
+  if (s->in_avail || !slot_has_room(s)) return;
+  s->avail_next = NULL;
+  if (p->avail_tail) p->avail_tail->avail_next = s;
+  else p->avail_head = s;
+  p->avail_tail = s;
+  s->in_avail = true;
+}
+
+void wp_slot_avail_remove(wp_slot_t *s) {
+  wp_pool_t *p = s->pool;
+  if (!s->in_avail) return;
+  wp_slot_t **pp = &p->avail_head, *prev = NULL;
+  while (*pp && *pp != s) {
+    prev = *pp;
+    pp = &(*pp)->avail_next;
+  }
+  if (*pp) *pp = s->avail_next;
+  if (p->avail_tail == s) p->avail_tail = prev;
+  s->in_avail = false;
+  s->avail_next = NULL;
+}
+
+static wp_slot_t *avail_pop(wp_pool_t *p) {
+  while (p->avail_head) {
+    wp_slot_t *s = p->avail_head;
+    p->avail_head = s->avail_next;
+    if (!p->avail_head) p->avail_tail = NULL;
+    s->in_avail = false;
+    s->avail_next = NULL;
+    if (slot_has_room(s)) return s;
+  }
+  return NULL;
+}
+
+/* Moves queued calls onto workers while both exist. A slot with room left
+ * goes back to the tail, so pipelined load spreads evenly. */
+void wp_dispatch(wp_pool_t *p) {
+  while (p->queue.head && p->state == POOL_RUNNING) {
+    wp_slot_t *s = avail_pop(p);
+    if (!s) return;
+    wp_call_t *c = p->queue.head;
+    call_list_remove(&p->queue, c);
+    c->slot = s;
+    call_list_push(&s->inflight, c);
+    int rc = wp_link_send(s, c);
+    if (rc) {
+      /* The link is broken: c goes back to the front of the line (its
+       * callback must not run inside the wp_pool_call that queued it) and
+       * the slot goes down. */
+      call_list_remove(&s->inflight, c);
+      c->slot = NULL;
+      call_list_push_front(&p->queue, c);
+      wp_slot_fail(s, rc);
+      continue;
+    }
+    wp_slot_avail_update(s);
+  }
+}
+
+/* Takes an answered (or abandoned) call off its worker, which then has
+ * room for the next one. */
+void wp_slot_detach(wp_slot_t *s, wp_call_t *c) {
+  call_list_remove(&s->inflight, c);
+  c->slot = NULL;
+  wp_slot_avail_update(s);
+}
+
+/* ---- failure paths ------------------------------------------------------ */
+
+void wp_slot_fail_inflight(wp_slot_t *s, int err) {
+  wp_pool_t *p = s->pool;
+  wp_call_t *c;
+  while ((c = s->inflight.head) != NULL) {
+    call_list_remove(&s->inflight, c);
+    c->slot = NULL;
+    bool retry = !c->completed && c->req.idempotent && c->retries == 0 &&
+                 p->state == POOL_RUNNING;
+    if (retry) {
+      /* At the front: it was already first in line once. */
+      c->retries++;
+      call_list_push_front(&p->queue, c);
+      continue;
+    }
+    wp_call_complete(c, err, NULL, 0, s->index);
+    wp_call_release(c);
+  }
+}
+
+void wp_fail_queue(wp_pool_t *p, int err) {
+  wp_call_t *c;
+  while ((c = p->queue.head) != NULL) {
+    call_list_remove(&p->queue, c);
+    wp_call_complete(c, err, NULL, 0, -1);
+    wp_call_release(c);
+  }
+}
+
+/* ---- the public entry --------------------------------------------------- */
+
+int wp_pool_call(wp_pool_t *p, const wp_request_t *req, wp_reply_cb cb,
+                 void *arg) {
+  if (!p || !req || !cb) return WP_EINVAL;
+  if (req->kind != WP_REQ_PING && req->kind != WP_REQ_WORK) return WP_EINVAL;
+  if (p->state == POOL_FAILED) return WP_EFAILED;
+  if (p->state != POOL_RUNNING && p->state != POOL_STARTING) return WP_ESTOPPED;
+  if (p->queue.len >= p->opts.queue_limit) {
+    p->stats.errors++;
+    return WP_EQUEUE_FULL;
+  }
+  wp_call_t *c = calloc(1, sizeof *c);
+  if (!c) return WP_ENOMEM;
+  c->pool = p;
+  c->id = ++p->next_id;
+  c->req = *req;
+  c->cb = cb;
+  c->arg = arg;
+  c->heap_idx = SIZE_MAX;
+  c->submitted = wp_now_ns();
+  uint64_t tmo = req->timeout_ns ? req->timeout_ns : p->opts.request_timeout_ns;
+  if (tmo) {
+    c->deadline = c->submitted + tmo;
+    if (deadline_add(c) != 0) {
+      free(c);
+      return WP_ENOMEM;
+    }
+  }
+  p->stats.calls++;
+  call_list_push(&p->queue, c);
+  wp_dispatch(p);
+  return 0;
+}

@@ -1,0 +1,215 @@
+/*
+ * link.c — talking to one worker: reading its stdout (the Hello, then pipe
+ * replies), encoding requests, and the glue to grpc_client.c.
+ *
+ * Both transports share the stdout reader: the first frame is always the
+ * Hello, so readiness has one mechanism. After the Hello a gRPC worker has
+ * nothing more to say on stdout; anything but EOF there is a protocol error.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pool_internal.h"
+#include "wpool.pb-c.h"
+
+#define READ_CHUNK (64 * 1024)
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+  (void)hint;
+  wp_slot_t *s = h->data;
+  if (!s->rbuf) s->rbuf = malloc(READ_CHUNK);
+  buf->base = (char *)s->rbuf;
+  buf->len = s->rbuf ? READ_CHUNK : 0;
+}
+
+static int handle_hello(wp_slot_t *s, const uint8_t *f, uint32_t len) {
+  Wpool__V1__Hello *h = wpool__v1__hello__unpack(NULL, len, f);
+  if (!h) return WP_EPROTO;
+  wp_slot_on_hello(s, h->protocol_version, (int)h->transport, h->address);
+  wpool__v1__hello__free_unpacked(h, NULL);
+  return 0;
+}
+
+static int status_err(Wpool__V1__Status st) {
+  return st == WPOOL__V1__STATUS__STATUS_OK ? 0 : WP_EREMOTE;
+}
+
+/* Finds the in-flight call a reply answers. Pipe workers answer in order,
+ * so the head matches at once; the walk covers workers that do not. */
+static wp_call_t *find_inflight(wp_slot_t *s, uint64_t id) {
+  for (wp_call_t *c = s->inflight.head; c; c = c->next)
+    if (c->id == id) return c;
+  return NULL;
+}
+
+/* Completes the call that reply bytes answer; WP_EPROTO when they do not
+ * decode or answer nothing we asked. */
+static int deliver_reply(wp_slot_t *s, wp_call_t *c, const uint8_t *f,
+                         size_t len) {
+  Wpool__V1__Reply *r = wpool__v1__reply__unpack(NULL, len, f);
+  if (!r) return WP_EPROTO;
+  if (!c) c = find_inflight(s, r->id);
+  if (!c || c->id != r->id) {
+    wpool__v1__reply__free_unpacked(r, NULL);
+    return WP_EPROTO;
+  }
+  wp_slot_detach(s, c);
+  s->served++;
+  wp_call_complete(c, status_err(r->status), r->payload.data, r->payload.len,
+                   s->index);
+  wp_call_release(c);
+  wpool__v1__reply__free_unpacked(r, NULL);
+  return 0;
+}
+
+static int handle_frame(wp_slot_t *s, const uint8_t *f, uint32_t len) {
+  if (!s->tl.hello) return handle_hello(s, f, len);
+  if (s->pool->opts.transport != WP_TRANSPORT_PIPE) return WP_EPROTO;
+  return deliver_reply(s, NULL, f, len);
+}
+
+/* Feeds bytes from the worker's stdout and handles every whole frame. */
+static void consume(wp_slot_t *s, const uint8_t *data, size_t n) {
+  if (wp_frame_feed(&s->dec, data, n) != 0) {
+    wp_slot_fail(s, WP_ENOMEM);
+    return;
+  }
+  const uint8_t *f;
+  uint32_t len;
+  int rc;
+  /* s->failed stops parsing once a frame made the slot fail. */
+  while (!s->failed && (rc = wp_frame_next(&s->dec, &f, &len)) == WP_FRAME_OK) {
+    int err = handle_frame(s, f, len);
+    if (err) {
+      s->pool->stats.protocol_errors++;
+      wp_slot_fail(s, err);
+      return;
+    }
+  }
+  if (!s->failed && rc == WP_FRAME_EOVERSIZE) {
+    s->pool->stats.protocol_errors++;
+    wp_slot_fail(s, WP_EPROTO);
+  }
+}
+
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
+  (void)buf;
+  wp_slot_t *s = st->data;
+  if (n == 0 || s->failed) return;
+  if (n < 0) { /* EOF or error: the worker is gone or going */
+    if (s->state == SLOT_CLOSING) wp_slot_out_eof(s); /* a clean stop */
+    else wp_slot_fail(s, s->tl.hello ? WP_EWORKER_EXITED : WP_EHELLO);
+    return;
+  }
+  consume(s, s->rbuf, (size_t)n);
+  wp_dispatch(s->pool);
+}
+
+void wp_link_drain(wp_slot_t *s) {
+  uv_os_fd_t fd;
+  if (uv_fileno((uv_handle_t *)&s->out, &fd) != 0) return;
+  uint8_t buf[16384];
+  ssize_t n;
+  while (!s->failed && (n = read(fd, buf, sizeof buf)) > 0)
+    consume(s, buf, (size_t)n);
+}
+
+int wp_link_start_reading(wp_slot_t *s) {
+  return uv_read_start((uv_stream_t *)&s->out, on_alloc, on_read) ? WP_EIO : 0;
+}
+
+/* ---- sending ----------------------------------------------------------- */
+
+static void fill_request(const wp_call_t *c, Wpool__V1__Request *r,
+                         Wpool__V1__Ping *ping, Wpool__V1__Work *work) {
+  wpool__v1__request__init(r);
+  r->id = c->id;
+  ProtobufCBinaryData pl = {c->req.payload_len, (uint8_t *)c->req.payload};
+  if (c->req.kind == WP_REQ_WORK) {
+    wpool__v1__work__init(work);
+    work->cpu_us = c->req.cpu_us;
+    work->sleep_us = c->req.sleep_us;
+    work->reply_bytes = c->req.reply_bytes;
+    work->payload = pl;
+    r->kind_case = WPOOL__V1__REQUEST__KIND_WORK;
+    r->work = work;
+  } else {
+    wpool__v1__ping__init(ping);
+    ping->payload = pl;
+    r->kind_case = WPOOL__V1__REQUEST__KIND_PING;
+    r->ping = ping;
+  }
+}
+
+/* A write request and its frame, freed together when libuv is done. */
+typedef struct pipe_write {
+  uv_write_t req;
+  uint8_t data[];
+} pipe_write_t;
+
+static void on_written(uv_write_t *w, int status) {
+  wp_slot_t *s = w->data;
+  free(w);
+  /* EPIPE & co: the worker is gone; its exit path fails the calls. */
+  if (status < 0 && status != UV_ECANCELED && s->state == SLOT_READY)
+    wp_slot_fail(s, WP_EWORKER_EXITED);
+}
+
+static int send_pipe(wp_slot_t *s, const Wpool__V1__Request *r) {
+  size_t n = wpool__v1__request__get_packed_size(r);
+  if (n > s->pool->opts.max_frame) return WP_EINVAL;
+  pipe_write_t *w = malloc(sizeof *w + WP_FRAME_HDR + n);
+  if (!w) return WP_ENOMEM;
+  wp_frame_put_header(w->data, (uint32_t)n);
+  wpool__v1__request__pack(r, w->data + WP_FRAME_HDR);
+  w->req.data = s;
+  uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)(WP_FRAME_HDR + n));
+  if (uv_write(&w->req, (uv_stream_t *)&s->in, &b, 1, on_written) != 0) {
+    free(w);
+    return WP_EWORKER_EXITED;
+  }
+  return 0;
+}
+
+static void on_grpc_done(void *arg, int err, const uint8_t *reply, size_t len) {
+  wp_call_t *c = arg;
+  c->transport_busy = false;
+  wp_slot_t *s = c->slot;
+  if (!s) { /* the slot already failed it, or it was retried elsewhere */
+    wp_call_release(c);
+    return;
+  }
+  int rc = err ? err : deliver_reply(s, c, reply, len);
+  if (rc) {
+    wp_slot_detach(s, c);
+    wp_call_complete(c, rc, NULL, 0, s->index);
+    wp_call_release(c);
+  }
+  wp_dispatch(s->pool);
+}
+
+static int send_grpc(wp_slot_t *s, wp_call_t *c, const Wpool__V1__Request *r) {
+  size_t n = wpool__v1__request__get_packed_size(r);
+  uint8_t small[512], *buf = n <= sizeof small ? small : malloc(n);
+  if (!buf) return WP_ENOMEM;
+  wpool__v1__request__pack(r, buf);
+  uint64_t tmo = 0;
+  if (c->deadline) {
+    uint64_t now = wp_now_ns();
+    tmo = c->deadline > now ? c->deadline - now : 1;
+  }
+  int rc = wp_grpc_conn_call(s->conn, buf, n, tmo, on_grpc_done, c);
+  if (buf != small) free(buf);
+  if (rc == 0) c->transport_busy = true;
+  return rc;
+}
+
+int wp_link_send(wp_slot_t *s, wp_call_t *c) {
+  Wpool__V1__Request r;
+  Wpool__V1__Ping ping;
+  Wpool__V1__Work work;
+  fill_request(c, &r, &ping, &work);
+  if (s->pool->opts.transport == WP_TRANSPORT_GRPC) return send_grpc(s, c, &r);
+  return send_pipe(s, &r);
+}

@@ -1,0 +1,626 @@
+/*
+ * pool.c — the pool's lifecycle and each slot's state machine:
+ *
+ *   DOWN → STARTING → (gRPC: CONNECTING →) READY → CLOSING → DOWN → restart
+ *
+ * A slot is DOWN again only when its process is reaped and its pipes and
+ * exit watcher are closed; only then may it restart or the pool finish
+ * stopping. Start: concurrent spawns every slot at once, sequential spawns
+ * the next when the previous is ready; a slot that fails before the pool is
+ * up fails the start (like an OTP supervisor whose child fails init).
+ * After that, a worker that exits is restarted with exponential backoff and
+ * jitter, and more than restart_max restarts in restart_window_ns fail the
+ * pool (POOL_FAILED) instead of spinning.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pool_internal.h"
+
+#define MS (1000000ull)
+
+void wp_options_init(wp_options_t *o) {
+  memset(o, 0, sizeof *o);
+  o->size = 1;
+  o->mode = WP_MODE_CONCURRENT;
+  o->transport = WP_TRANSPORT_PIPE;
+  o->max_inflight = 1;
+  o->queue_limit = 1u << 20;
+  o->start_timeout_ns = 10000 * MS;
+  o->stop_grace_ns = 2000 * MS;
+  o->max_frame = WP_DEFAULT_MAX_FRAME;
+  o->restart = 1;
+  o->restart_base_ns = 10 * MS;
+  o->restart_cap_ns = 1000 * MS;
+  o->restart_window_ns = 5000 * MS;
+}
+
+/* ---- the worker command -------------------------------------------------- */
+
+static char *default_worker(void) {
+  const char *env = getenv("WPOOL_WORKER");
+  if (env && *env) return strdup(env);
+  /* Next to the running program (build/wpool), or one level up (tests in
+   * build/tests/), else the repo-relative default. */
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 32);
+  if (n > 0) {
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash) {
+      strcpy(slash, "/wpool-worker");
+      if (access(exe, X_OK) == 0) return strdup(exe);
+      *slash = '\0';
+      slash = strrchr(exe, '/');
+      if (slash) {
+        strcpy(slash, "/wpool-worker");
+        if (access(exe, X_OK) == 0) return strdup(exe);
+      }
+    }
+  }
+  return strdup("build/wpool-worker");
+}
+
+/* Copies the command, leaving room for "--transport grpc --listen ADDR". */
+static int copy_argv(wp_pool_t *p, char *const *argv) {
+  int n = 0;
+  while (argv && argv[n]) n++;
+  p->argv = calloc((size_t)n + 6, sizeof *p->argv);
+  if (!p->argv) return WP_ENOMEM;
+  if (n == 0) {
+    p->argv[0] = default_worker();
+    n = 1;
+  } else {
+    for (int i = 0; i < n; i++) p->argv[i] = strdup(argv[i]);
+  }
+  for (int i = 0; i < n; i++)
+    if (!p->argv[i]) return WP_ENOMEM;
+  p->argc = n;
+  return 0;
+}
+
+/* ---- construction -------------------------------------------------------- */
+
+static int check_options(const wp_options_t *o) {
+  if (o->size < 1 || o->max_inflight < 1 || o->queue_limit < 1 ||
+      o->max_frame < 16)
+    return WP_EINVAL;
+  if (o->mode != WP_MODE_CONCURRENT && o->mode != WP_MODE_SEQUENTIAL)
+    return WP_EINVAL;
+  if (o->transport != WP_TRANSPORT_PIPE && o->transport != WP_TRANSPORT_GRPC)
+    return WP_EINVAL;
+  return 0;
+}
+
+int wp_pool_new(uv_loop_t *loop, const wp_options_t *opts, wp_pool_t **out) {
+  if (!loop || !opts || !out) return WP_EINVAL;
+  int rc = check_options(opts);
+  if (rc) return rc;
+  wp_pool_t *p = calloc(1, sizeof *p);
+  if (!p) return WP_ENOMEM;
+  p->loop = loop;
+  p->opts = *opts;
+  p->opts.cpus = NULL;
+  if (opts->cpus && opts->ncpus > 0) {
+    int *c = malloc(sizeof *c * (size_t)opts->ncpus);
+    if (c) memcpy(c, opts->cpus, sizeof *c * (size_t)opts->ncpus);
+    p->opts.cpus = c;
+  }
+  if (p->opts.restart_max <= 0)
+    p->opts.restart_max = opts->size * 5 > 10 ? opts->size * 5 : 10;
+  p->slots = calloc((size_t)opts->size, sizeof *p->slots);
+  p->restart_ring_len = p->opts.restart_max + 1;
+  p->restart_times = calloc((size_t)p->restart_ring_len, sizeof(uint64_t));
+  p->rng = wp_now_ns() ^ (uint64_t)getpid() << 32;
+  if (!p->slots || !p->restart_times || copy_argv(p, opts->argv) != 0) {
+    p->state = POOL_STOPPED;
+    wp_pool_free(p);
+    return WP_ENOMEM;
+  }
+  for (int i = 0; i < opts->size; i++) {
+    wp_slot_t *s = &p->slots[i];
+    s->pool = p;
+    s->index = i;
+    s->pidfd = -1;
+    s->backoff_ns = p->opts.restart_base_ns;
+  }
+  *out = p;
+  return 0;
+}
+
+void wp_pool_free(wp_pool_t *p) {
+  if (!p) return;
+  for (int i = 0; p->argv && i < p->argc; i++) free(p->argv[i]);
+  free(p->argv);
+  for (int i = 0; p->slots && i < p->opts.size; i++) {
+    wp_frame_decoder_free(&p->slots[i].dec);
+    free(p->slots[i].rbuf);
+    free(p->slots[i].address);
+  }
+  free(p->slots);
+  free(p->heap);
+  free(p->restart_times);
+  free((void *)p->opts.cpus);
+  free(p);
+}
+
+/* ---- spawning one slot --------------------------------------------------- */
+
+/* The gRPC address a slot's worker is told to listen on. */
+static void listen_addr(wp_slot_t *s, char *buf, size_t len) {
+  wp_pool_t *p = s->pool;
+  if (p->opts.grpc_tcp) snprintf(buf, len, "127.0.0.1:0");
+  else
+    snprintf(buf, len, "unix:%s/w%d-%d.sock", p->sockdir, s->index,
+             s->tl.generation);
+}
+
+static int open_handles(wp_slot_t *s, const wp_proc_t *pr) {
+  uv_loop_t *loop = s->pool->loop;
+  uv_pipe_init(loop, &s->in, 0);
+  uv_pipe_init(loop, &s->out, 0);
+  s->in.data = s->out.data = s;
+  s->handles += 2;
+  s->in_open = s->out_open = true;
+  int rc1 = uv_pipe_open(&s->in, pr->fd_in);
+  int rc2 = uv_pipe_open(&s->out, pr->fd_out);
+  int rc3 = uv_poll_init(loop, &s->exitw, pr->pidfd);
+  if (rc3 == 0) {
+    s->exitw.data = s;
+    s->handles++;
+    s->exitw_open = true;
+  }
+  if (rc1) close(pr->fd_in);
+  if (rc2) close(pr->fd_out);
+  return rc1 || rc2 || rc3 ? WP_EIO : 0;
+}
+
+static void on_exit_readable(uv_poll_t *w, int status, int events);
+static void on_start_timeout(uv_timer_t *t);
+
+static int spawn_slot(wp_slot_t *s) {
+  wp_pool_t *p = s->pool;
+  s->tl.generation++;
+  s->tl.spawn_asked = wp_now_ns();
+  s->tl.started = s->tl.hello = s->tl.ready = 0;
+  s->tl.pid = 0;
+  s->reaped = false;
+  s->failed = false;
+  s->fail_err = 0;
+  s->served = 0;
+  free(s->address);
+  s->address = NULL;
+  wp_frame_decoder_free(&s->dec);
+  wp_frame_decoder_init(&s->dec, p->opts.max_frame);
+  char addr[sizeof p->sockdir + 64];
+  if (p->opts.transport == WP_TRANSPORT_GRPC && !p->opts.grpc_no_listen_args) {
+    listen_addr(s, addr, sizeof addr);
+    p->argv[p->argc] = "--transport";
+    p->argv[p->argc + 1] = "grpc";
+    p->argv[p->argc + 2] = "--listen";
+    p->argv[p->argc + 3] = addr;
+  }
+  wp_proc_t pr;
+  int rc = wp_spawn(p->argv, p->opts.cpus, p->opts.ncpus, &pr);
+  p->argv[p->argc] = NULL; /* the extra args live on this stack frame */
+  if (rc) return rc;
+  s->tl.started = wp_now_ns();
+  s->tl.pid = pr.pid;
+  s->pidfd = pr.pidfd;
+  s->state = SLOT_STARTING;
+  rc = open_handles(s, &pr);
+  if (rc == 0) rc = uv_poll_start(&s->exitw, UV_READABLE, on_exit_readable) ? WP_EIO : 0;
+  if (rc == 0) rc = wp_link_start_reading(s);
+  if (rc == 0 && p->opts.start_timeout_ns)
+    uv_timer_start(&s->timer, on_start_timeout, p->opts.start_timeout_ns / MS, 0);
+  if (rc == 0) return 0;
+  if (!s->exitw_open) { /* nothing will tell us it exited: reap it here */
+    kill(-pr.pid, SIGKILL);
+    waitpid(pr.pid, NULL, 0);
+    s->reaped = true;
+    close(s->pidfd);
+    s->pidfd = -1;
+  }
+  wp_slot_fail(s, rc);
+  return 0;
+}
+
+/* ---- start ----------------------------------------------------------------- */
+
+static void start_done(wp_pool_t *p, int err) {
+  wp_start_cb cb = p->start_cb;
+  p->start_cb = NULL;
+  if (err) {
+    p->state = POOL_FAILED;
+    wp_fail_queue(p, err);
+  } else {
+    p->state = POOL_RUNNING;
+  }
+  if (cb) cb(p, err, p->start_arg);
+  if (!err) wp_dispatch(p);
+}
+
+static int spawn_or_fail_start(wp_slot_t *s) {
+  int rc = spawn_slot(s);
+  if (rc) {
+    s->fail_err = rc;
+    start_done(s->pool, rc);
+  }
+  return rc;
+}
+
+static int init_pool_handles(wp_pool_t *p) {
+  if (wp_deadline_init(p) != 0) return WP_EIO;
+  uv_timer_init(p->loop, &p->stop_timer);
+  p->stop_timer.data = p;
+  p->pool_handles++;
+  for (int i = 0; i < p->opts.size; i++) {
+    uv_timer_init(p->loop, &p->slots[i].timer);
+    p->slots[i].timer.data = &p->slots[i];
+    p->pool_handles++;
+  }
+  return 0;
+}
+
+static int init_grpc(wp_pool_t *p) {
+  if (p->opts.transport != WP_TRANSPORT_GRPC) return 0;
+  if (!p->opts.grpc_tcp) {
+    snprintf(p->sockdir, sizeof p->sockdir, "/tmp/wpool-%d-XXXXXX", (int)getpid());
+    if (!mkdtemp(p->sockdir)) return WP_EIO;
+  }
+  return wp_grpc_client_new(p->loop, &p->grpc);
+}
+
+int wp_pool_start(wp_pool_t *p, wp_start_cb cb, void *arg) {
+  if (!p) return WP_EINVAL;
+  if (p->state != POOL_NEW) return WP_ESTATE;
+  int rc = init_pool_handles(p);
+  if (rc == 0) rc = init_grpc(p);
+  p->state = POOL_STARTING;
+  p->start_cb = cb;
+  p->start_arg = arg;
+  if (rc) {
+    p->start_cb = NULL;
+    p->state = POOL_FAILED;
+    return rc;
+  }
+  if (p->opts.mode == WP_MODE_SEQUENTIAL) {
+    p->next_to_spawn = 1;
+    spawn_or_fail_start(&p->slots[0]);
+    return 0;
+  }
+  p->next_to_spawn = p->opts.size;
+  for (int i = 0; i < p->opts.size && p->state == POOL_STARTING; i++)
+    spawn_or_fail_start(&p->slots[i]);
+  return 0;
+}
+
+/* ---- readiness ------------------------------------------------------------- */
+
+static void on_grpc_ready(void *arg, int err) {
+  wp_slot_t *s = arg;
+  if (s->state != SLOT_CONNECTING) return;
+  if (err) wp_slot_fail(s, err);
+  else wp_slot_ready(s);
+}
+
+void wp_slot_on_hello(wp_slot_t *s, uint32_t version, int transport,
+                      const char *address) {
+  wp_pool_t *p = s->pool;
+  s->tl.hello = wp_now_ns();
+  bool grpc = p->opts.transport == WP_TRANSPORT_GRPC;
+  if (version != WP_PROTOCOL_VERSION || transport != (grpc ? 1 : 0) ||
+      (grpc && (!address || !*address))) {
+    p->stats.protocol_errors++;
+    wp_slot_fail(s, WP_EPROTO);
+    return;
+  }
+  if (!grpc) {
+    wp_slot_ready(s);
+    return;
+  }
+  s->address = strdup(address);
+  s->state = SLOT_CONNECTING;
+  uint64_t left = p->opts.start_timeout_ns;
+  int rc = s->address ? wp_grpc_conn_open(p->grpc, s->address, left,
+                                          on_grpc_ready, s, &s->conn)
+                      : WP_ENOMEM;
+  if (rc) wp_slot_fail(s, rc);
+}
+
+void wp_slot_ready(wp_slot_t *s) {
+  wp_pool_t *p = s->pool;
+  s->tl.ready = wp_now_ns();
+  s->state = SLOT_READY;
+  uv_timer_stop(&s->timer);
+  p->ready_count++;
+  wp_slot_avail_update(s);
+  if (p->state == POOL_STARTING) {
+    if (p->next_to_spawn < p->opts.size) {
+      spawn_or_fail_start(&p->slots[p->next_to_spawn++]);
+      return;
+    }
+    if (p->ready_count == p->opts.size) start_done(p, 0);
+    return;
+  }
+  wp_dispatch(p);
+}
+
+static void on_start_timeout(uv_timer_t *t) {
+  wp_slot_t *s = t->data;
+  if (s->state == SLOT_STARTING || s->state == SLOT_CONNECTING)
+    wp_slot_fail(s, WP_ESTART_TIMEOUT);
+}
+
+/* ---- going down -------------------------------------------------------------- */
+
+static void slot_down(wp_slot_t *s);
+
+void wp_slot_handle_closed(uv_handle_t *h) {
+  wp_slot_t *s = h->data;
+  if (h == (uv_handle_t *)&s->exitw) {
+    close(s->pidfd);
+    s->pidfd = -1;
+  }
+  if (--s->handles == 0 && s->reaped) slot_down(s);
+}
+
+static void close_handle(uv_handle_t *h, bool *open) {
+  if (!*open) return;
+  *open = false;
+  uv_close(h, wp_slot_handle_closed);
+}
+
+static void close_pipes(wp_slot_t *s) {
+  close_handle((uv_handle_t *)&s->in, &s->in_open);
+  close_handle((uv_handle_t *)&s->out, &s->out_open);
+}
+
+static void signal_group(wp_slot_t *s, int sig) {
+  if (s->tl.pid > 0 && !s->reaped) kill(-s->tl.pid, sig);
+}
+
+static void on_exit_readable(uv_poll_t *w, int status, int events) {
+  (void)status;
+  (void)events;
+  wp_slot_t *s = w->data;
+  int st = 0;
+  pid_t r = waitpid(s->tl.pid, &st, WNOHANG);
+  if (r == 0) return; /* spurious */
+  s->reaped = true;
+  s->exit_status = st;
+  s->pool->stats.worker_exits++;
+  /* Whatever the leader left in its group goes with it. */
+  kill(-s->tl.pid, SIGKILL);
+  /* Replies it wrote just before exiting are still in the pipe: take them
+   * before declaring the rest lost. */
+  if (s->out_open && !s->failed) wp_link_drain(s);
+  if (s->state == SLOT_CLOSING && !s->failed) { /* a clean stop */
+    close_pipes(s);
+    wp_slot_fail_inflight(s, WP_ESTOPPED);
+  } else {
+    wp_slot_fail(s, s->tl.hello ? WP_EWORKER_EXITED : WP_EHELLO);
+  }
+  close_handle((uv_handle_t *)&s->exitw, &s->exitw_open);
+}
+
+/* Ends a slot's generation: stops serving, answers its calls, kills its
+ * process group, closes its pipes. slot_down runs once it is reaped and
+ * every handle is closed. */
+void wp_slot_fail(wp_slot_t *s, int err) {
+  wp_pool_t *p = s->pool;
+  if (s->failed || s->state == SLOT_DOWN) return;
+  if (s->state == SLOT_READY) p->ready_count--;
+  bool started = s->tl.ready != 0;
+  s->failed = true;
+  s->state = SLOT_CLOSING;
+  s->fail_err = err;
+  uv_timer_stop(&s->timer);
+  wp_slot_avail_remove(s);
+  if (s->conn) {
+    wp_grpc_conn_close(s->conn);
+    s->conn = NULL;
+  }
+  signal_group(s, SIGKILL);
+  close_pipes(s);
+  wp_slot_fail_inflight(s, err);
+  if (!started && p->state == POOL_STARTING) start_done(p, err);
+}
+
+/* ---- restart ------------------------------------------------------------------ */
+
+static uint64_t jitter(wp_pool_t *p, uint64_t ns) {
+  p->rng ^= p->rng << 13;
+  p->rng ^= p->rng >> 7;
+  p->rng ^= p->rng << 17;
+  /* ±25 %: restarts of many workers killed together spread out. */
+  uint64_t span = ns / 2;
+  return span ? ns - ns / 4 + p->rng % span : ns;
+}
+
+/* Records a restart; false when that makes too many in the window. */
+static bool restart_allowed(wp_pool_t *p) {
+  uint64_t now = wp_now_ns();
+  int oldest = (p->restart_ring_pos + 1) % p->restart_ring_len;
+  p->restart_times[p->restart_ring_pos] = now;
+  p->restart_ring_pos = oldest;
+  uint64_t t = p->restart_times[oldest];
+  return t == 0 || now - t > p->opts.restart_window_ns;
+}
+
+static void on_restart_timer(uv_timer_t *t) {
+  wp_slot_t *s = t->data;
+  if (s->state != SLOT_DOWN || s->pool->state != POOL_RUNNING) return;
+  s->pool->stats.restarts++;
+  int rc = spawn_slot(s);
+  if (rc) { /* spawn itself failed: count it and try again later */
+    s->fail_err = rc;
+    slot_down(s);
+  }
+}
+
+static void pool_fail(wp_pool_t *p) {
+  p->state = POOL_FAILED;
+  wp_fail_queue(p, WP_EFAILED);
+}
+
+static void schedule_restart(wp_slot_t *s) {
+  wp_pool_t *p = s->pool;
+  if (!restart_allowed(p)) {
+    pool_fail(p);
+    return;
+  }
+  /* A generation that served a while earns a fresh backoff. */
+  uint64_t now = wp_now_ns();
+  if (s->tl.ready && now - s->tl.ready > p->opts.restart_cap_ns)
+    s->backoff_ns = p->opts.restart_base_ns;
+  uint64_t d = jitter(p, s->backoff_ns);
+  s->backoff_ns = s->backoff_ns * 2 > p->opts.restart_cap_ns
+                      ? p->opts.restart_cap_ns
+                      : s->backoff_ns * 2;
+  uv_timer_start(&s->timer, on_restart_timer, d / MS, 0);
+}
+
+static void stop_finish_maybe(wp_pool_t *p);
+
+static void slot_down(wp_slot_t *s) {
+  wp_pool_t *p = s->pool;
+  s->state = SLOT_DOWN;
+  if (p->opts.transport == WP_TRANSPORT_GRPC && !p->opts.grpc_tcp &&
+      p->sockdir[0]) {
+    char path[sizeof p->sockdir + 64];
+    snprintf(path, sizeof path, "%s/w%d-%d.sock", p->sockdir, s->index,
+             s->tl.generation);
+    unlink(path); /* a killed worker cannot remove its own socket */
+  }
+  if (p->state == POOL_STOPPING) {
+    stop_finish_maybe(p);
+    return;
+  }
+  if (p->state == POOL_RUNNING && p->opts.restart) schedule_restart(s);
+}
+
+/* ---- stop ------------------------------------------------------------------ */
+
+static void pool_handle_release(wp_pool_t *p) {
+  if (--p->pool_handles == 0 && !p->grpc) {
+    p->state = POOL_STOPPED;
+    if (p->stop_cb) p->stop_cb(p, p->stop_arg);
+  }
+}
+
+static void pool_timer_closed(uv_handle_t *h) { pool_handle_release(h->data); }
+
+static void slot_timer_closed(uv_handle_t *h) {
+  pool_handle_release(((wp_slot_t *)h->data)->pool);
+}
+
+static void on_grpc_closed(void *arg) {
+  wp_pool_t *p = arg;
+  p->grpc = NULL;
+  if (p->pool_handles == 0) {
+    p->state = POOL_STOPPED;
+    if (p->stop_cb) p->stop_cb(p, p->stop_arg);
+  }
+}
+
+static void stop_finish_maybe(wp_pool_t *p) {
+  for (int i = 0; i < p->opts.size; i++)
+    if (p->slots[i].state != SLOT_DOWN) return;
+  if (p->sockdir[0]) rmdir(p->sockdir);
+  uv_timer_stop(&p->stop_timer);
+  uv_close((uv_handle_t *)&p->deadline_timer, pool_timer_closed);
+  uv_close((uv_handle_t *)&p->stop_timer, pool_timer_closed);
+  for (int i = 0; i < p->opts.size; i++)
+    uv_close((uv_handle_t *)&p->slots[i].timer, slot_timer_closed);
+  if (p->grpc && !p->grpc_closing) {
+    p->grpc_closing = true;
+    wp_grpc_client_close(p->grpc, on_grpc_closed, p);
+  }
+}
+
+static void on_stop_kill(uv_timer_t *t) {
+  wp_pool_t *p = t->data;
+  for (int i = 0; i < p->opts.size; i++) signal_group(&p->slots[i], SIGKILL);
+}
+
+/* Grace is over: SIGTERM, then SIGKILL a quarter-grace (≤ 1 s) later. */
+static void on_stop_grace(uv_timer_t *t) {
+  wp_pool_t *p = t->data;
+  for (int i = 0; i < p->opts.size; i++) signal_group(&p->slots[i], SIGTERM);
+  uint64_t k = p->opts.stop_grace_ns / 4;
+  if (k > 1000 * MS) k = 1000 * MS;
+  uv_timer_start(&p->stop_timer, on_stop_kill, k / MS, 0);
+}
+
+/* Asks one slot to leave: EOF on its stdin (its in-flight pipe replies may
+ * still arrive during the grace period). */
+static void slot_stop(wp_slot_t *s) {
+  uv_timer_stop(&s->timer);
+  if (s->state == SLOT_DOWN) return;
+  if (s->state == SLOT_READY) s->pool->ready_count--;
+  wp_slot_avail_remove(s);
+  s->state = SLOT_CLOSING;
+  close_handle((uv_handle_t *)&s->in, &s->in_open);
+}
+
+void wp_pool_stop(wp_pool_t *p, wp_stop_cb cb, void *arg) {
+  if (!p || p->state == POOL_STOPPING || p->state == POOL_STOPPED) return;
+  p->stop_cb = cb;
+  p->stop_arg = arg;
+  if (p->state == POOL_NEW) { /* never started: nothing to close */
+    p->state = POOL_STOPPED;
+    if (cb) cb(p, arg);
+    return;
+  }
+  if (p->start_cb) start_done(p, WP_ESTOPPED);
+  p->state = POOL_STOPPING;
+  wp_fail_queue(p, WP_ESTOPPED);
+  for (int i = 0; i < p->opts.size; i++) slot_stop(&p->slots[i]);
+  uv_timer_start(&p->stop_timer, on_stop_grace, p->opts.stop_grace_ns / MS, 0);
+  stop_finish_maybe(p);
+}
+
+/* Called by link.c when a closing slot's stdout ends: the worker is done
+ * talking; whatever is still in flight will not be answered. */
+void wp_slot_out_eof(wp_slot_t *s) {
+  close_handle((uv_handle_t *)&s->out, &s->out_open);
+  wp_slot_fail_inflight(s, WP_ESTOPPED);
+}
+
+/* ---- accessors ------------------------------------------------------------- */
+
+int wp_pool_size(const wp_pool_t *p) { return p ? p->opts.size : 0; }
+
+int wp_pool_timeline(const wp_pool_t *p, int slot, wp_timeline_t *out) {
+  if (!p || !out || slot < 0 || slot >= p->opts.size) return WP_EINVAL;
+  *out = p->slots[slot].tl;
+  return 0;
+}
+
+int wp_pool_ready_count(const wp_pool_t *p) { return p ? p->ready_count : 0; }
+
+int wp_pool_pids(const wp_pool_t *p, int *pids, int max) {
+  int n = 0;
+  for (int i = 0; p && i < p->opts.size && n < max; i++) {
+    const wp_slot_t *s = &p->slots[i];
+    if (s->state != SLOT_DOWN && !s->reaped && s->tl.pid > 0)
+      pids[n++] = s->tl.pid;
+  }
+  return n;
+}
+
+void wp_pool_stats(const wp_pool_t *p, wp_stats_t *out) {
+  *out = p->stats;
+  out->queued_now = p->queue.len;
+  uint64_t in = 0;
+  for (int i = 0; i < p->opts.size; i++) in += p->slots[i].inflight.len;
+  out->inflight_now = in;
+}

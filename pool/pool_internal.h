@@ -1,0 +1,160 @@
+/*
+ * pool_internal.h — the supervisor's private state, shared by its modules:
+ *
+ *   pool.c       lifecycle: start (both modes), slot states, restart, stop
+ *   spawn.c      creating a worker process (posix_spawn + pipes + pidfd)
+ *   dispatch.c   calls: queue, checkout, deadlines, completing exactly once
+ *   link.c       talking to one worker: Hello, request frames, replies
+ *                (pipe), and the glue to grpc_client.c (gRPC)
+ *
+ * Everything here is touched only on the pool's loop thread.
+ */
+#ifndef WP_POOL_INTERNAL_H
+#define WP_POOL_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "frame.h"
+#include "grpc_client.h"
+#include "wpool.h"
+
+typedef enum {
+  SLOT_DOWN = 0,  /* no process; maybe waiting for a restart backoff */
+  SLOT_STARTING,  /* spawned, waiting for the Hello */
+  SLOT_CONNECTING,/* gRPC: Hello seen, channel not READY yet */
+  SLOT_READY,     /* serving requests (READY or BUSY, by inflight) */
+  SLOT_CLOSING,   /* going down: stdin closed / killed, not yet reaped */
+} slot_state_t;
+
+typedef struct wp_call wp_call_t;
+typedef struct wp_slot wp_slot_t;
+
+/* A doubly linked list of calls (queue, or a slot's in-flight list). */
+typedef struct call_list {
+  wp_call_t *head, *tail;
+  size_t len;
+} call_list_t;
+
+struct wp_call {
+  wp_pool_t *pool;
+  uint64_t id;
+  wp_request_t req;        /* payload borrowed from the caller */
+  wp_reply_cb cb;
+  void *arg;
+  uint64_t submitted;      /* ns */
+  uint64_t deadline;       /* ns, 0 = none */
+  size_t heap_idx;         /* position in the deadline heap, SIZE_MAX if out */
+  wp_slot_t *slot;         /* in flight on, or NULL while queued */
+  wp_call_t *prev, *next;  /* in the queue or in slot->inflight */
+  bool completed;          /* the callback ran */
+  bool transport_busy;     /* a gRPC call still holds this (free later) */
+  int retries;
+};
+
+struct wp_slot {
+  wp_pool_t *pool;
+  int index;
+  slot_state_t state;
+  wp_timeline_t tl;
+  int pidfd;
+  bool reaped;             /* waited for: the pid is gone */
+  bool failed;             /* this generation failed: ignore its output */
+  int exit_status;         /* wait status once reaped */
+  int fail_err;            /* why it went down (WP_E*), 0 on a clean stop */
+  int handles;             /* open libuv handles of this generation */
+  uv_pipe_t in;            /* worker's stdin: we write requests */
+  uv_pipe_t out;           /* worker's stdout: Hello and replies */
+  uv_poll_t exitw;         /* pidfd readable = the process exited */
+  uv_timer_t timer;        /* start timeout, stop grace, restart backoff */
+  bool in_open, out_open, exitw_open;
+  wp_frame_decoder_t dec;
+  uint8_t *rbuf;           /* read buffer handed to libuv */
+  call_list_t inflight;    /* calls sent to this worker, oldest first */
+  wp_slot_t *avail_next;   /* in pool->avail (has spare capacity) */
+  bool in_avail;
+  wp_grpc_conn_t *conn;    /* gRPC only */
+  char *address;           /* gRPC address from the Hello */
+  uint64_t backoff_ns;     /* next restart delay */
+  uint64_t served;         /* requests answered by this generation */
+};
+
+typedef enum {
+  POOL_NEW = 0,
+  POOL_STARTING,
+  POOL_RUNNING,
+  POOL_STOPPING,
+  POOL_STOPPED,
+  POOL_FAILED,             /* restart intensity exceeded; calls fail */
+} pool_state_t;
+
+struct wp_pool {
+  uv_loop_t *loop;
+  wp_options_t opts;
+  char **argv;             /* owned copy of the worker command */
+  int argc;
+  pool_state_t state;
+  wp_slot_t *slots;
+  int next_to_spawn;       /* sequential start: the next slot index */
+  int ready_count;
+  wp_start_cb start_cb;
+  void *start_arg;
+  wp_stop_cb stop_cb;
+  void *stop_arg;
+  uint64_t next_id;
+  call_list_t queue;       /* FIFO of calls not yet on a worker */
+  wp_slot_t *avail_head, *avail_tail; /* slots with spare capacity */
+  wp_call_t **heap;        /* min-heap of calls by deadline */
+  size_t heap_len, heap_cap;
+  uv_timer_t deadline_timer;
+  uv_timer_t stop_timer;   /* stop grace period */
+  int pool_handles;        /* open pool-level handles */
+  uint64_t *restart_times; /* ring of recent restart times (intensity) */
+  int restart_ring_len;
+  int restart_ring_pos;
+  wp_grpc_client_t *grpc;
+  bool grpc_closing;
+  wp_stats_t stats;
+  uint64_t rng;            /* jitter */
+  char sockdir[64];        /* gRPC unix socket directory */
+};
+
+/* spawn.c */
+typedef struct wp_proc {
+  int pid, pidfd, fd_in, fd_out;
+} wp_proc_t;
+int wp_spawn(char *const argv[], const int *cpus, int ncpus, wp_proc_t *out);
+
+/* call lists (dispatch.c) */
+void call_list_push(call_list_t *l, wp_call_t *c);
+void call_list_push_front(call_list_t *l, wp_call_t *c);
+void call_list_remove(call_list_t *l, wp_call_t *c);
+
+/* dispatch.c */
+void wp_dispatch(wp_pool_t *p);
+void wp_call_complete(wp_call_t *c, int err, const uint8_t *payload,
+                      size_t len, int slot);
+void wp_call_release(wp_call_t *c);   /* transport done with it */
+void wp_slot_avail_update(wp_slot_t *s);
+void wp_slot_avail_remove(wp_slot_t *s);
+void wp_slot_detach(wp_slot_t *s, wp_call_t *c);
+/* Fails or requeues (idempotent, first time) every call on a dead slot. */
+void wp_slot_fail_inflight(wp_slot_t *s, int err);
+void wp_fail_queue(wp_pool_t *p, int err);
+int wp_deadline_init(wp_pool_t *p);
+void wp_deadline_remove(wp_call_t *c);
+
+/* link.c */
+int wp_link_start_reading(wp_slot_t *s);
+int wp_link_send(wp_slot_t *s, wp_call_t *c);
+/* Reads what is left in the worker's stdout now, without blocking. */
+void wp_link_drain(wp_slot_t *s);
+
+/* pool.c */
+void wp_slot_on_hello(wp_slot_t *s, uint32_t version, int transport,
+                      const char *address);
+void wp_slot_ready(wp_slot_t *s);
+void wp_slot_fail(wp_slot_t *s, int err);
+void wp_slot_handle_closed(uv_handle_t *h);
+void wp_slot_out_eof(wp_slot_t *s);
+
+#endif
