@@ -115,7 +115,8 @@ class WorkerProc:
             self.p.kill()
             self.p.wait(TIMEOUT)
         self.close_stdin()
-        self.p.stdout.close()
+        if not self.p.stdout.closed:
+            self.p.stdout.close()
         self.stderr_file.close()
 
 
@@ -277,6 +278,13 @@ class PipeTransport(unittest.TestCase):
         self.assertEqual(w.wait(), 0)
         self.assertEqual(w.stderr(), "")
         self.assertEqual(w.read_rest(), b"")
+
+    def test_closed_stdout_exits_zero(self):
+        w = start_pipe_worker(self)
+        w.p.stdout.close()  # the supervisor stopped reading: EPIPE on the reply
+        w.send(wpool_worker.encode_frame(ping(1, b"x")))
+        self.assertEqual(w.wait(), 0)
+        self.assertEqual(w.stderr(), "")
 
     def test_shutdown_replies_then_exits_zero(self):
         w = start_pipe_worker(self)

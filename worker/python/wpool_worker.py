@@ -538,6 +538,9 @@ def run(handler=None, argv=None):
     process with the worker's exit code. `argv` defaults to sys.argv[1:]."""
     opts = parse_args(argv)
     die_with_parent()
+    # Ctrl-C in the supervisor's terminal ends us like the C worker, without
+    # a KeyboardInterrupt traceback from whatever line we were on.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     out = _claim_stdout()
     try:
         dispatch = _Dispatcher(handler, opts.delay_us, opts.max_frame)
