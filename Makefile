@@ -87,6 +87,10 @@ $(LIBWPOOL): $(POOL_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# Every results file records the flags its build used (build.cflags).
+RESULTS_CFLAGS := $(filter-out -I%,$(CFLAGS))
+$(BUILD)/obj/bench/src/lib/results.o: CFLAGS += -DWP_CFLAGS='"$(RESULTS_CFLAGS)"'
+
 $(LIBWPBENCH): $(BENCHLIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
