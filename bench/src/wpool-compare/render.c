@@ -1,0 +1,284 @@
+/* render.c — table, Markdown and JSON output; see render.h. */
+#include "render.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { COL_ID, COL_BEFORE, COL_AFTER, COL_DELTA, COL_P, COL_VERDICT, NCOLS };
+#define CELL 256
+
+typedef struct {
+  char c[NCOLS][CELL];
+} cells_t;
+
+static const char *const headers[NCOLS] = {"metric", "before", "after",
+                                           "delta",  "p",      "verdict"};
+
+int cmp_use_color(cmp_color_t c, FILE *out) {
+  const char *no = getenv("NO_COLOR"); /* no-color.org: set and non-empty */
+  if (c != CMP_COLOR_AUTO)
+    return c == CMP_COLOR_ALWAYS;
+  return !(no && *no) && isatty(fileno(out));
+}
+
+/* ---- cells: the same words in every format ------------------------------ */
+
+/* Enough digits to see a few-percent change, no more. */
+static void fmt_value(char *buf, double v, const char *unit) {
+  double a = fabs(v);
+  if (a != 0 && a < 1)
+    snprintf(buf, CELL, "%.3g %s", v, unit);
+  else
+    snprintf(buf, CELL, "%.*f %s", a >= 1000 ? 0 : a >= 100 ? 1 : a >= 10 ? 2 : 3,
+             v, unit);
+}
+
+static void fmt_delta(char *buf, double d) {
+  if (isinf(d))
+    snprintf(buf, CELL, "%sinf%%", d > 0 ? "+" : "-");
+  else
+    snprintf(buf, CELL, "%+.1f%%", d);
+}
+
+static void fmt_p(char *buf, double p) {
+  if (isnan(p))
+    snprintf(buf, CELL, "—");
+  else if (p < 0.0001)
+    snprintf(buf, CELL, "<0.0001");
+  else
+    snprintf(buf, CELL, "%.4f", p);
+}
+
+static void fill_cells(const cmp_row_t *row, cells_t *c) {
+  snprintf(c->c[COL_ID], CELL, "%s", row->id);
+  fmt_value(c->c[COL_BEFORE], row->before, row->unit);
+  fmt_value(c->c[COL_AFTER], row->after, row->unit);
+  fmt_delta(c->c[COL_DELTA], row->delta_pct);
+  fmt_p(c->c[COL_P], row->p);
+  snprintf(c->c[COL_VERDICT], CELL, "%s%s", cmp_verdict_name(row->verdict),
+           row->few_runs ? " (few runs)" : "");
+}
+
+static const char *short_commit(const json_t *doc, char *buf, size_t n) {
+  const json_t *git = json_object_get(doc, "git");
+  const char *c = json_string_value(json_object_get(git, "commit"));
+  int dirty = json_is_true(json_object_get(git, "dirty"));
+  snprintf(buf, n, "%.12s%s", c ? c : "no commit", dirty ? ", dirty" : "");
+  return buf;
+}
+
+static const char *created(const json_t *doc) {
+  const char *s = json_string_value(json_object_get(doc, "created_at"));
+  return s ? s : "?";
+}
+
+static void fmt_summary(const cmp_report_t *r, const cmp_opts_t *o, char *buf,
+                        size_t n) {
+  snprintf(buf, n,
+           "%zu regression%s, %zu improvement%s, %zu noise, %zu same%s "
+           "(threshold %g%%, alpha %g)",
+           r->counts[CMP_REGRESSION], r->counts[CMP_REGRESSION] == 1 ? "" : "s",
+           r->counts[CMP_IMPROVEMENT], r->counts[CMP_IMPROVEMENT] == 1 ? "" : "s",
+           r->counts[CMP_NOISE], r->counts[CMP_SAME],
+           r->counts[CMP_INCOMPARABLE] ? ", some incomparable" : "",
+           o->threshold_pct, o->alpha);
+}
+
+/* ---- text table --------------------------------------------------------- */
+
+/* Terminal columns of a UTF-8 string ("—" is three bytes, one column). */
+static size_t display_width(const char *s) {
+  size_t w = 0;
+  for (; *s; s++)
+    w += ((unsigned char)*s & 0xC0) != 0x80;
+  return w;
+}
+
+static const char *verdict_color(cmp_verdict_t v) {
+  switch (v) {
+  case CMP_REGRESSION: return "\033[31m";
+  case CMP_IMPROVEMENT: return "\033[32m";
+  case CMP_NOISE: return "\033[33m";
+  default: return NULL;
+  }
+}
+
+/* Numbers align right, words left; colour wraps the padded cell so escape
+ * codes never upset the alignment. */
+static void print_row(FILE *out, char cells[NCOLS][CELL], const size_t *w,
+                      const char *color) {
+  for (int c = 0; c < NCOLS; c++) {
+    size_t pad = w[c] - display_width(cells[c]);
+    int right = c != COL_ID && c != COL_VERDICT;
+    int paint = color && (c == COL_DELTA || c == COL_VERDICT);
+    fputs(c ? "  " : "", out);
+    fprintf(out, "%s%*s%s%*s%s", paint ? color : "", right ? (int)pad : 0, "",
+            cells[c], right || c == NCOLS - 1 ? 0 : (int)pad, "",
+            paint ? "\033[0m" : "");
+  }
+  fputc('\n', out);
+}
+
+static void print_only(FILE *out, const char *label, const json_t *ids,
+                       const char *quote) {
+  json_t *id;
+  size_t i;
+  if (json_array_size(ids) == 0)
+    return;
+  fprintf(out, "only in %s (%zu):", label, json_array_size(ids));
+  json_array_foreach(ids, i, id)
+    fprintf(out, "%s %s%s%s", i ? "," : "", quote, json_string_value(id), quote);
+  fputc('\n', out);
+}
+
+static int render_text(const cmp_report_t *r, const cmp_opts_t *o,
+                       cmp_side_t b, cmp_side_t a, FILE *out) {
+  cells_t *cells = calloc(r->nrows + 1, sizeof *cells);
+  size_t w[NCOLS] = {0};
+  char buf[256];
+  int color = cmp_use_color(o->color, out);
+  if (!cells)
+    return -1;
+  for (int c = 0; c < NCOLS; c++)
+    snprintf(cells[0].c[c], CELL, "%s", headers[c]);
+  for (size_t i = 0; i < r->nrows; i++)
+    fill_cells(&r->rows[i], &cells[i + 1]);
+  for (size_t i = 0; i <= r->nrows; i++)
+    for (int c = 0; c < NCOLS; c++)
+      if (display_width(cells[i].c[c]) > w[c])
+        w[c] = display_width(cells[i].c[c]);
+  fprintf(out, "before  %s  (%s, %s)\n", b.path, created(b.doc),
+          short_commit(b.doc, buf, sizeof buf));
+  fprintf(out, "after   %s  (%s, %s)\n\n", a.path, created(a.doc),
+          short_commit(a.doc, buf, sizeof buf));
+  for (size_t i = 0; i <= r->nrows; i++)
+    print_row(out, cells[i].c, w,
+              color && i ? verdict_color(r->rows[i - 1].verdict) : NULL);
+  free(cells);
+  fputc('\n', out);
+  print_only(out, "before", r->only_before, "");
+  print_only(out, "after", r->only_after, "");
+  if (json_array_size(r->only_before) + json_array_size(r->only_after))
+    fputc('\n', out);
+  fmt_summary(r, o, buf, sizeof buf);
+  fprintf(out, "%s\n", buf);
+  return 0;
+}
+
+/* ---- Markdown ----------------------------------------------------------- */
+
+/* A '|' inside a cell would end it, even inside backticks. */
+static void md_cell(FILE *out, const char *s) {
+  fputs(" ", out);
+  for (; *s; s++) {
+    if (*s == '|')
+      fputc('\\', out);
+    fputc(*s, out);
+  }
+  fputs(" |", out);
+}
+
+static void md_row(FILE *out, const cmp_row_t *row) {
+  cells_t c;
+  char id[CELL + 2], verdict[CELL + 4];
+  fill_cells(row, &c);
+  snprintf(id, sizeof id, "`%s`", c.c[COL_ID]);
+  snprintf(verdict, sizeof verdict, row->verdict == CMP_REGRESSION ? "**%s**" : "%s",
+           c.c[COL_VERDICT]);
+  fputs("|", out);
+  md_cell(out, id);
+  for (int col = COL_BEFORE; col < COL_VERDICT; col++)
+    md_cell(out, c.c[col]);
+  md_cell(out, verdict);
+  fputc('\n', out);
+}
+
+static int render_markdown(const cmp_report_t *r, const cmp_opts_t *o,
+                           cmp_side_t b, cmp_side_t a, FILE *out) {
+  char buf[256], buf2[256];
+  json_t *w;
+  size_t i;
+  fmt_summary(r, o, buf, sizeof buf);
+  fprintf(out, "### wpool compare: %s\n\n", buf);
+  fprintf(out, "`%s` (%s) → `%s` (%s)\n\n", b.path,
+          short_commit(b.doc, buf, sizeof buf), a.path,
+          short_commit(a.doc, buf2, sizeof buf2));
+  json_array_foreach(r->warnings, i, w)
+    fprintf(out, "> warning: %s\n", json_string_value(w));
+  if (json_array_size(r->warnings))
+    fputc('\n', out);
+  fputs("| metric | before | after | delta | p | verdict |\n", out);
+  fputs("|:--|--:|--:|--:|--:|:--|\n", out);
+  for (i = 0; i < r->nrows; i++)
+    md_row(out, &r->rows[i]);
+  fputc('\n', out);
+  print_only(out, "before", r->only_before, "`");
+  print_only(out, "after", r->only_after, "`");
+  return 0;
+}
+
+/* ---- JSON --------------------------------------------------------------- */
+
+/* JSON has no NaN or infinity: those become null. */
+static json_t *num_or_null(double v) {
+  return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *side_json(cmp_side_t s) {
+  const json_t *git = json_object_get(s.doc, "git");
+  return json_pack("{s:s, s:O?, s:O?, s:O?}", "path", s.path, "created_at",
+                   json_object_get(s.doc, "created_at"), "commit",
+                   json_object_get(git, "commit"), "dirty",
+                   json_object_get(git, "dirty"));
+}
+
+static json_t *row_json(const cmp_row_t *row) {
+  return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:I, s:f, s:b, s:s}",
+                   "id", row->id, "unit", row->unit, "better", row->better,
+                   "before", num_or_null(row->before), "after",
+                   num_or_null(row->after), "delta_pct",
+                   num_or_null(row->delta_pct), "p_value", num_or_null(row->p),
+                   "n_before", (json_int_t)row->n_before, "n_after",
+                   (json_int_t)row->n_after, "threshold_pct", row->threshold_pct,
+                   "few_runs", row->few_runs, "verdict",
+                   cmp_verdict_name(row->verdict));
+}
+
+static json_t *summary_json(const cmp_report_t *r) {
+  json_t *s = json_object();
+  for (int v = 0; v < CMP_NVERDICTS; v++)
+    json_object_set_new(s, cmp_verdict_name(v), json_integer((json_int_t)r->counts[v]));
+  return s;
+}
+
+static int render_json(const cmp_report_t *r, const cmp_opts_t *o,
+                       cmp_side_t b, cmp_side_t a, FILE *out) {
+  json_t *rows = json_array();
+  for (size_t i = 0; rows && i < r->nrows; i++)
+    json_array_append_new(rows, row_json(&r->rows[i]));
+  json_t *doc = json_pack(
+      "{s:s, s:o, s:o, s:f, s:f, s:o, s:O, s:O, s:O, s:o, s:b}", "schema",
+      "wpool.compare/1", "before", side_json(b), "after", side_json(a),
+      "threshold_pct", o->threshold_pct, "alpha", o->alpha, "metrics", rows,
+      "only_before", r->only_before, "only_after", r->only_after, "warnings",
+      r->warnings, "summary", summary_json(r), "regression",
+      r->counts[CMP_REGRESSION] > 0);
+  if (!doc || json_dumpf(doc, out, JSON_INDENT(2) | JSON_REAL_PRECISION(12)) != 0) {
+    json_decref(doc);
+    return -1;
+  }
+  fputc('\n', out);
+  json_decref(doc);
+  return 0;
+}
+
+int cmp_render(const cmp_report_t *r, const cmp_opts_t *o, cmp_side_t before,
+               cmp_side_t after, FILE *out) {
+  switch (o->format) {
+  case CMP_MARKDOWN: return render_markdown(r, o, before, after, out);
+  case CMP_JSON: return render_json(r, o, before, after, out);
+  default: return render_text(r, o, before, after, out);
+  }
+}
