@@ -1,10 +1,312 @@
-/* grpc.c — placeholder until the gRPC transport lands (issue 3). */
+/*
+ * grpc.c — the worker's gRPC transport: serves /wpool.v1.Worker/Call on a
+ * unix socket or loopback TCP with the gRPC C core API.
+ *
+ * One thread owns the server's completion queue and answers every call
+ * inline with wk_handle(), exactly like the pipe transport: a worker does
+ * one job at a time, and the supervisor pipelines calls to hide the round
+ * trip. NSLOTS registered-call requests stay armed, so up to NSLOTS calls
+ * are accepted at once without waiting for a re-arm; one generic request
+ * answers unknown methods with UNIMPLEMENTED instead of leaving them hanging.
+ *
+ * A second thread only reads stdin: at EOF (the supervisor is gone or done
+ * with us) it starts the server's shutdown. gRPC core calls are
+ * thread-safe; the one race — the main thread destroying the server while
+ * the stdin thread is still inside shutdown — is closed by shut_mu.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
 
 #include "worker.h"
 
+#define NSLOTS 32
+#define METHOD "/wpool.v1.Worker/Call"
+#define UNIX_PREFIX "unix:"
+
+typedef enum { TAG_RPC, TAG_GENERIC, TAG_SHUTDOWN } tag_kind_t;
+
+/* One armed request; its address is the tag of every event about it. */
+typedef struct slot {
+  tag_kind_t kind;
+  int replying;                /* 0: request armed, 1: reply batch started */
+  int cancelled;               /* RECV_CLOSE_ON_SERVER output */
+  int shutdown_after;          /* a Shutdown request: stop once replied */
+  grpc_call *call;
+  gpr_timespec deadline;
+  grpc_call_details details;   /* generic slot only */
+  grpc_metadata_array md;
+  grpc_byte_buffer *req, *rep;
+} slot_t;
+
+typedef struct server {
+  const wk_config_t *cfg;
+  grpc_server *srv;
+  grpc_completion_queue *cq;
+  void *method;
+  slot_t slots[NSLOTS];
+  slot_t generic;
+  tag_kind_t shutdown_tag;
+  atomic_int shutting_down;    /* set once, by whoever starts the shutdown */
+  pthread_mutex_t shut_mu;     /* held across shutdown_and_notify+cancel */
+  int shutdown_done;
+  char listen[256];            /* what we bind */
+  char bound[280];             /* what the Hello announces */
+  const char *sock_path;       /* unix socket to unlink on exit, or NULL */
+} server_t;
+
+static server_t g_server = {.shut_mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* Starts an orderly shutdown once, from any thread: no new calls, the
+ * in-progress ones cancelled, the shutdown tag posted when all are gone. */
+static void begin_shutdown(server_t *s) {
+  if (atomic_exchange(&s->shutting_down, 1)) return;
+  pthread_mutex_lock(&s->shut_mu);
+  grpc_server_shutdown_and_notify(s->srv, s->cq, &s->shutdown_tag);
+  grpc_server_cancel_all_calls(s->srv);
+  pthread_mutex_unlock(&s->shut_mu);
+}
+
+static void *stdin_watch(void *arg) {
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+    if (n == 0 || (n < 0 && errno != EINTR)) break;
+  }
+  begin_shutdown(arg);
+  return NULL;
+}
+
+/* Releases everything a finished (or never matched) call holds. */
+static void slot_reset(slot_t *sl) {
+  if (sl->call) grpc_call_unref(sl->call);
+  sl->call = NULL;
+  grpc_byte_buffer_destroy(sl->req);
+  grpc_byte_buffer_destroy(sl->rep);
+  sl->req = sl->rep = NULL;
+  grpc_metadata_array_destroy(&sl->md);
+  grpc_metadata_array_init(&sl->md);
+  if (sl->kind == TAG_GENERIC) {
+    grpc_call_details_destroy(&sl->details);
+    grpc_call_details_init(&sl->details);
+  }
+  sl->replying = sl->cancelled = sl->shutdown_after = 0;
+}
+
+static void slot_arm(server_t *s, slot_t *sl) {
+  grpc_call_error e;
+  if (sl->kind == TAG_GENERIC)
+    e = grpc_server_request_call(s->srv, &sl->call, &sl->details, &sl->md,
+                                 s->cq, s->cq, sl);
+  else
+    e = grpc_server_request_registered_call(s->srv, s->method, &sl->call,
+                                            &sl->deadline, &sl->md, &sl->req,
+                                            s->cq, s->cq, sl);
+  if (e != GRPC_CALL_OK)
+    fprintf(stderr, "wpool-worker[%d]: cannot arm a gRPC request (%d)\n",
+            (int)getpid(), (int)e);
+}
+
+/* Copies the request into one contiguous slice (usually just a ref). */
+static Wpool__V1__Request *unpack_request(grpc_byte_buffer *bb) {
+  grpc_byte_buffer_reader rd;
+  if (!bb || !grpc_byte_buffer_reader_init(&rd, bb)) return NULL;
+  grpc_slice all = grpc_byte_buffer_reader_readall(&rd);
+  grpc_byte_buffer_reader_destroy(&rd);
+  Wpool__V1__Request *req = wpool__v1__request__unpack(
+      NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
+  grpc_slice_unref(all);
+  return req;
+}
+
+/* Runs the request and packs its Reply straight into a grpc slice.
+ * Returns the gRPC status to send (OK, or INVALID_ARGUMENT for bytes that
+ * are not a Request). */
+static grpc_status_code build_reply(server_t *s, slot_t *sl) {
+  Wpool__V1__Request *req = unpack_request(sl->req);
+  if (!req) return GRPC_STATUS_INVALID_ARGUMENT;
+  wk_result_t res;
+  wk_handle(s->cfg, req, &res);
+  size_t n = wpool__v1__reply__get_packed_size(&res.reply);
+  grpc_slice out = grpc_slice_malloc(n);
+  wpool__v1__reply__pack(&res.reply, GRPC_SLICE_START_PTR(out));
+  sl->rep = grpc_raw_byte_buffer_create(&out, 1);
+  grpc_slice_unref(out); /* the byte buffer took its own ref */
+  sl->shutdown_after = res.shutdown;
+  wpool__v1__request__free_unpacked(req, NULL);
+  return GRPC_STATUS_OK;
+}
+
+/* Answers a matched call: the reply (or a bare status) plus the close, in
+ * one batch. */
+static void start_reply(server_t *s, slot_t *sl) {
+  grpc_status_code st = GRPC_STATUS_UNIMPLEMENTED;
+  if (sl->kind == TAG_RPC) st = build_reply(s, sl);
+  grpc_op ops[4];
+  memset(ops, 0, sizeof ops);
+  size_t n = 0;
+  ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+  if (sl->rep) {
+    ops[n].op = GRPC_OP_SEND_MESSAGE;
+    ops[n++].data.send_message.send_message = sl->rep;
+  }
+  ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+  ops[n++].data.send_status_from_server.status = st;
+  ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+  ops[n++].data.recv_close_on_server.cancelled = &sl->cancelled;
+  sl->replying = 1;
+  if (grpc_call_start_batch(sl->call, ops, n, sl, NULL) != GRPC_CALL_OK) {
+    /* Nothing was started: finish the slot as if the batch had failed. */
+    sl->replying = 0;
+    slot_reset(sl);
+    if (!atomic_load(&s->shutting_down)) slot_arm(s, sl);
+  }
+}
+
+/* One event about a slot: a matched request (or its failure because the
+ * server is shutting down), or the end of a reply batch. */
+static void on_slot_event(server_t *s, slot_t *sl, int ok) {
+  if (!sl->replying && ok && !atomic_load(&s->shutting_down)) {
+    start_reply(s, sl);
+    return;
+  }
+  int stop = sl->shutdown_after;
+  slot_reset(sl);
+  if (stop) begin_shutdown(s);
+  /* A failed request means the server is going away: do not re-arm. */
+  if (ok && !atomic_load(&s->shutting_down)) slot_arm(s, sl);
+}
+
+static void dispatch(server_t *s, grpc_event ev) {
+  if (ev.type != GRPC_OP_COMPLETE) return;
+  tag_kind_t *kind = ev.tag;
+  if (*kind == TAG_SHUTDOWN) s->shutdown_done = 1;
+  else on_slot_event(s, (slot_t *)ev.tag, ev.success);
+}
+
+/* Unlinks a stale socket left by an earlier worker; never a regular file. */
+static void unlink_socket(const char *path) {
+  struct stat st;
+  if (path && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) unlink(path);
+}
+
+/* Fills s->listen (the default unix socket when cfg->listen is NULL) and
+ * s->sock_path. */
+static int pick_listen(server_t *s) {
+  const char *l = s->cfg->listen;
+  int n = l ? snprintf(s->listen, sizeof s->listen, "%s", l)
+            : snprintf(s->listen, sizeof s->listen,
+                       UNIX_PREFIX "/tmp/wpool-worker-%d.sock", (int)getpid());
+  if (n < 0 || (size_t)n >= sizeof s->listen) return -1;
+  if (strncmp(s->listen, UNIX_PREFIX, strlen(UNIX_PREFIX)) == 0)
+    s->sock_path = s->listen + strlen(UNIX_PREFIX);
+  return 0;
+}
+
+/* The address the supervisor must dial: the unix path as given, or the
+ * TCP host with the port the kernel actually bound (for ":0"). */
+static void make_bound(server_t *s, int port) {
+  if (s->sock_path) {
+    snprintf(s->bound, sizeof s->bound, "%s", s->listen);
+    return;
+  }
+  const char *colon = strrchr(s->listen, ':');
+  int host_len = colon ? (int)(colon - s->listen) : (int)strlen(s->listen);
+  snprintf(s->bound, sizeof s->bound, "%.*s:%d", host_len, s->listen, port);
+}
+
+static int server_start(server_t *s) {
+  grpc_arg args[1];
+  args[0].type = GRPC_ARG_INTEGER;
+  args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+  args[0].value.integer = s->cfg->max_frame > INT32_MAX ? INT32_MAX : (int)s->cfg->max_frame;
+  grpc_channel_args cargs = {1, args};
+  s->cq = grpc_completion_queue_create_for_next(NULL);
+  s->srv = grpc_server_create(&cargs, NULL);
+  grpc_server_register_completion_queue(s->srv, s->cq, NULL);
+  s->method = grpc_server_register_method(
+      s->srv, METHOD, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+  if (!s->method) return -1;
+  unlink_socket(s->sock_path);
+  grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+  int port = grpc_server_add_http2_port(s->srv, s->listen, creds);
+  grpc_server_credentials_release(creds);
+  if (port <= 0) return -1;
+  make_bound(s, port);
+  grpc_server_start(s->srv);
+  return 0;
+}
+
+static void arm_all(server_t *s) {
+  for (int i = 0; i < NSLOTS; i++) {
+    s->slots[i].kind = TAG_RPC;
+    grpc_metadata_array_init(&s->slots[i].md);
+    slot_arm(s, &s->slots[i]);
+  }
+  s->generic.kind = TAG_GENERIC;
+  grpc_metadata_array_init(&s->generic.md);
+  grpc_call_details_init(&s->generic.details);
+  slot_arm(s, &s->generic);
+}
+
+/* Destroys the server once its shutdown tag arrived, then drains the
+ * queue so every call still held is unreffed before grpc_shutdown. */
+static void server_teardown(server_t *s) {
+  if (s->srv) {
+    pthread_mutex_lock(&s->shut_mu); /* the stdin thread is out of shutdown */
+    pthread_mutex_unlock(&s->shut_mu);
+    grpc_server_destroy(s->srv);
+  }
+  grpc_completion_queue_shutdown(s->cq);
+  grpc_event ev;
+  do {
+    ev = grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    dispatch(s, ev);
+  } while (ev.type != GRPC_QUEUE_SHUTDOWN);
+  grpc_completion_queue_destroy(s->cq);
+  grpc_shutdown();
+  unlink_socket(s->sock_path);
+}
+
 int wk_grpc_serve(const wk_config_t *cfg) {
-  (void)cfg;
-  fprintf(stderr, "wpool-worker: gRPC transport not built yet\n");
-  return 1;
+  server_t *s = &g_server;
+  s->cfg = cfg;
+  s->shutdown_tag = TAG_SHUTDOWN;
+  if (pick_listen(s) != 0) {
+    fprintf(stderr, "wpool-worker: --listen address too long\n");
+    return 2;
+  }
+  grpc_init();
+  if (server_start(s) != 0) {
+    fprintf(stderr, "wpool-worker[%d]: cannot listen on %s\n", (int)getpid(), s->listen);
+    server_teardown(s); /* never started: no shutdown needed */
+    return 1;
+  }
+  arm_all(s);
+  int code = 0;
+  pthread_t th;
+  if (wk_write_hello(STDOUT_FILENO, cfg->transport, s->bound) != 0) {
+    if (errno != EPIPE) code = 1; /* EPIPE: the supervisor already left */
+    begin_shutdown(s);
+  } else if (pthread_create(&th, NULL, stdin_watch, s) != 0) {
+    code = 1;
+    begin_shutdown(s);
+  } else {
+    pthread_detach(th); /* it may stay blocked in read(0) until we exit */
+  }
+  while (!s->shutdown_done)
+    dispatch(s, grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL));
+  server_teardown(s);
+  return code;
 }
