@@ -118,6 +118,15 @@ static void slot_arm(server_t *s, slot_t *sl) {
             (int)getpid(), (int)e);
 }
 
+/* Frees a slot's call and re-arms it unless the server is going away; a
+ * Shutdown request starts the shutdown here, once its reply went out. */
+static void slot_finish(server_t *s, slot_t *sl, int rearm) {
+  int stop = sl->shutdown_after;
+  slot_reset(sl);
+  if (stop) begin_shutdown(s);
+  if (rearm && !atomic_load(&s->shutting_down)) slot_arm(s, sl);
+}
+
 /* Copies the request into one contiguous slice (usually just a ref). */
 static Wpool__V1__Request *unpack_request(grpc_byte_buffer *bb) {
   grpc_byte_buffer_reader rd;
@@ -167,10 +176,8 @@ static void start_reply(server_t *s, slot_t *sl) {
   ops[n++].data.recv_close_on_server.cancelled = &sl->cancelled;
   sl->replying = 1;
   if (grpc_call_start_batch(sl->call, ops, n, sl, NULL) != GRPC_CALL_OK) {
-    /* Nothing was started: finish the slot as if the batch had failed. */
-    sl->replying = 0;
-    slot_reset(sl);
-    if (!atomic_load(&s->shutting_down)) slot_arm(s, sl);
+    /* Nothing was started: finish the slot as if the batch had ended. */
+    slot_finish(s, sl, 1);
   }
 }
 
@@ -181,11 +188,8 @@ static void on_slot_event(server_t *s, slot_t *sl, int ok) {
     start_reply(s, sl);
     return;
   }
-  int stop = sl->shutdown_after;
-  slot_reset(sl);
-  if (stop) begin_shutdown(s);
   /* A failed request means the server is going away: do not re-arm. */
-  if (ok && !atomic_load(&s->shutting_down)) slot_arm(s, sl);
+  slot_finish(s, sl, ok);
 }
 
 static void dispatch(server_t *s, grpc_event ev) {
