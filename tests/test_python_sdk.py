@@ -314,10 +314,10 @@ class PipeTransport(unittest.TestCase):
         self.assertEqual(w.read_rest(), b"")
 
     def test_dies_with_its_parent(self):
-        assert_dies_with_parent(self, [])
+        assert_dies_with_parent(self, [PYTHON, EXAMPLE])
 
 
-def assert_dies_with_parent(test, worker_args):
+def assert_dies_with_parent(test, worker_argv):
     """Kills a worker's parent with SIGKILL while the worker's stdin stays
     open: only PR_SET_PDEATHSIG can end the worker then."""
     r, w = os.pipe()
@@ -328,7 +328,7 @@ def assert_dies_with_parent(test, worker_args):
                    "p = subprocess.Popen(sys.argv[1:])\n"
                    "sys.stderr.write('%d\\n' % p.pid); sys.stderr.flush()\n"
                    "time.sleep(60)\n")
-    middle = WorkerProc([PYTHON, "-c", middle_code, PYTHON, EXAMPLE, *worker_args], stdin=r)
+    middle = WorkerProc([PYTHON, "-c", middle_code, *worker_argv], stdin=r)
     os.close(r)
     test.addCleanup(middle.close)
     hello = middle.read_frame(M.Hello)  # the worker's Hello: PDEATHSIG is set
@@ -453,7 +453,7 @@ class GrpcTransport(unittest.TestCase):
         self.assertEqual(w.read_rest(), b"")
 
     def test_dies_with_its_parent(self):
-        assert_dies_with_parent(self, ["--transport", "grpc"])
+        assert_dies_with_parent(self, [PYTHON, EXAMPLE, "--transport", "grpc"])
 
 
 def time_to_hello(args, runs):
