@@ -125,7 +125,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBWPBENCH) $(LIBWPOOL)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/helpers/%.o $(LIBWPOOL)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBWPOOL) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBWPOOL) $(WORKER_LDLIBS)
 
 # The README's test command: on a fresh Debian 12 machine this is all it takes.
 test: deps

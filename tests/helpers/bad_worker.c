@@ -1,0 +1,129 @@
+/*
+ * bad_worker.c — a pipe worker that misbehaves on purpose, for the
+ * supervisor's failure tests. build/tests/bad_worker MODE [K]
+ *
+ *   exit-before-hello  exit 3 at once
+ *   no-hello           never say anything, sleep until killed
+ *   garbage-hello      write bytes that are not a Hello
+ *   garbage            Hello, then answer the first request with garbage
+ *   oversize           Hello, then answer with a header announcing 1 GiB
+ *   wrong-id           Hello, then answer with an id nobody asked for
+ *   hang               Hello, then read requests and never answer
+ *   crash-after K      answer K requests, then abort()
+ *   crash-loop         Hello, then exit 1 (every generation)
+ *   ignore-eof         answer requests; on stdin EOF keep running (stop must kill)
+ *   spawn-child        fork a sleeping grandchild, then serve normally
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "wpool.pb-c.h"
+
+static void write_all(const void *b, size_t n) {
+  const char *p = b;
+  while (n > 0) {
+    ssize_t w = write(1, p, n);
+    if (w <= 0) _exit(1);
+    p += w;
+    n -= (size_t)w;
+  }
+}
+
+static void hello(void) {
+  Wpool__V1__Hello h = WPOOL__V1__HELLO__INIT;
+  h.pid = (uint32_t)getpid();
+  h.protocol_version = 1;
+  uint8_t buf[64];
+  size_t n = wpool__v1__hello__pack(&h, buf + 4);
+  wp_frame_put_header(buf, (uint32_t)n);
+  write_all(buf, 4 + n);
+}
+
+static void reply(uint64_t id, const ProtobufCBinaryData *payload) {
+  Wpool__V1__Reply r = WPOOL__V1__REPLY__INIT;
+  r.id = id;
+  if (payload) r.payload = *payload;
+  size_t n = wpool__v1__reply__get_packed_size(&r);
+  uint8_t *buf = malloc(4 + n);
+  wp_frame_put_header(buf, (uint32_t)n);
+  wpool__v1__reply__pack(&r, buf + 4);
+  write_all(buf, 4 + n);
+  free(buf);
+}
+
+/* Reads one request (blocking); NULL at EOF. */
+static Wpool__V1__Request *next_request(wp_frame_decoder_t *d) {
+  for (;;) {
+    const uint8_t *f;
+    uint32_t len;
+    if (wp_frame_next(d, &f, &len) == WP_FRAME_OK)
+      return wpool__v1__request__unpack(NULL, len, f);
+    uint8_t buf[65536];
+    ssize_t n = read(0, buf, sizeof buf);
+    if (n <= 0) return NULL;
+    wp_frame_feed(d, buf, (size_t)n);
+  }
+}
+
+static const ProtobufCBinaryData *echo_of(const Wpool__V1__Request *r) {
+  if (r->kind_case == WPOOL__V1__REQUEST__KIND_PING) return &r->ping->payload;
+  if (r->kind_case == WPOOL__V1__REQUEST__KIND_WORK) return &r->work->payload;
+  return NULL;
+}
+
+/* Serves normally; crash_after >= 0 aborts after that many replies. */
+static int serve(long crash_after, int ignore_eof) {
+  wp_frame_decoder_t d;
+  wp_frame_decoder_init(&d, 1u << 24);
+  long served = 0;
+  Wpool__V1__Request *r;
+  while ((r = next_request(&d)) != NULL) {
+    if (crash_after >= 0 && served >= crash_after) abort();
+    reply(r->id, echo_of(r));
+    wpool__v1__request__free_unpacked(r, NULL);
+    served++;
+  }
+  while (ignore_eof) pause();
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  const char *mode = argc > 1 ? argv[1] : "";
+  signal(SIGPIPE, SIG_IGN);
+  if (!strcmp(mode, "exit-before-hello")) return 3;
+  if (!strcmp(mode, "no-hello")) {
+    for (;;) pause();
+  }
+  if (!strcmp(mode, "garbage-hello")) {
+    write_all("\0\0\0\x05\xff\xff\xff\xff\xff", 9);
+    for (;;) pause();
+  }
+  hello();
+  if (!strcmp(mode, "crash-loop")) return 1;
+  if (!strcmp(mode, "crash-after")) return serve(argc > 2 ? atol(argv[2]) : 0, 0);
+  if (!strcmp(mode, "ignore-eof")) {
+    signal(SIGTERM, SIG_IGN);
+    return serve(-1, 1);
+  }
+  if (!strcmp(mode, "spawn-child")) {
+    if (fork() == 0) {
+      close(0);
+      close(1);
+      for (;;) pause();
+    }
+    return serve(-1, 0);
+  }
+  wp_frame_decoder_t d;
+  wp_frame_decoder_init(&d, 1u << 24);
+  Wpool__V1__Request *r = next_request(&d);
+  if (!r) return 0;
+  if (!strcmp(mode, "garbage")) write_all("\0\0\0\x04\xff\xff\xff\xff", 8);
+  else if (!strcmp(mode, "oversize")) write_all("\x40\0\0\0", 4);
+  else if (!strcmp(mode, "wrong-id")) reply(r->id + 1000, NULL);
+  /* hang (and the rest): keep the request, answer nothing */
+  for (;;) pause();
+}

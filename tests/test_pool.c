@@ -1,0 +1,557 @@
+/*
+ * test_pool.c — the supervisor end to end with real worker processes:
+ * lifecycle in both start modes, dispatch under concurrency, and every way
+ * a worker can misbehave (tests/helpers/bad_worker.c). Each test owns its
+ * loop, and ends with uv_loop_close() == 0: no handle left behind.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <cmocka.h>
+
+#include "load.h"
+#include "testutil.h"
+
+#define S (1000000000ull)
+#define MS (1000000ull)
+
+/* ---- fixtures ------------------------------------------------------------ */
+
+typedef struct fx {
+  uv_loop_t loop;
+  wp_pool_t *pool;
+  wp_options_t o;
+  char *argv[4];
+  bool started, stopped;
+  int start_err;
+} fx_t;
+
+static void fx_init(fx_t *f, int size) {
+  memset(f, 0, sizeof *f);
+  assert_int_equal(uv_loop_init(&f->loop), 0);
+  wp_options_init(&f->o);
+  f->o.size = size;
+  f->o.stop_grace_ns = 500 * MS;
+  f->o.start_timeout_ns = 5 * S;
+}
+
+/* Uses tests/helpers/bad_worker MODE [ARG] as the worker command. */
+static void fx_bad(fx_t *f, const char *mode, const char *arg) {
+  static char path[4096];
+  snprintf(path, sizeof path, "%s", tu_path("tests/bad_worker"));
+  f->argv[0] = path;
+  f->argv[1] = (char *)mode;
+  f->argv[2] = (char *)arg;
+  f->argv[3] = NULL;
+  f->o.argv = f->argv;
+}
+
+static void on_started(wp_pool_t *p, int err, void *arg) {
+  (void)p;
+  fx_t *f = arg;
+  f->started = true;
+  f->start_err = err;
+}
+
+static void on_stopped(wp_pool_t *p, void *arg) {
+  (void)p;
+  ((fx_t *)arg)->stopped = true;
+}
+
+static int fx_start(fx_t *f) {
+  assert_int_equal(wp_pool_new(&f->loop, &f->o, &f->pool), 0);
+  assert_int_equal(wp_pool_start(f->pool, on_started, f), 0);
+  assert_true(tu_run_until(&f->loop, &f->started, 15));
+  return f->start_err;
+}
+
+/* Stops, checks every child is reaped and every handle closed. */
+static void fx_finish(fx_t *f) {
+  if (f->pool) {
+    wp_pool_stop(f->pool, on_stopped, f);
+    assert_true(tu_run_until(&f->loop, &f->stopped, 10));
+    wp_pool_free(f->pool);
+  }
+  assert_int_equal(uv_loop_close(&f->loop), 0);
+  /* No zombie or child left: waitpid finds nothing to wait for. */
+  assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+}
+
+/* A request's outcome, for exactly-once accounting. */
+typedef struct outcome {
+  int calls;      /* how many times the callback ran */
+  int err;
+  int slot;
+  char payload[64];
+} outcome_t;
+
+static void on_reply(wp_pool_t *p, int err, const wp_reply_t *r, void *arg) {
+  (void)p;
+  outcome_t *o = arg;
+  o->calls++;
+  o->err = err;
+  if (!err) {
+    o->slot = r->slot;
+    size_t n = r->payload_len < sizeof o->payload - 1 ? r->payload_len : sizeof o->payload - 1;
+    memcpy(o->payload, r->payload, n);
+    o->payload[n] = '\0';
+  }
+}
+
+static int call_ping(fx_t *f, const char *payload, outcome_t *o, uint64_t timeout_ns,
+                     int idempotent) {
+  wp_request_t req = {.kind = WP_REQ_PING, .payload = payload,
+                      .payload_len = strlen(payload), .timeout_ns = timeout_ns,
+                      .idempotent = idempotent};
+  return wp_pool_call(f->pool, &req, on_reply, o);
+}
+
+/* Runs until o's callback ran (bounded). */
+static void wait_outcome(fx_t *f, outcome_t *o) {
+  uint64_t end = wp_now_ns() + 10 * S;
+  while (o->calls == 0 && wp_now_ns() < end) tu_run_for(&f->loop, 0.01);
+  assert_int_equal(o->calls, 1);
+}
+
+/* ---- lifecycle --------------------------------------------------------------- */
+
+static void check_timelines(fx_t *f, bool sequential) {
+  uint64_t prev_ready = 0;
+  for (int i = 0; i < f->o.size; i++) {
+    wp_timeline_t tl;
+    assert_int_equal(wp_pool_timeline(f->pool, i, &tl), 0);
+    assert_true(tl.pid > 0);
+    assert_true(tl.spawn_asked > 0);
+    assert_true(tl.spawn_asked <= tl.started);
+    assert_true(tl.started <= tl.hello);
+    assert_true(tl.hello <= tl.ready);
+    if (sequential) assert_true(tl.spawn_asked >= prev_ready);
+    prev_ready = tl.ready;
+  }
+}
+
+static void ping_every_worker(fx_t *f) {
+  outcome_t o[8] = {0};
+  for (int i = 0; i < f->o.size; i++) assert_int_equal(call_ping(f, "hi", &o[i], 0, 0), 0);
+  uint64_t end = wp_now_ns() + 10 * S;
+  int seen = 0;
+  while (wp_now_ns() < end) {
+    seen = 0;
+    for (int i = 0; i < f->o.size; i++) seen += o[i].calls;
+    if (seen == f->o.size) break;
+    tu_run_for(&f->loop, 0.01);
+  }
+  int slots_hit = 0;
+  for (int i = 0; i < f->o.size; i++) {
+    assert_int_equal(o[i].calls, 1);
+    assert_int_equal(o[i].err, 0);
+    assert_string_equal(o[i].payload, "hi");
+    slots_hit |= 1 << o[i].slot;
+  }
+  /* One in flight per worker: every worker answered one. */
+  assert_int_equal(slots_hit, (1 << f->o.size) - 1);
+}
+
+static void lifecycle(bool sequential) {
+  fx_t f;
+  fx_init(&f, 4);
+  f.o.mode = sequential ? WP_MODE_SEQUENTIAL : WP_MODE_CONCURRENT;
+  assert_int_equal(fx_start(&f), 0);
+  assert_int_equal(wp_pool_ready_count(f.pool), 4);
+  check_timelines(&f, sequential);
+  ping_every_worker(&f);
+  int pids[4];
+  assert_int_equal(wp_pool_pids(f.pool, pids, 4), 4);
+  fx_finish(&f);
+  for (int i = 0; i < 4; i++) assert_false(tu_alive(pids[i]));
+}
+
+static void lifecycle_concurrent(void **state) { (void)state; lifecycle(false); }
+static void lifecycle_sequential(void **state) { (void)state; lifecycle(true); }
+
+/* ---- dispatch under concurrency ---------------------------------------------- */
+
+typedef struct many {
+  int *calls;     /* per request index */
+  int errors, bad_payload, done;
+} many_t;
+
+typedef struct many_tok {
+  many_t *m;
+  int idx;
+  char payload[16];
+} many_tok_t;
+
+static void on_many(wp_pool_t *p, int err, const wp_reply_t *r, void *arg) {
+  (void)p;
+  many_tok_t *t = arg;
+  t->m->calls[t->idx]++;
+  t->m->done++;
+  if (err) t->m->errors++;
+  else if (r->payload_len != strlen(t->payload) ||
+           memcmp(r->payload, t->payload, r->payload_len) != 0)
+    t->m->bad_payload++;
+}
+
+/* 10,000 requests, at most 100 in flight, 4 workers: every callback runs
+ * exactly once with its own payload back (ids matched). */
+static void dispatch_10k(void **state) {
+  (void)state;
+  enum { N = 10000, INFLIGHT = 100 };
+  fx_t f;
+  fx_init(&f, 4);
+  f.o.max_inflight = INFLIGHT / 4;
+  assert_int_equal(fx_start(&f), 0);
+  many_t m = {.calls = calloc(N, sizeof(int))};
+  many_tok_t *toks = calloc(N, sizeof *toks);
+  int sent = 0;
+  uint64_t end = wp_now_ns() + 60 * S;
+  while (m.done < N && wp_now_ns() < end) {
+    while (sent < N && sent - m.done < INFLIGHT) {
+      many_tok_t *t = &toks[sent];
+      t->m = &m;
+      t->idx = sent;
+      snprintf(t->payload, sizeof t->payload, "req-%d", sent);
+      wp_request_t req = {.kind = WP_REQ_PING, .payload = t->payload,
+                          .payload_len = strlen(t->payload)};
+      assert_int_equal(wp_pool_call(f.pool, &req, on_many, t), 0);
+      sent++;
+    }
+    uv_run(&f.loop, UV_RUN_ONCE);
+  }
+  assert_int_equal(m.done, N);
+  assert_int_equal(m.errors, 0);
+  assert_int_equal(m.bad_payload, 0);
+  for (int i = 0; i < N; i++) assert_int_equal(m.calls[i], 1);
+  wp_stats_t st;
+  wp_pool_stats(f.pool, &st);
+  assert_int_equal(st.replies, N + 0);
+  fx_finish(&f);
+  free(m.calls);
+  free(toks);
+}
+
+/* The closed-loop driver used by `wpool ping` and the benchmark. */
+static void closed_loop_driver(void **state) {
+  (void)state;
+  fx_t f;
+  fx_init(&f, 2);
+  f.o.max_inflight = 5;
+  assert_int_equal(fx_start(&f), 0);
+  wb_load_t l = {.concurrency = 10, .requests = 2000, .warmup = 100,
+                 .req = {.kind = WP_REQ_PING, .payload = "x", .payload_len = 1}};
+  wb_load_result_t r;
+  assert_int_equal(wb_run_closed(&f.loop, f.pool, &l, &r), 0);
+  assert_int_equal(r.ok, 2000);
+  assert_int_equal(r.failed, 0);
+  assert_int_equal(wb_hist_count(r.lat), 2000);
+  assert_true(r.rps > 0);
+  wb_hist_free(r.lat);
+  fx_finish(&f);
+}
+
+/* ---- start failures ------------------------------------------------------------ */
+
+static void missing_command(void **state) {
+  (void)state;
+  fx_t f;
+  fx_init(&f, 2);
+  char *argv[] = {"/nonexistent/wpool-worker-nope", NULL};
+  f.o.argv = argv;
+  assert_int_equal(fx_start(&f), WP_ESPAWN);
+  outcome_t o = {0};
+  assert_int_equal(call_ping(&f, "x", &o, 0, 0), WP_EFAILED);
+  fx_finish(&f);
+}
+
+static void start_fails_with(const char *mode, int want, uint64_t start_timeout) {
+  fx_t f;
+  fx_init(&f, 2);
+  fx_bad(&f, mode, NULL);
+  if (start_timeout) f.o.start_timeout_ns = start_timeout;
+  assert_int_equal(fx_start(&f), want);
+  fx_finish(&f);
+}
+
+static void exit_before_hello(void **state) {
+  (void)state;
+  start_fails_with("exit-before-hello", WP_EHELLO, 0);
+}
+
+static void garbage_hello(void **state) {
+  (void)state;
+  start_fails_with("garbage-hello", WP_EPROTO, 0);
+}
+
+static void no_hello_times_out(void **state) {
+  (void)state;
+  start_fails_with("no-hello", WP_ESTART_TIMEOUT, 200 * MS);
+}
+
+/* Sequential start stops at the first failure and spawns no more. */
+static void sequential_start_failure(void **state) {
+  (void)state;
+  fx_t f;
+  fx_init(&f, 3);
+  f.o.mode = WP_MODE_SEQUENTIAL;
+  fx_bad(&f, "exit-before-hello", NULL);
+  assert_int_equal(fx_start(&f), WP_EHELLO);
+  wp_timeline_t tl;
+  wp_pool_timeline(f.pool, 2, &tl);
+  assert_int_equal(tl.spawn_asked, 0);
+  fx_finish(&f);
+}
+
+/* ---- misbehaviour after start ---------------------------------------------------- */
+
+/* The worker's reply is garbage / oversized / for another id: that request
+ * fails with WP_EPROTO, the worker is replaced, the pool goes on. */
+static void protocol_error_after_start(const char *mode) {
+  fx_t f;
+  fx_init(&f, 1);
+  fx_bad(&f, mode, NULL);
+  assert_int_equal(fx_start(&f), 0);
+  outcome_t o = {0};
+  assert_int_equal(call_ping(&f, "x", &o, 0, 0), 0);
+  wait_outcome(&f, &o);
+  assert_int_equal(o.err, WP_EPROTO);
+  wp_stats_t st;
+  wp_pool_stats(f.pool, &st);
+  assert_int_equal(st.protocol_errors, 1);
+  /* The pool goes on: a replacement comes up. */
+  uint64_t end = wp_now_ns() + 5 * S;
+  while (wp_now_ns() < end) {
+    wp_timeline_t tl;
+    wp_pool_timeline(f.pool, 0, &tl);
+    if (tl.generation == 2 && wp_pool_ready_count(f.pool) == 1) break;
+    tu_run_for(&f.loop, 0.01);
+  }
+  assert_int_equal(wp_pool_ready_count(f.pool), 1);
+  fx_finish(&f);
+}
+
+static void garbage_reply(void **state) { (void)state; protocol_error_after_start("garbage"); }
+static void oversize_reply(void **state) { (void)state; protocol_error_after_start("oversize"); }
+static void wrong_id_reply(void **state) { (void)state; protocol_error_after_start("wrong-id"); }
+
+/* A hung worker: the request times out with WP_ETIMEDOUT exactly once, and
+ * stop still completes (the worker is killed after the grace period). */
+static void hang_times_out(void **state) {
+  (void)state;
+  fx_t f;
+  fx_init(&f, 1);
+  fx_bad(&f, "hang", NULL);
+  f.o.stop_grace_ns = 100 * MS;
+  assert_int_equal(fx_start(&f), 0);
+  outcome_t o = {0};
+  assert_int_equal(call_ping(&f, "x", &o, 100 * MS, 0), 0);
+  wait_outcome(&f, &o);
+  assert_int_equal(o.err, WP_ETIMEDOUT);
+  tu_run_for(&f.loop, 0.05);
+  assert_int_equal(o.calls, 1);
+  fx_finish(&f);
+}
+
+/* A queued request times out too (no worker free). */
+static void queued_request_times_out(void **state) {
+  (void)state;
+  fx_t f;
+  fx_init(&f, 1);
+  fx_bad(&f, "hang", NULL);
+  assert_int_equal(fx_start(&f), 0);
+  outcome_t a = {0}, b = {0};
+  assert_int_equal(call_ping(&f, "a", &a, 0, 0), 0);
+  assert_int_equal(call_ping(&f, "b", &b, 50 * MS, 0), 0);
+  wait_outcome(&f, &b);
+  assert_int_equal(b.err, WP_ETIMEDOUT);
+  assert_int_equal(a.calls, 0);
+  fx_finish(&f);
+  /* Stopping answers the one still in flight. */
+  assert_int_equal(a.calls, 1);
+  assert_int_equal(a.err, WP_ESTOPPED);
+}
+
+/* Crash after 2 requests: the third fails with WP_EWORKER_EXITED; an
+ * idempotent one is retried once on the restarted worker instead. */
+static void crash_mid_request(void **state) {
+  (void)state;
+  fx_t f;
+  fx_init(&f, 1);
+  fx_bad(&f, "crash-after", "2");
+  assert_int_equal(fx_start(&f), 0);
+  outcome_t o[3] = {{0}};
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(call_ping(&f, "x", &o[i], 0, 0), 0);
+    wait_outcome(&f, &o[i]);
+  }
+  assert_int_equal(o[0].err, 0);
+  assert_int_equal(o[1].err, 0);
+  assert_int_equal(o[2].err, WP_EWORKER_EXITED);
+  /* Now idempotent: served after the crash by the next generation. */
+  outcome_t r[3] = {{0}};
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(call_ping(&f, "y", &r[i], 0, 1), 0);
+    wait_outcome(&f, &r[i]);
+  }
+  assert_int_equal(r[0].err, 0);
+  assert_int_equal(r[1].err, 0);
+  assert_int_equal(r[2].err, 0); /* retried on the restarted worker */
+  assert_string_equal(r[2].payload, "y");
+  fx_finish(&f);
+}
+
+/* A worker that dies at once every time: restart intensity fails the pool
+ * (WP_EFAILED) instead of restarting forever. */
+static void crash_loop_fails_pool(void **state) {
+  (void)state;
+  fx_t f;
+  fx_init(&f, 1);
+  fx_bad(&f, "crash-loop", NULL);
+  f.o.restart_base_ns = 1 * MS;
+  f.o.restart_cap_ns = 5 * MS;
+  f.o.restart_max = 5;
+  f.o.restart_window_ns = 10 * S;
+  /* The first generation may die before or after the start completes. */
+  int err = fx_start(&f);
+  if (err == 0) {
+    outcome_t o = {0};
+    int rc = call_ping(&f, "x", &o, 0, 0);
+    uint64_t end = wp_now_ns() + 5 * S;
+    while (rc == 0 && o.calls == 0 && wp_now_ns() < end) tu_run_for(&f.loop, 0.01);
+    if (rc == 0) {
+      assert_int_equal(o.calls, 1);
+      assert_true(o.err == WP_EFAILED || o.err == WP_EWORKER_EXITED);
+    }
+    tu_run_for(&f.loop, 0.3);
+    wp_stats_t st;
+    wp_pool_stats(f.pool, &st);
+    assert_true(st.restarts <= 5);
+    outcome_t o2 = {0};
+    assert_int_equal(call_ping(&f, "x", &o2, 0, 0), WP_EFAILED);
+  } else {
+    assert_int_equal(err, WP_EWORKER_EXITED);
+  }
+  fx_finish(&f);
+}
+
+/* A worker that ignores stdin EOF and SIGTERM is SIGKILLed after grace. */
+static void stop_kills_stubborn_worker(void **state) {
+  (void)state;
+  fx_t f;
+  fx_init(&f, 2);
+  fx_bad(&f, "ignore-eof", NULL);
+  f.o.stop_grace_ns = 100 * MS;
+  assert_int_equal(fx_start(&f), 0);
+  int pids[2];
+  assert_int_equal(wp_pool_pids(f.pool, pids, 2), 2);
+  fx_finish(&f);
+  assert_false(tu_alive(pids[0]));
+  assert_false(tu_alive(pids[1]));
+}
+
+/* Whatever a worker forked dies with it (process group). */
+static void grandchildren_are_killed(void **state) {
+  (void)state;
+  fx_t f;
+  fx_init(&f, 1);
+  fx_bad(&f, "spawn-child", NULL);
+  assert_int_equal(fx_start(&f), 0);
+  int pid;
+  assert_int_equal(wp_pool_pids(f.pool, &pid, 1), 1);
+  assert_true(tu_group_alive(pid));
+  fx_finish(&f);
+  /* Any process still alive in the worker's group? */
+  usleep(50000); /* SIGKILL is delivered asynchronously */
+  assert_false(tu_group_alive(pid));
+}
+
+/* ---- queue limits and stop ---------------------------------------------------- */
+
+static void queue_full(void **state) {
+  (void)state;
+  fx_t f;
+  fx_init(&f, 1);
+  fx_bad(&f, "hang", NULL);
+  f.o.queue_limit = 2;
+  assert_int_equal(fx_start(&f), 0);
+  outcome_t o[4] = {{0}};
+  assert_int_equal(call_ping(&f, "a", &o[0], 0, 0), 0); /* in flight */
+  assert_int_equal(call_ping(&f, "b", &o[1], 0, 0), 0); /* queued */
+  assert_int_equal(call_ping(&f, "c", &o[2], 0, 0), 0); /* queued */
+  assert_int_equal(call_ping(&f, "d", &o[3], 0, 0), WP_EQUEUE_FULL);
+  fx_finish(&f);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(o[i].calls, 1);
+    assert_int_equal(o[i].err, WP_ESTOPPED);
+  }
+  assert_int_equal(o[3].calls, 0);
+}
+
+/* In-flight requests get their replies during the stop's grace period. */
+static void stop_drains_inflight(void **state) {
+  (void)state;
+  fx_t f;
+  fx_init(&f, 2);
+  assert_int_equal(fx_start(&f), 0);
+  outcome_t o[2] = {{0}};
+  for (int i = 0; i < 2; i++) {
+    wp_request_t req = {.kind = WP_REQ_WORK, .sleep_us = 50000, .reply_bytes = 3};
+    assert_int_equal(wp_pool_call(f.pool, &req, on_reply, &o[i]), 0);
+  }
+  tu_run_for(&f.loop, 0.01); /* let the requests reach the workers */
+  fx_finish(&f);
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(o[i].calls, 1);
+    assert_int_equal(o[i].err, 0);
+    assert_string_equal(o[i].payload, "www");
+  }
+}
+
+static void bad_options(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  wp_options_t o;
+  wp_options_init(&o);
+  wp_pool_t *p;
+  o.size = 0;
+  assert_int_equal(wp_pool_new(&loop, &o, &p), WP_EINVAL);
+  o.size = 1;
+  o.max_inflight = 0;
+  assert_int_equal(wp_pool_new(&loop, &o, &p), WP_EINVAL);
+  assert_string_equal(wp_errname(WP_ETIMEDOUT), "WP_ETIMEDOUT");
+  assert_string_equal(wp_strerror(WP_EQUEUE_FULL), "request queue is full");
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+int main(void) {
+  signal(SIGPIPE, SIG_IGN);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(bad_options),
+      cmocka_unit_test(lifecycle_concurrent),
+      cmocka_unit_test(lifecycle_sequential),
+      cmocka_unit_test(dispatch_10k),
+      cmocka_unit_test(closed_loop_driver),
+      cmocka_unit_test(missing_command),
+      cmocka_unit_test(exit_before_hello),
+      cmocka_unit_test(garbage_hello),
+      cmocka_unit_test(no_hello_times_out),
+      cmocka_unit_test(sequential_start_failure),
+      cmocka_unit_test(garbage_reply),
+      cmocka_unit_test(oversize_reply),
+      cmocka_unit_test(wrong_id_reply),
+      cmocka_unit_test(hang_times_out),
+      cmocka_unit_test(queued_request_times_out),
+      cmocka_unit_test(crash_mid_request),
+      cmocka_unit_test(crash_loop_fails_pool),
+      cmocka_unit_test(stop_kills_stubborn_worker),
+      cmocka_unit_test(grandchildren_are_killed),
+      cmocka_unit_test(queue_full),
+      cmocka_unit_test(stop_drains_inflight),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,87 @@
+/*
+ * testutil.h — shared by the C test suites: paths to the built programs and
+ * running a libuv loop until a condition holds, bounded in time so a bug
+ * fails the test instead of hanging CI.
+ */
+#ifndef WP_TESTUTIL_H
+#define WP_TESTUTIL_H
+
+#include <dirent.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "wpool.h"
+
+/* The build directory under test: build, or build/san for make check. */
+static inline const char *tu_build(void) {
+  const char *b = getenv("WPOOL_BUILD");
+  return b && *b ? b : "build";
+}
+
+/* "<build>/<rel>" in a static buffer (one at a time). */
+static inline const char *tu_path(const char *rel) {
+  static char buf[4096];
+  snprintf(buf, sizeof buf, "%s/%s", tu_build(), rel);
+  return buf;
+}
+
+static void tu_wake(uv_timer_t *t) { (void)t; }
+
+/* Runs loop until *flag is true or seconds pass; returns *flag. */
+static inline bool tu_run_until(uv_loop_t *loop, const bool *flag, double seconds) {
+  uv_timer_t t;
+  uv_timer_init(loop, &t);
+  uv_timer_start(&t, tu_wake, 10, 10); /* re-check the clock every 10 ms */
+  uint64_t end = wp_now_ns() + (uint64_t)(seconds * 1e9);
+  while (!*flag && wp_now_ns() < end) uv_run(loop, UV_RUN_ONCE);
+  uv_close((uv_handle_t *)&t, NULL);
+  uv_run(loop, UV_RUN_NOWAIT);
+  return *flag;
+}
+
+/* Runs the loop for a fixed time (to let restarts etc. happen). */
+static inline void tu_run_for(uv_loop_t *loop, double seconds) {
+  bool never = false;
+  tu_run_until(loop, &never, seconds);
+}
+
+/* Is a pid still alive (and not a zombie)? */
+static inline bool tu_alive(int pid) {
+  char path[64], state = 0;
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return false;
+  int n = fscanf(f, "%*d %*s %c", &state);
+  fclose(f);
+  return n == 1 && state != 'Z' && state != 'X';
+}
+
+/* Is any live (non-zombie) process in process group pgid? Zombies are
+ * excluded: whoever inherited them reaps them on its own schedule. */
+static inline bool tu_group_alive(int pgid) {
+  DIR *d = opendir("/proc");
+  if (!d) return false;
+  struct dirent *e;
+  bool alive = false;
+  while (!alive && (e = readdir(d)) != NULL) {
+    int pid = atoi(e->d_name);
+    if (pid <= 0) continue;
+    char path[64], state = 0;
+    int pgrp = 0;
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) continue;
+    /* pid (comm) state ppid pgrp: comm has no spaces for our programs */
+    if (fscanf(f, "%*d %*s %c %*d %d", &state, &pgrp) == 2 && pgrp == pgid &&
+        state != 'Z' && state != 'X')
+      alive = true;
+    fclose(f);
+  }
+  closedir(d);
+  return alive;
+}
+
+#endif
