@@ -10,6 +10,10 @@
 # programs (wpool, wpool-worker, wpool-compare, ...), tests/.
 
 BUILD    ?= build
+# Quiet build lines ("CC file"); make V=1 shows the full commands.
+V ?= 0
+
+say = $(if $(filter 1,$(V)),,@printf '  %-6s %s\n' $(1) $(2);)
 CC       ?= cc
 PYTHON   ?= /usr/bin/python3
 OPT      ?= -O2
@@ -71,6 +75,7 @@ HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/he
 ALL_OBJ := $(POOL_OBJ) $(BENCHLIB_OBJ) $(WORKER_OBJ) $(WORKER_GRPC_OBJ) \
            $(foreach d,$(PROG_DIRS),$(call obj,$(wildcard bench/src/$(d)/*.c)))
 
+.SECONDARY:
 .PHONY: all test test-run check deps baseline fuzz clean
 .DEFAULT_GOAL := all
 
@@ -81,25 +86,25 @@ deps:
 
 $(GEN_C) $(GEN_H) &: proto/wpool.proto
 	@mkdir -p $(BUILD)/gen
-	protoc-c --c_out=$(BUILD)/gen -Iproto proto/wpool.proto
+	$(call say,GEN,$@)protoc-c --c_out=$(BUILD)/gen -Iproto proto/wpool.proto
 
 # A descriptor set lets other languages build the message classes at run
 # time from the same .proto (worker/python reads it).
 $(GEN_DESC): proto/wpool.proto
 	@mkdir -p $(BUILD)/gen
-	protoc-c --include_imports --descriptor_set_out=$@ -Iproto proto/wpool.proto
+	$(call say,GEN,$@)protoc-c --include_imports --descriptor_set_out=$@ -Iproto proto/wpool.proto
 
 $(BUILD)/obj/gen/wpool.pb-c.o: $(GEN_C)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(call say,CC,$@)$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/%.o: %.c $(GEN_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(call say,CC,$@)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(LIBWPOOL): $(POOL_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)ar rcs $@ $^
 
 # Every results file records the flags its build used (build.cflags).
 RESULTS_CFLAGS := $(filter-out -I%,$(CFLAGS))
@@ -107,25 +112,25 @@ $(BUILD)/obj/bench/src/lib/results.o: CFLAGS += -DWP_CFLAGS='"$(RESULTS_CFLAGS)"
 
 $(LIBWPBENCH): $(BENCHLIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)ar rcs $@ $^
 
 $(WORKER): $(WORKER_OBJ) $(LIBWPOOL)
-	$(CC) $(LDFLAGS) -o $@ $(WORKER_OBJ) $(LIBWPOOL) $(WORKER_LDLIBS)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $(WORKER_OBJ) $(LIBWPOOL) $(WORKER_LDLIBS)
 
 $(WORKER_GRPC): $(WORKER_GRPC_OBJ) $(LIBWPOOL)
-	$(CC) $(LDFLAGS) $(WORKER_GRPC_LDFLAGS) -o $@ $(WORKER_GRPC_OBJ) $(LIBWPOOL) $(WORKER_GRPC_LDLIBS)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) $(WORKER_GRPC_LDFLAGS) -o $@ $(WORKER_GRPC_OBJ) $(LIBWPOOL) $(WORKER_GRPC_LDLIBS)
 
 .SECONDEXPANSION:
 $(PROGS): $(BUILD)/%: $$(call obj,$$(wildcard bench/src/%/*.c)) $(LIBWPBENCH) $(LIBWPOOL)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBWPBENCH) $(LIBWPOOL) $(LDLIBS)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBWPBENCH) $(LIBWPOOL) $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBWPBENCH) $(LIBWPOOL)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBWPBENCH) $(LIBWPOOL) $(LDLIBS) $(TEST_LIBS)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(LIBWPBENCH) $(LIBWPOOL) $(LDLIBS) $(TEST_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/helpers/%.o $(LIBWPOOL)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBWPOOL) $(WORKER_LDLIBS)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(LIBWPOOL) $(WORKER_LDLIBS)
 
 # The README's test command: on a fresh Debian 12 machine this is all it takes.
 test: deps
