@@ -87,6 +87,7 @@ static int serve(long crash_after, int ignore_eof) {
     wpool__v1__request__free_unpacked(r, NULL);
     served++;
   }
+  wp_frame_decoder_free(&d);
   while (ignore_eof) pause();
   return 0;
 }
