@@ -132,6 +132,9 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/helpers/%.o $(LIBWPOOL)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(LIBWPOOL) $(WORKER_LDLIBS)
 
+# bench/baseline's floor child stands for "a trivial C program": libc only.
+$(BUILD)/tests/floor_child: WORKER_LDLIBS :=
+
 # The README's test command: on a fresh Debian 12 machine this is all it takes.
 test: deps
 	@$(MAKE) --no-print-directory all

@@ -1,0 +1,86 @@
+/*
+ * main.c — build/wpool-baseline (run it as bench/baseline): the benchmark
+ * suite a user runs before and after a change, for bench/compare.
+ *
+ * main only wires the steps: options (opts.c), placement (--cpus, before
+ * the document records the host's affinity), the scenarios of the registry
+ * in order (registry.c), floor ratios (metrics.c), the file (output.c), the
+ * summary (summary.c). Exit: 0 ok; 1 a point failed or the file could not
+ * be written; 2 usage.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "baseline.h"
+#include "cmdline.h"
+#include "output.h"
+#include "ping.h"
+#include "results.h"
+#include "summary.h"
+
+static void run_scenarios(wb_ctx_t *c) {
+  for (size_t i = 0; i < bl_nscenarios; i++) {
+    if (!(c->opt->only & (1u << i))) continue;
+    c->scenario = bl_scenarios[i]->name;
+    bl_scenarios[i]->run(c);
+  }
+  c->scenario = NULL;
+}
+
+/* Runs the suite into doc; the number of failed points. */
+static int run_suite(const bl_opts_t *o, json_t *doc, double *elapsed_s) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  wb_ctx_t c = {.opt = o, .doc = doc, .loop = &loop, .t_start = wp_now_ns()};
+  run_scenarios(&c);
+  bl_ping_free(&c);
+  bl_floors_resolve(doc);
+  *elapsed_s = (double)(wp_now_ns() - c.t_start) / 1e9;
+  json_object_set_new(doc, "elapsed_s", json_real(*elapsed_s));
+  bl_status_end();
+  if (uv_loop_close(&loop) != 0) {
+    fprintf(stderr, "baseline: internal: handles left open on the loop\n");
+    c.failures++;
+  }
+  return c.failures;
+}
+
+int main(int argc, char **argv) {
+  /* A worker that dies mid-write must not kill the benchmark. */
+  signal(SIGPIPE, SIG_IGN);
+  bl_opts_t o;
+  int rc = bl_opts_parse(argc, argv, &o);
+  if (rc != 0) {
+    bl_opts_free(&o);
+    return rc > 0 ? BL_EXIT_OK : BL_EXIT_USAGE;
+  }
+  /* Workers inherit the supervisor's affinity at spawn. */
+  if (o.ncpus && wb_pin_self(o.cpus, o.ncpus) != 0) {
+    fprintf(stderr, "baseline: --cpus: cannot pin to those CPUs: %s\n", strerror(errno));
+    bl_opts_free(&o);
+    return BL_EXIT_USAGE;
+  }
+  json_t *doc = wb_results_new("wpool-baseline", bl_opts_config(&o));
+  if (!doc) {
+    fprintf(stderr, "baseline: out of memory\n");
+    bl_opts_free(&o);
+    return BL_EXIT_RUNTIME;
+  }
+  double elapsed;
+  int failures = run_suite(&o, doc, &elapsed);
+  char path[4096];
+  rc = failures ? BL_EXIT_RUNTIME : BL_EXIT_OK;
+  if (bl_output_write(doc, o.out, path, sizeof path) != 0) {
+    fprintf(stderr, "baseline: cannot write %s: %s\n", path, strerror(errno));
+    rc = BL_EXIT_RUNTIME;
+  } else {
+    bl_summary_print(stdout, &o, doc, path, elapsed);
+  }
+  if (failures)
+    fprintf(stderr, "baseline: %d point(s) failed (see above); their metrics are missing\n", failures);
+  json_decref(doc);
+  bl_opts_free(&o);
+  return rc;
+}

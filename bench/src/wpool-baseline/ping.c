@@ -1,0 +1,139 @@
+/*
+ * ping.c — measuring the ping grid (see ping.h).
+ *
+ * Each point gets a fresh pool, one warm-up run (--warmup answered
+ * requests, discarded), then the repetitions on the same pool: each one a
+ * closed loop of exactly C requests in flight until --requests are
+ * answered. A repetition's first C replies are the ramp-up from zero in
+ * flight and are not measured either. Every repetition yields its req/s
+ * and its own latency percentiles, from --requests samples (10,000 by
+ * default), so P99.9 has ten samples above it in every run.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "load.h"
+#include "ping.h"
+#include "stats.h"
+
+const double bl_pct[BL_NPCT] = {50, 90, 95, 99, 99.9, 100};
+const char *const bl_pct_name[BL_NPCT] = {"p50", "p90", "p95", "p99", "p99_9", "max"};
+
+void bl_hist_pcts(const wb_hist_t *h, double out_us[BL_NPCT]) {
+  for (int k = 0; k < BL_NPCT; k++)
+    out_us[k] = (double)wb_hist_percentile(h, bl_pct[k]) / 1e3;
+}
+
+const char *bl_ping_mode(const bl_ping_point_t *pt) {
+  return pt->pipelined ? "pipelined" : "checkout";
+}
+
+/* One closed-loop run; its figures into rep (when rep >= 0). */
+static int run_load(wb_ctx_t *c, wp_pool_t *p, bl_ping_point_t *pt,
+                    const wb_load_t *l, int rep) {
+  wb_load_result_t r;
+  int err = wb_run_closed(c->loop, p, l, &r);
+  if (!err && r.failed) err = r.first_err;
+  if (!err && rep >= 0) {
+    double pct[BL_NPCT];
+    bl_hist_pcts(r.lat, pct);
+    pt->rps[rep] = r.rps;
+    for (int k = 0; k < BL_NPCT; k++) pt->pct[k][rep] = pct[k];
+  }
+  wb_hist_free(r.lat);
+  return err;
+}
+
+static int measure(wb_ctx_t *c, bl_ping_point_t *pt, int reps) {
+  const bl_opts_t *o = c->opt;
+  wp_options_t po;
+  bl_pool_options(c, pt->t, pt->n, &po);
+  po.max_inflight = pt->max_inflight;
+  wp_pool_t *p;
+  int err = wb_pool_up(c->loop, &po, &p);
+  if (err) return err;
+  char payload[64];
+  memset(payload, 'p', sizeof payload);
+  wb_load_t l = {.concurrency = pt->c, .requests = o->warmup,
+                 .req = {.kind = WP_REQ_PING, .payload = payload,
+                         .payload_len = o->payload}};
+  const char *tn = wp_transport_name(pt->t), *mn = bl_ping_mode(pt);
+  bl_status(c, "%s %s n=%d c=%d warm-up", tn, mn, pt->n, pt->c);
+  if (o->warmup) err = run_load(c, p, pt, &l, -1);
+  l.requests = o->requests;
+  l.warmup = (uint64_t)pt->c;
+  for (int i = 0; i < reps && !err; i++) {
+    bl_status(c, "%s %s n=%d c=%d rep %d/%d", tn, mn, pt->n, pt->c, i + 1, reps);
+    err = run_load(c, p, pt, &l, i);
+  }
+  wb_pool_down(c->loop, p);
+  return err;
+}
+
+static void run_point(wb_ctx_t *c, bl_ping_point_t *pt, int reps) {
+  const char *tn = wp_transport_name(pt->t), *mn = bl_ping_mode(pt);
+  int err = measure(c, pt, reps);
+  if (err) {
+    bl_fail(c, "ping %s %s n=%d c=%d failed: %s (%s)", tn, mn, pt->n, pt->c,
+            wp_strerror(err), wp_errname(err));
+    return;
+  }
+  pt->ok = true;
+  bl_done(c, "ping %s %-9s n=%d c=%-3d %8.0f req/s  p50 %7.1f us  p99 %7.1f us",
+          tn, mn, pt->n, pt->c, wb_stats_median(pt->rps, (size_t)reps),
+          wb_stats_median(pt->pct[0], (size_t)reps),
+          wb_stats_median(pt->pct[3], (size_t)reps));
+}
+
+/* Appends one point (its arrays carved from one allocation). */
+static bool add_point(bl_ping_grid_t *g, wp_transport_t t, int n, int conc,
+                      bool pipelined) {
+  bl_ping_point_t *pt = &g->pts[g->npts];
+  double *buf = calloc((size_t)g->reps * (1 + BL_NPCT), sizeof *buf);
+  if (!buf) return false;
+  g->npts++;
+  *pt = (bl_ping_point_t){.t = t, .pipelined = pipelined, .n = n, .c = conc,
+                          .max_inflight = pipelined ? (conc + n - 1) / n : 1,
+                          .rps = buf};
+  for (int k = 0; k < BL_NPCT; k++) pt->pct[k] = buf + (size_t)g->reps * (1 + k);
+  return true;
+}
+
+static bl_ping_grid_t *plan(const bl_opts_t *o) {
+  bl_ping_grid_t *g = calloc(1, sizeof *g);
+  size_t cap = (size_t)o->ntransports * (size_t)o->sizes.n * (size_t)o->conc.n * 2;
+  if (g) g->pts = calloc(cap, sizeof *g->pts);
+  if (!g || !g->pts) {
+    free(g);
+    return NULL;
+  }
+  g->reps = o->ping_reps;
+  for (int ti = 0; ti < o->ntransports; ti++)
+    for (int si = 0; si < o->sizes.n; si++)
+      for (int ci = 0; ci < o->conc.n; ci++) {
+        int n = o->sizes.v[si], conc = o->conc.v[ci];
+        if (!add_point(g, o->transports[ti], n, conc, false)) return g;
+        if (conc > n && !add_point(g, o->transports[ti], n, conc, true)) return g;
+      }
+  return g;
+}
+
+const bl_ping_grid_t *bl_ping_grid(wb_ctx_t *c) {
+  if (c->ping) return c->ping;
+  c->ping = plan(c->opt);
+  if (!c->ping) {
+    bl_fail(c, "out of memory planning the ping grid");
+    return NULL;
+  }
+  for (size_t i = 0; i < c->ping->npts; i++)
+    run_point(c, &c->ping->pts[i], c->ping->reps);
+  return c->ping;
+}
+
+void bl_ping_free(wb_ctx_t *c) {
+  if (!c->ping) return;
+  for (size_t i = 0; i < c->ping->npts; i++) free(c->ping->pts[i].rps);
+  free(c->ping->pts);
+  free(c->ping);
+  c->ping = NULL;
+}

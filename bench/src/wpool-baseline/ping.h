@@ -1,0 +1,51 @@
+/*
+ * ping.h — the ping grid: closed-loop ping load over every transport, pool
+ * size, concurrency and dispatch mode, measured once per run and shared by
+ * the throughput and latency scenarios (whichever runs first measures it).
+ *
+ * Owns: the grid's points and their per-repetition figures (req/s and the
+ * latency percentiles of each repetition), and the percentile set every
+ * latency figure of the suite uses (pool and floors alike).
+ *
+ * Modes: checkout = one request per worker at a time (max_inflight 1; with
+ * C above the pool size the rest wait in the pool's queue); pipelined =
+ * max_inflight ceil(C / n), so all C are on the wire. A pipelined point
+ * exists only where it differs from checkout (C > n).
+ */
+#ifndef BL_PING_H
+#define BL_PING_H
+
+#include <stdbool.h>
+
+#include "baseline.h"
+#include "hist.h"
+
+#define BL_NPCT 6
+/* 50, 90, 95, 99, 99.9, 100 and their id names p50 ... p99_9, max. */
+extern const double bl_pct[BL_NPCT];
+extern const char *const bl_pct_name[BL_NPCT];
+/* The percentiles of h in microseconds. */
+void bl_hist_pcts(const wb_hist_t *h, double out_us[BL_NPCT]);
+
+typedef struct bl_ping_point {
+  wp_transport_t t;
+  bool pipelined;
+  int n, c, max_inflight;
+  bool ok;                 /* measured; false: failed, no figures */
+  double *rps;             /* [reps] */
+  double *pct[BL_NPCT];    /* [reps], µs */
+} bl_ping_point_t;
+
+struct bl_ping_grid {
+  bl_ping_point_t *pts;
+  size_t npts;
+  int reps;
+};
+
+/* "checkout" / "pipelined". */
+const char *bl_ping_mode(const bl_ping_point_t *pt);
+/* The grid of this run, measured on the first call. NULL: out of memory. */
+const bl_ping_grid_t *bl_ping_grid(wb_ctx_t *c);
+void bl_ping_free(wb_ctx_t *c);
+
+#endif

@@ -1,0 +1,188 @@
+/*
+ * scn_floors.c — the floors, measured in the same run as the pool figures
+ * they are read against (floor.h says what each one is).
+ *
+ * Metrics:
+ *   floor.spawn/<mode>/n=N        ms until N bare children all wrote a byte
+ *   floor.spawn_first/<mode>/n=N  ms until the first one did
+ *   floor.spawn_mean/<mode>/n=N   mean per child spawn → first byte, ms
+ *   floor.rps/<t>/c=C             bare pipe / bare gRPC req/s, C in flight
+ *   floor.<p>/<t>/c=C             their latency percentiles (us)
+ * Sizes, concurrencies and repetitions follow startup's and ping's, so
+ * every pool figure finds its floor. The floors never use --worker: they
+ * are the machine's reference, not the worker's.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "floor.h"
+#include "ping.h"
+#include "stats.h"
+#include "wpool.pb-c.h"
+
+static const char *const mode_name[2] = {"concurrent", "sequential"};
+
+typedef struct spawn_runs {
+  double *v[3][2]; /* [all, first, mean][mode][rep] */
+} spawn_runs_t;
+
+static int spawn_point(wb_ctx_t *c, const char *child, int n, spawn_runs_t *s) {
+  int reps = c->opt->startup_reps;
+  fl_spawn_result_t r;
+  for (int k = 0; k < 2; k++) /* warm-up */
+    if (fl_spawn(child, n, k == 1, &r) != 0) return -1;
+  for (int i = 0; i < reps; i++)
+    for (int k = 0; k < 2; k++) {
+      bl_status(c, "spawn %s n=%d rep %d/%d", mode_name[k], n, i + 1, reps);
+      if (fl_spawn(child, n, k == 1, &r) != 0) return -1;
+      s->v[0][k][i] = r.all_ms;
+      s->v[1][k][i] = r.first_ms;
+      s->v[2][k][i] = r.mean_ms;
+    }
+  return 0;
+}
+
+static void spawn_emit(wb_ctx_t *c, int n, const spawn_runs_t *s) {
+  static const char *const name[3] = {"spawn", "spawn_first", "spawn_mean"};
+  size_t reps = (size_t)c->opt->startup_reps;
+  for (int m = 0; m < 3; m++)
+    for (int k = 0; k < 2; k++)
+      bl_metric(c, "ms", "lower",
+                json_pack("{s:s, s:i}", "mode", mode_name[k], "n", n),
+                s->v[m][k], reps, "floor.%s/%s/n=%d", name[m], mode_name[k], n);
+  bl_done(c, "spawn n=%-3d to first byte: all at once %.2f ms, one by one %.2f ms",
+          n, wb_stats_median(s->v[0][0], reps), wb_stats_median(s->v[0][1], reps));
+}
+
+static void spawn_floors(wb_ctx_t *c, const char *child) {
+  size_t reps = (size_t)c->opt->startup_reps;
+  double *buf = calloc(reps * 6, sizeof *buf);
+  if (!buf) return bl_fail(c, "out of memory");
+  spawn_runs_t s;
+  for (int m = 0; m < 3; m++)
+    for (int k = 0; k < 2; k++) s.v[m][k] = buf + reps * (size_t)(m * 2 + k);
+  for (int i = 0; i < c->opt->startup_sizes.n; i++) {
+    int n = c->opt->startup_sizes.v[i];
+    if (spawn_point(c, child, n, &s) != 0)
+      bl_fail(c, "spawn floor n=%d: %s did not start or stayed silent", n, child);
+    else
+      spawn_emit(c, n, &s);
+  }
+  free(buf);
+}
+
+/* ---- the pipe and gRPC floors: closed loops at each concurrency --------- */
+
+typedef int (*load_fn)(void *h, const fl_load_t *l, wb_hist_t *lat, double *rps);
+
+static int pipe_run(void *h, const fl_load_t *l, wb_hist_t *lat, double *rps) {
+  return fl_pipe_run(h, l, lat, rps);
+}
+static int grpc_run(void *h, const fl_load_t *l, wb_hist_t *lat, double *rps) {
+  return fl_grpc_run(h, l, lat, rps);
+}
+
+/* Warm-up, then the repetitions: rps[rep] and pct[k][rep]. */
+static int load_point(wb_ctx_t *c, load_fn fn, void *h, const char *tn, int conc,
+                      double *rps, double *pct[BL_NPCT]) {
+  const bl_opts_t *o = c->opt;
+  wb_hist_t *lat = wb_hist_new();
+  if (!lat) return -1;
+  double r, p[BL_NPCT];
+  /* Warm-up, then each repetition skips its ramp-up (the first C), as ping.c does. */
+  fl_load_t l = {.conc = conc, .requests = o->warmup ? o->warmup : 1};
+  int err = fn(h, &l, lat, &r);
+  l = (fl_load_t){.conc = conc, .requests = o->requests, .warmup = (uint64_t)conc};
+  for (int i = 0; i < o->ping_reps && !err; i++) {
+    bl_status(c, "%s c=%d rep %d/%d", tn, conc, i + 1, o->ping_reps);
+    wb_hist_reset(lat);
+    err = fn(h, &l, lat, &rps[i]);
+    bl_hist_pcts(lat, p);
+    for (int k = 0; k < BL_NPCT; k++) pct[k][i] = p[k];
+  }
+  wb_hist_free(lat);
+  return err;
+}
+
+static void load_emit(wb_ctx_t *c, const char *tn, int conc, double *rps,
+                      double *pct[BL_NPCT]) {
+  size_t reps = (size_t)c->opt->ping_reps;
+  bl_metric(c, "req/s", "higher", json_pack("{s:s, s:i}", "transport", tn, "c", conc),
+            rps, reps, "floor.rps/%s/c=%d", tn, conc);
+  for (int k = 0; k < BL_NPCT; k++)
+    bl_metric(c, "us", "lower",
+              json_pack("{s:s, s:i, s:f}", "transport", tn, "c", conc, "percentile", bl_pct[k]),
+              pct[k], reps, "floor.%s/%s/c=%d", bl_pct_name[k], tn, conc);
+  bl_done(c, "bare %s c=%-3d %8.0f req/s  p50 %7.1f us", tn, conc,
+          wb_stats_median(rps, reps), wb_stats_median(pct[0], reps));
+}
+
+static void load_floors(wb_ctx_t *c, load_fn fn, void *h, const char *tn) {
+  size_t reps = (size_t)c->opt->ping_reps;
+  double *buf = calloc(reps * (1 + BL_NPCT), sizeof *buf), *pct[BL_NPCT];
+  if (!buf) return bl_fail(c, "out of memory");
+  for (int k = 0; k < BL_NPCT; k++) pct[k] = buf + reps * (size_t)(1 + k);
+  for (int i = 0; i < c->opt->conc.n; i++) {
+    int conc = c->opt->conc.v[i];
+    if (load_point(c, fn, h, tn, conc, buf, pct) != 0) {
+      bl_fail(c, "bare %s floor c=%d failed (the peer broke or hung)", tn, conc);
+      break;
+    }
+    load_emit(c, tn, conc, buf, pct);
+  }
+  free(buf);
+}
+
+/* The serialized Request{id, ping{payload}} the pool would send. */
+static size_t ping_request(const bl_opts_t *o, uint8_t *buf, size_t cap) {
+  uint8_t payload[64] = {0};
+  Wpool__V1__Ping ping = WPOOL__V1__PING__INIT;
+  ping.payload.data = payload;
+  ping.payload.len = o->payload < sizeof payload ? o->payload : sizeof payload;
+  Wpool__V1__Request req = WPOOL__V1__REQUEST__INIT;
+  req.id = 1000000; /* a typical id's varint length mid-run */
+  req.kind_case = WPOOL__V1__REQUEST__KIND_PING;
+  req.ping = &ping;
+  size_t n = wpool__v1__request__get_packed_size(&req);
+  return n <= cap ? wpool__v1__request__pack(&req, buf) : 0;
+}
+
+/* Frames the size of a ping request: the echo child needs only the size. */
+static void pipe_floor(wb_ctx_t *c, const char *child, size_t len) {
+  fl_pipe_t *f;
+  if (fl_pipe_open(child, (uint32_t)len, &f) != 0)
+    return bl_fail(c, "bare pipe floor: cannot start %s echo", child);
+  load_floors(c, pipe_run, f, "pipe");
+  fl_pipe_close(f);
+}
+
+static void grpc_floor(wb_ctx_t *c, const uint8_t *req, size_t len) {
+  char worker[4096], why[256] = "cannot locate wpool-worker-grpc";
+  fl_grpc_t *g;
+  if (bl_sibling_path("wpool-worker-grpc", worker, sizeof worker) != 0 ||
+      fl_grpc_open(worker, req, len, &g, why, sizeof why) != 0)
+    return bl_fail(c, "bare gRPC floor: %s", why);
+  load_floors(c, grpc_run, g, "grpc");
+  fl_grpc_close(g);
+}
+
+static void run(wb_ctx_t *c) {
+  char child[4096];
+  uint8_t req[128];
+  size_t len = ping_request(c->opt, req, sizeof req);
+  if (bl_sibling_path("tests/floor_child", child, sizeof child) != 0 ||
+      access(child, X_OK) != 0)
+    return bl_fail(c, "no %s: build it with make", child);
+  spawn_floors(c, child);
+  for (int i = 0; i < c->opt->ntransports; i++) {
+    if (c->opt->transports[i] == WP_TRANSPORT_PIPE) pipe_floor(c, child, len);
+    else grpc_floor(c, req, len);
+  }
+}
+
+const wb_scenario_t scn_floors = {
+    "floors",
+    "bare posix_spawn to first byte, bare pipe ping-pong, bare gRPC C-core "
+    "calls (the references)",
+    run};

@@ -1,0 +1,37 @@
+/*
+ * scn_latency.c — the latency distribution of the ping grid's points.
+ *
+ * Metrics: ping.<p>/<t>/<mode>/n=N/c=C for p in p50 p90 p95 p99 p99_9 max
+ * (us, lower is better). Each run is one repetition's percentile over its
+ * --requests samples (log-linear histogram, < 0.4 % value error); read
+ * against floor.<p>/<t>/c=C. Closed loop: latency under a fixed number in
+ * flight, not under a fixed arrival rate (that is open-loop's job).
+ */
+#include "ping.h"
+
+static json_t *params(const bl_ping_point_t *pt, int k) {
+  return json_pack("{s:s, s:s, s:i, s:i, s:i, s:f}", "transport",
+                   wp_transport_name(pt->t), "mode", bl_ping_mode(pt), "n",
+                   pt->n, "c", pt->c, "max_inflight", pt->max_inflight,
+                   "percentile", bl_pct[k]);
+}
+
+static void run(wb_ctx_t *c) {
+  const bl_ping_grid_t *g = bl_ping_grid(c);
+  for (size_t i = 0; g && i < g->npts; i++) {
+    const bl_ping_point_t *pt = &g->pts[i];
+    if (!pt->ok) continue;
+    const char *tn = wp_transport_name(pt->t);
+    for (int k = 0; k < BL_NPCT; k++) {
+      json_t *m = bl_metric(c, "us", "lower", params(pt, k), pt->pct[k],
+                            (size_t)g->reps, "ping.%s/%s/%s/n=%d/c=%d",
+                            bl_pct_name[k], tn, bl_ping_mode(pt), pt->n, pt->c);
+      bl_link_floor(m, "floor.%s/%s/c=%d", bl_pct_name[k], tn, pt->c);
+    }
+  }
+}
+
+const wb_scenario_t scn_latency = {
+    "latency",
+    "ping latency P50/P90/P95/P99/P99.9/max per point of the ping grid",
+    run};

@@ -1,0 +1,34 @@
+/*
+ * scn_throughput.c — closed-loop ping throughput and its scaling with the
+ * pool size and the number of requests in flight.
+ *
+ * Metric: ping.rps/<t>/<mode>/n=N/c=C (req/s, higher is better) for every
+ * point of the ping grid (ping.h), read against floor.rps/<t>/c=C: the
+ * same C in flight over one bare pipe or one bare gRPC channel.
+ */
+#include "ping.h"
+
+static json_t *params(const bl_ping_point_t *pt) {
+  return json_pack("{s:s, s:s, s:i, s:i, s:i}", "transport",
+                   wp_transport_name(pt->t), "mode", bl_ping_mode(pt), "n",
+                   pt->n, "c", pt->c, "max_inflight", pt->max_inflight);
+}
+
+static void run(wb_ctx_t *c) {
+  const bl_ping_grid_t *g = bl_ping_grid(c);
+  for (size_t i = 0; g && i < g->npts; i++) {
+    const bl_ping_point_t *pt = &g->pts[i];
+    if (!pt->ok) continue;
+    const char *tn = wp_transport_name(pt->t);
+    json_t *m = bl_metric(c, "req/s", "higher", params(pt), pt->rps,
+                          (size_t)g->reps, "ping.rps/%s/%s/n=%d/c=%d", tn,
+                          bl_ping_mode(pt), pt->n, pt->c);
+    bl_link_floor(m, "floor.rps/%s/c=%d", tn, pt->c);
+  }
+}
+
+const wb_scenario_t scn_throughput = {
+    "throughput",
+    "closed-loop ping req/s per transport, pool size, concurrency, "
+    "checkout/pipelined",
+    run};

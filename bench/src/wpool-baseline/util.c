@@ -1,0 +1,43 @@
+/*
+ * util.c — small facts scenarios need about processes: the pool options of
+ * a point, a process's resident memory, the programs built beside this one.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "baseline.h"
+
+void bl_pool_options(const wb_ctx_t *c, wp_transport_t t, int size,
+                     wp_options_t *o) {
+  wp_options_init(o);
+  o->argv = c->opt->worker_argv;
+  o->transport = t;
+  o->size = size;
+  o->restart = 0;
+}
+
+long long bl_rss_bytes(int pid) {
+  char path[64], line[256];
+  if (pid) snprintf(path, sizeof path, "/proc/%d/status", pid);
+  else snprintf(path, sizeof path, "/proc/self/status");
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  long long kib = -1;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "VmRSS: %lld kB", &kib) == 1) break;
+  fclose(f);
+  return kib < 0 ? -1 : kib * 1024;
+}
+
+int bl_sibling_path(const char *rel, char *buf, size_t cap) {
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return -1;
+  exe[n] = '\0';
+  char *slash = strrchr(exe, '/');
+  if (slash) *slash = '\0';
+  int w = snprintf(buf, cap, "%s/%s", slash ? exe : ".", rel);
+  return w < 0 || (size_t)w >= cap ? -1 : 0;
+}
