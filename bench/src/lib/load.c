@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 typedef struct up_state {
   bool done;
@@ -163,4 +165,231 @@ int wb_run_closed(uv_loop_t *loop, wp_pool_t *p, const wb_load_t *l,
   r->rps = r->elapsed_s > 0 ? (double)r->ok / r->elapsed_s : 0;
   free(tokens);
   return cl.fatal;
+}
+
+/* ---- open loop ------------------------------------------------------------ */
+
+/* Why a timerfd and not a uv_timer: libuv timers tick in whole milliseconds,
+ * and a latency measured from the intended send time would then include up
+ * to 1 ms of the generator's own lateness — ten times a pipe ping. A
+ * timerfd armed at the next intended time (absolute, ns, on the same
+ * CLOCK_MONOTONIC as wp_now_ns) and watched with uv_poll wakes the loop
+ * with ns resolution and costs nothing while it waits.
+ *
+ * What remains is the wake-up itself: on this VM a thread woken from idle
+ * runs ~50 µs after its timer expires. So the timer is armed that much
+ * early (a running average of the lateness actually seen) and the last few
+ * µs are spun; a request never leaves before its intended time. */
+
+typedef struct open_run open_run_t;
+
+typedef struct open_tok {
+  open_run_t *run;
+  uint64_t idx;             /* position in the schedule */
+  uint64_t sent_at;
+  struct open_tok *next_free;
+} open_tok_t;
+
+struct open_run {
+  wp_pool_t *pool;
+  const wb_open_t *o;
+  wb_open_result_t *r;
+  uv_poll_t poll;
+  int tfd;
+  bool closed;
+  uint64_t t0;              /* intended time of request 0 */
+  uint64_t total;           /* warm-up + measured */
+  uint64_t next;            /* next request to send, in schedule order */
+  uint64_t counted;         /* requests up to here already checked for overflow */
+  uint64_t cap, outstanding;
+  uint64_t last_answer;     /* of a measured request */
+  uint64_t armed_for;       /* when the timer was asked to fire */
+  uint64_t early_ns;        /* running average of the wake-up lateness */
+  bool over;                /* schedule ended: nothing more is sent */
+  int fatal;
+  open_tok_t *tokens, *free_tok;
+};
+
+static uint64_t intended(const open_run_t *run, uint64_t i) {
+  return run->t0 + (uint64_t)((double)i * 1e9 / run->o->rate);
+}
+
+static bool measured(const open_run_t *run, uint64_t i) {
+  return i >= run->o->warmup;
+}
+
+static void on_open_reply(wp_pool_t *p, int err, const wp_reply_t *rep, void *arg);
+
+static void open_send(open_run_t *run) {
+  open_tok_t *t = run->free_tok;
+  run->free_tok = t->next_free;
+  t->idx = run->next++;
+  t->sent_at = wp_now_ns();
+  int rc = wp_pool_call(run->pool, &run->o->req, on_open_reply, t);
+  if (rc) {
+    t->next_free = run->free_tok;
+    run->free_tok = t;
+    if (!run->fatal) run->fatal = rc;
+    return;
+  }
+  run->outstanding++;
+  if (measured(run, t->idx)) run->r->sent++;
+}
+
+/* Counts, once each, the measured requests that are due but held back by
+ * the cap (they go out late, as answers free places). */
+static void count_overflow(open_run_t *run, uint64_t now) {
+  uint64_t i = run->counted > run->next ? run->counted : run->next;
+  while (i < run->total && intended(run, i) <= now) {
+    if (measured(run, i)) run->r->overflow++;
+    i++;
+  }
+  run->counted = i;
+}
+
+#define OPEN_MAX_EARLY_NS 200000u
+
+static void arm(open_run_t *run, uint64_t at) {
+  run->armed_for = at;
+  at = at > run->t0 + run->early_ns ? at - run->early_ns : run->t0;
+  struct itimerspec its = {{0, 0}, {(time_t)(at / 1000000000u), (long)(at % 1000000000u)}};
+  if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) its.it_value.tv_nsec = 1;
+  timerfd_settime(run->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* Sends everything due, then arms the timer: at the next intended time, or
+ * at the schedule's end when the cap holds requests back (answers drive the
+ * sending then). Past the end, what is still held back is given up. */
+static void pump(open_run_t *run) {
+  if (run->over || run->fatal) return;
+  uint64_t now = wp_now_ns();
+  while (run->next < run->total && intended(run, run->next) <= now &&
+         run->outstanding < run->cap && !run->fatal)
+    open_send(run);
+  if (run->next >= run->total || run->fatal) {
+    run->over = true;
+    return;
+  }
+  uint64_t end = intended(run, run->total);
+  if (run->outstanding < run->cap) {
+    arm(run, intended(run, run->next));
+    return;
+  }
+  count_overflow(run, now);
+  if (now < end) {
+    arm(run, end);
+    return;
+  }
+  for (uint64_t i = run->next; i < run->total; i++)
+    if (measured(run, i)) run->r->unsent++;
+  run->over = true;
+}
+
+static void on_open_reply(wp_pool_t *p, int err, const wp_reply_t *rep, void *arg) {
+  (void)p;
+  (void)rep;
+  open_tok_t *t = arg;
+  open_run_t *run = t->run;
+  uint64_t now = wp_now_ns();
+  run->outstanding--;
+  if (measured(run, t->idx)) {
+    wb_open_result_t *r = run->r;
+    run->last_answer = now;
+    if (err) {
+      r->failed++;
+      if (!r->first_err) r->first_err = err;
+    } else {
+      r->ok++;
+      wb_hist_record(r->lat, now - intended(run, t->idx));
+      wb_hist_record(r->lat_sent, now - t->sent_at);
+    }
+  }
+  if (err == WP_ESTOPPED || err == WP_EFAILED) run->fatal = err;
+  t->next_free = run->free_tok;
+  run->free_tok = t;
+  pump(run);
+}
+
+static void on_tick(uv_poll_t *h, int status, int events) {
+  (void)status;
+  (void)events;
+  open_run_t *run = h->data;
+  uint64_t expirations;
+  if (read(run->tfd, &expirations, sizeof expirations) < 0) { /* EAGAIN: spurious */
+  }
+  uint64_t now = wp_now_ns(), target = run->armed_for - run->early_ns;
+  if (run->armed_for > run->early_ns && now >= target) {
+    /* Learn the lateness (7/8 old, 1/8 new), bounded so one preemption
+     * cannot make the loop spin for long. */
+    uint64_t late = now - target;
+    if (late > OPEN_MAX_EARLY_NS) late = OPEN_MAX_EARLY_NS;
+    run->early_ns = (run->early_ns * 7 + late) / 8;
+  }
+  while (now < run->armed_for && run->armed_for - now <= OPEN_MAX_EARLY_NS)
+    now = wp_now_ns();
+  pump(run);
+}
+
+static void on_poll_closed(uv_handle_t *h) { ((open_run_t *)h->data)->closed = true; }
+
+static int open_setup(uv_loop_t *loop, open_run_t *run) {
+  run->tokens = calloc(run->cap, sizeof *run->tokens);
+  run->r->lat = wb_hist_new();
+  run->r->lat_sent = wb_hist_new();
+  if (!run->tokens || !run->r->lat || !run->r->lat_sent) return WP_ENOMEM;
+  for (uint64_t i = 0; i < run->cap; i++) {
+    run->tokens[i].run = run;
+    run->tokens[i].next_free = i + 1 < run->cap ? &run->tokens[i + 1] : NULL;
+  }
+  run->free_tok = run->tokens;
+  run->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (run->tfd < 0) return WP_EIO;
+  if (uv_poll_init(loop, &run->poll, run->tfd) != 0) {
+    close(run->tfd);
+    run->tfd = -1;
+    return WP_EIO;
+  }
+  run->poll.data = run;
+  return uv_poll_start(&run->poll, UV_READABLE, on_tick) ? WP_EIO : 0;
+}
+
+static uint64_t open_count(const wb_open_t *o) {
+  if (o->requests) return o->requests;
+  double n = o->rate * (double)o->duration_ns / 1e9;
+  return n < 1 ? 1 : (uint64_t)(n + 0.999999);
+}
+
+static void open_finish(open_run_t *run) {
+  wb_open_result_t *r = run->r;
+  uint64_t start = intended(run, run->o->warmup), end = intended(run, run->total);
+  if (run->last_answer > end) end = run->last_answer;
+  r->elapsed_s = end > start ? (double)(end - start) / 1e9 : 0;
+  r->achieved_rps = r->elapsed_s > 0 ? (double)r->ok / r->elapsed_s : 0;
+}
+
+int wb_run_open(uv_loop_t *loop, wp_pool_t *p, const wb_open_t *o,
+                wb_open_result_t *r) {
+  memset(r, 0, sizeof *r);
+  if (!(o->rate > 0) || (!o->requests && !o->duration_ns)) return WP_EINVAL;
+  open_run_t run = {.pool = p, .o = o, .r = r, .tfd = -1,
+                    .cap = o->max_outstanding ? o->max_outstanding : WB_OPEN_DEFAULT_CAP};
+  r->target_rps = o->rate;
+  run.total = o->warmup + open_count(o);
+  int rc = open_setup(loop, &run);
+  if (rc == 0) {
+    run.t0 = wp_now_ns();
+    pump(&run);
+    while ((!run.over || run.outstanding > 0) && uv_run(loop, UV_RUN_ONCE)) {
+    }
+    open_finish(&run);
+    rc = run.fatal;
+  }
+  if (run.tfd >= 0) {
+    uv_close((uv_handle_t *)&run.poll, on_poll_closed);
+    while (!run.closed && uv_run(loop, UV_RUN_ONCE)) {
+    }
+    close(run.tfd);
+  }
+  free(run.tokens);
+  return rc;
 }

@@ -5,6 +5,15 @@
  * Owns: the blocking helpers that run the caller's uv loop until a pool
  * phase is over, shared by the wpool CLI, bench/baseline and the tests.
  * Latencies go into a wb_hist_t in nanoseconds.
+ *
+ * Two load shapes (see DESIGN.md, "Measuring honestly"):
+ *   closed loop (wb_run_closed): C requests in flight, each answer sends the
+ *     next — for throughput and scaling. A stalled worker also stalls the
+ *     sender, so the requests that would have waited are never sent and the
+ *     stall barely shows in the percentiles (coordinated omission).
+ *   open loop (wb_run_open): requests leave at a fixed rate whatever the
+ *     answers do, and each latency runs from the request's intended send
+ *     time (wrk2) — for latency under load; a stall shows in full.
  */
 #ifndef WB_LOAD_H
 #define WB_LOAD_H
@@ -53,5 +62,44 @@ typedef struct wb_load_result {
  * request sent has been answered. 0, or a WP_E* that stopped the run. */
 int wb_run_closed(uv_loop_t *loop, wp_pool_t *p, const wb_load_t *l,
                   wb_load_result_t *r);
+
+
+typedef struct wb_open {
+  double rate;              /* target arrivals per second, > 0 */
+  uint64_t requests;        /* measured requests (0: duration) */
+  uint64_t duration_ns;     /* or a schedule this long: ceil(rate × duration) */
+  uint64_t warmup;          /* requests scheduled first and not measured */
+  /* Requests handed to the pool and not yet answered, at most. A request
+   * whose time comes while the cap is full waits (counted in overflow) and
+   * is sent when an answer frees a place; its latency still runs from its
+   * intended time. 0 means WB_OPEN_DEFAULT_CAP. */
+  uint64_t max_outstanding;
+  wp_request_t req;         /* template: kind, payload, work */
+} wb_open_t;
+
+#define WB_OPEN_DEFAULT_CAP 10000
+
+typedef struct wb_open_result {
+  uint64_t sent, ok, failed;  /* measured requests only */
+  uint64_t overflow;        /* measured requests that found the cap full */
+  uint64_t unsent;          /* measured requests still waiting for the cap
+                               when the schedule ended: never sent */
+  int first_err;            /* first WP_E* seen, 0 if none */
+  double target_rps;        /* the rate asked for */
+  double achieved_rps;      /* ok / elapsed_s */
+  double elapsed_s;         /* first measured intended time → the later of
+                               the schedule's end and the last answer */
+  wb_hist_t *lat;           /* answer − intended send time, ns (caller frees) */
+  wb_hist_t *lat_sent;      /* answer − actual send time, ns: what a closed
+                               loop would report (caller frees) */
+} wb_open_result_t;
+
+/* Runs an open loop on an up pool: request i is due at t0 + i / rate and is
+ * sent as soon as the loop sees it due — every due request at once when the
+ * loop was held up, so a late tick catches up instead of skipping. Returns
+ * when every request sent has been answered: 0, or a WP_E* that stopped the
+ * run (the result then holds what was measured so far). */
+int wb_run_open(uv_loop_t *loop, wp_pool_t *p, const wb_open_t *o,
+                wb_open_result_t *r);
 
 #endif

@@ -1,7 +1,10 @@
 /*
- * cmd_ping.c — `wpool ping`: a closed loop with exactly C requests in
- * flight; prints req/s and the latency percentiles.
+ * cmd_ping.c — `wpool ping`: by default a closed loop with exactly C
+ * requests in flight; with --rate R an open loop at R requests/s whose
+ * latencies run from each request's intended send time. Prints req/s and
+ * the latency percentiles, labelled with the loop that produced them.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +17,14 @@ static const char *CMD = "ping";
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: wpool ping -n N -c C (--requests R | --duration DUR) [options]\n"
-          "Closed loop: exactly C requests in flight, each reply sends the next.\n"
+          "usage: wpool ping -n N [-c C | --rate R] (--requests R | --duration DUR) [options]\n"
+          "Closed loop (default): exactly C requests in flight, each reply sends the next.\n"
+          "Open loop (--rate): R requests/s whatever the replies do; latency from each\n"
+          "request's intended send time, so a stall is not hidden.\n"
           "  -c, --concurrency C    requests in flight (default 1)\n"
+          "      --rate R           open loop at R requests/s\n"
+          "      --max-outstanding K  open loop: requests in the pool at once (default 10000);\n"
+          "                         later ones wait (counted as overflow), their clock running\n"
           "  -r, --requests R       stop after R answered requests\n"
           "  -d, --duration DUR     or run this long (e.g. 5s)\n"
           "      --payload BYTES    ping payload size (default 16)\n"
@@ -24,16 +32,74 @@ static void usage(FILE *f) {
           CLI_POOL_HELP);
 }
 
+/* A positive rate in requests/s ("5000", "2.5e3"). 0 or -1. */
+static int parse_rate(const char *s, double *out) {
+  char *end;
+  double v = strtod(s, &end);
+  if (end == s || *end != '\0' || !(v > 0) || v > 1e8) return -1;
+  *out = v;
+  return 0;
+}
+
+static void print_pcts(const char *label, const wb_hist_t *h) {
+  printf("%s p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n", label,
+         wb_hist_percentile(h, 50) / 1e3, wb_hist_percentile(h, 90) / 1e3,
+         wb_hist_percentile(h, 99) / 1e3, wb_hist_percentile(h, 99.9) / 1e3,
+         wb_hist_max(h) / 1e3);
+}
+
 static void print_result(const cli_pool_t *cp, int conc, const wb_load_result_t *r) {
-  const wb_hist_t *h = r->lat;
   printf("%d %s workers, %d in flight (closed loop): %llu ok, %llu failed in %.3f s\n",
          cp->o.size, wp_transport_name(cp->o.transport), conc,
          (unsigned long long)r->ok, (unsigned long long)r->failed, r->elapsed_s);
   printf("throughput  %.0f req/s\n", r->rps);
-  printf("latency us  p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
-         wb_hist_percentile(h, 50) / 1e3, wb_hist_percentile(h, 90) / 1e3,
-         wb_hist_percentile(h, 99) / 1e3, wb_hist_percentile(h, 99.9) / 1e3,
-         wb_hist_max(h) / 1e3);
+  print_pcts("latency us ", r->lat);
+}
+
+static void print_open(const cli_pool_t *cp, const wb_open_result_t *r) {
+  printf("%d %s workers, open loop, target %.0f/s, achieved %.0f/s: %llu ok, "
+         "%llu failed in %.3f s\n",
+         cp->o.size, wp_transport_name(cp->o.transport), r->target_rps,
+         r->achieved_rps, (unsigned long long)r->ok,
+         (unsigned long long)r->failed, r->elapsed_s);
+  print_pcts("latency us (from intended send)", r->lat);
+  print_pcts("service us (from actual send)  ", r->lat_sent);
+  if (r->overflow || r->unsent)
+    printf("over the outstanding cap: %llu sent late, %llu never sent "
+           "(the pool could not keep up; the percentiles understate)\n",
+           (unsigned long long)r->overflow, (unsigned long long)r->unsent);
+}
+
+/* The open-loop run of `wpool ping --rate`; the exit code. */
+static int run_open(uv_loop_t *loop, wp_pool_t *p, const cli_pool_t *cp,
+                    const wb_open_t *o) {
+  wb_open_result_t r;
+  int err = wb_run_open(loop, p, o, &r);
+  if (!err && r.failed) err = r.first_err;
+  if (r.lat && r.lat_sent) print_open(cp, &r);
+  wb_hist_free(r.lat);
+  wb_hist_free(r.lat_sent);
+  if (err) {
+    cli_err(CMD, "%llu requests failed, first: %s (%s)",
+            (unsigned long long)r.failed, wp_strerror(err), wp_errname(err));
+    return EXIT_RUNTIME;
+  }
+  return EXIT_OK;
+}
+
+static int run_closed(uv_loop_t *loop, wp_pool_t *p, const cli_pool_t *cp,
+                      const wb_load_t *l) {
+  wb_load_result_t r;
+  int err = wb_run_closed(loop, p, l, &r);
+  if (!err && r.failed) err = r.first_err;
+  if (r.lat) print_result(cp, l->concurrency, &r);
+  wb_hist_free(r.lat);
+  if (err) {
+    cli_err(CMD, "%llu requests failed, first: %s (%s)",
+            (unsigned long long)r.failed, wp_strerror(err), wp_errname(err));
+    return EXIT_RUNTIME;
+  }
+  return EXIT_OK;
 }
 
 int cmd_ping(int argc, char **argv) {
@@ -44,11 +110,15 @@ int cmd_ping(int argc, char **argv) {
       {"duration", required_argument, 0, 'd'},
       {"payload", required_argument, 0, 'P'},
       {"warmup", required_argument, 0, 'W'},
+      {"rate", required_argument, 0, 'R'},
+      {"max-outstanding", required_argument, 0, 'M'},
       {0, 0, 0, 0}};
   cli_pool_t cp;
   cli_pool_init(&cp);
   wb_load_t l = {.concurrency = 1, .warmup = 1000, .req = {.kind = WP_REQ_PING}};
-  uint64_t v, payload = 16;
+  uint64_t v, payload = 16, max_out = 0;
+  double rate = 0;
+  bool conc_given = false;
   int c, rc = EXIT_OK;
   while ((c = getopt_long(argc, argv, "n:c:r:d:h", longopts, NULL)) != -1) {
     int h = cli_pool_opt(&cp, CMD, c, optarg);
@@ -56,7 +126,9 @@ int cmd_ping(int argc, char **argv) {
     if (h > 0) continue;
     switch (c) {
     case 'h': usage(stdout); cli_pool_free(&cp); return EXIT_OK;
-    case 'c': if (wb_parse_uint(optarg, 1, 1000000, &v)) goto bad; l.concurrency = (int)v; break;
+    case 'c': if (wb_parse_uint(optarg, 1, 1000000, &v)) goto bad; l.concurrency = (int)v; conc_given = true; break;
+    case 'R': if (parse_rate(optarg, &rate)) goto bad; break;
+    case 'M': if (wb_parse_uint(optarg, 1, 100000000, &max_out)) goto bad; break;
     case 'r': if (wb_parse_uint(optarg, 1, UINT64_MAX, &l.requests)) goto bad; break;
     case 'd': if (wb_parse_duration(optarg, &l.duration_ns) || !l.duration_ns) goto bad; break;
     case 'P': if (wb_parse_size(optarg, &payload) || payload > WP_DEFAULT_MAX_FRAME - 64) goto bad; break;
@@ -67,6 +139,10 @@ int cmd_ping(int argc, char **argv) {
   if (optind != argc) goto usage_err;
   if (!l.requests == !l.duration_ns) {
     cli_err(CMD, "give exactly one of --requests or --duration");
+    goto usage_err;
+  }
+  if (rate > 0 && conc_given) {
+    cli_err(CMD, "--rate (open loop) and -c (closed loop) exclude each other");
     goto usage_err;
   }
   if (cli_pool_apply(&cp, CMD)) goto usage_err;
@@ -86,16 +162,13 @@ int cmd_ping(int argc, char **argv) {
     cli_err(CMD, "pool did not start: %s (%s)", wp_strerror(err), wp_errname(err));
     rc = EXIT_RUNTIME;
   } else {
-    wb_load_result_t r;
-    err = wb_run_closed(&loop, p, &l, &r);
-    if (!err && r.failed) err = r.first_err;
-    if (r.lat) print_result(&cp, l.concurrency, &r);
-    if (err) {
-      cli_err(CMD, "%llu requests failed, first: %s (%s)",
-              (unsigned long long)r.failed, wp_strerror(err), wp_errname(err));
-      rc = EXIT_RUNTIME;
+    if (rate > 0) {
+      wb_open_t o = {.rate = rate, .requests = l.requests, .duration_ns = l.duration_ns,
+                     .warmup = l.warmup, .max_outstanding = max_out, .req = l.req};
+      rc = run_open(&loop, p, &cp, &o);
+    } else {
+      rc = run_closed(&loop, p, &cp, &l);
     }
-    wb_hist_free(r.lat);
     wb_pool_down(&loop, p);
   }
   if (uv_loop_close(&loop) != 0) {
