@@ -16,6 +16,7 @@ V ?= 0
 say = $(if $(filter 1,$(V)),,@printf '  %-6s %s\n' $(1) $(2);)
 CC       ?= cc
 PYTHON   ?= /usr/bin/python3
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 OPT      ?= -O2
 SANFLAGS ?=
 PKGS     := libuv libprotobuf-c grpc jansson
@@ -137,18 +138,18 @@ $(BUILD)/tests/floor_child: WORKER_LDLIBS :=
 
 # The README's test command: on a fresh Debian 12 machine this is all it takes.
 test: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@scripts/run-tests.sh $(BUILD)
 
 check: deps
-	@$(MAKE) --no-print-directory BUILD=build/san OPT=-O1 \
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/san OPT=-O1 \
 	  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all" all
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  WPOOL_SANITIZED=1 scripts/run-tests.sh build/san
 
 baseline: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(JOBS) all
 	bench/baseline
 
 clean:
