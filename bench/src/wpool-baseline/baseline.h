@@ -123,6 +123,12 @@ void bl_status_end(void);
  * (a worker that dies must fail the point, not be papered over). */
 void bl_pool_options(const wb_ctx_t *c, wp_transport_t t, int size,
                      wp_options_t *o);
+/* wb_pool_up / wb_pool_down with the loop's clock refreshed first. Why:
+ * libuv timers count from the loop's cached time, which only moves when
+ * the loop runs; after a scenario that never ran it (the floors: 12 s of
+ * blocking I/O) a pool's 10 s start timeout would fire at once. */
+int bl_pool_up(wb_ctx_t *c, const wp_options_t *o, wp_pool_t **out);
+void bl_pool_down(wb_ctx_t *c, wp_pool_t *p);
 /* VmRSS of a process (0: this one) in bytes, or -1. */
 long long bl_rss_bytes(int pid);
 /* dir(/proc/self/exe)/rel into buf: the programs built beside this one. */

@@ -50,7 +50,7 @@ static int measure(wb_ctx_t *c, bl_ping_point_t *pt, int reps) {
   bl_pool_options(c, pt->t, pt->n, &po);
   po.max_inflight = pt->max_inflight;
   wp_pool_t *p;
-  int err = wb_pool_up(c->loop, &po, &p);
+  int err = bl_pool_up(c, &po, &p);
   if (err) return err;
   char payload[64];
   memset(payload, 'p', sizeof payload);
@@ -66,7 +66,7 @@ static int measure(wb_ctx_t *c, bl_ping_point_t *pt, int reps) {
     bl_status(c, "%s %s n=%d c=%d rep %d/%d", tn, mn, pt->n, pt->c, i + 1, reps);
     err = run_load(c, p, pt, &l, i);
   }
-  wb_pool_down(c->loop, p);
+  bl_pool_down(c, p);
   return err;
 }
 

@@ -11,7 +11,16 @@
  * Sizes, concurrencies and repetitions follow startup's and ping's, so
  * every pool figure finds its floor. The floors never use --worker: they
  * are the machine's reference, not the worker's.
+ *
+ * Placement: the pipe floor runs with both processes on ONE CPU (the first
+ * this process may use). Unpinned, the scheduler sometimes kept the pair
+ * on one CPU (a sync wake-up, ~4 us a round trip) and sometimes split them
+ * (~60 us, the idle CPU's wake-up), and the floor swung 60x between points
+ * of one run: no use as a reference. The gRPC floor is left unpinned: gRPC
+ * starts its own threads, which must not stay pinned for the pool's
+ * scenarios after it, and it was stable (within 10 %) without.
  */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -105,20 +114,23 @@ static int load_point(wb_ctx_t *c, load_fn fn, void *h, const char *tn, int conc
   return err;
 }
 
-static void load_emit(wb_ctx_t *c, const char *tn, int conc, double *rps,
-                      double *pct[BL_NPCT]) {
+static void load_emit(wb_ctx_t *c, const char *tn, const char *place, int conc,
+                      double *rps, double *pct[BL_NPCT]) {
   size_t reps = (size_t)c->opt->ping_reps;
-  bl_metric(c, "req/s", "higher", json_pack("{s:s, s:i}", "transport", tn, "c", conc),
+  bl_metric(c, "req/s", "higher",
+            json_pack("{s:s, s:i, s:s}", "transport", tn, "c", conc, "placement", place),
             rps, reps, "floor.rps/%s/c=%d", tn, conc);
   for (int k = 0; k < BL_NPCT; k++)
     bl_metric(c, "us", "lower",
-              json_pack("{s:s, s:i, s:f}", "transport", tn, "c", conc, "percentile", bl_pct[k]),
+              json_pack("{s:s, s:i, s:f, s:s}", "transport", tn, "c", conc,
+                        "percentile", bl_pct[k], "placement", place),
               pct[k], reps, "floor.%s/%s/c=%d", bl_pct_name[k], tn, conc);
   bl_done(c, "bare %s c=%-3d %8.0f req/s  p50 %7.1f us", tn, conc,
           wb_stats_median(rps, reps), wb_stats_median(pct[0], reps));
 }
 
-static void load_floors(wb_ctx_t *c, load_fn fn, void *h, const char *tn) {
+static void load_floors(wb_ctx_t *c, load_fn fn, void *h, const char *tn,
+                        const char *place) {
   size_t reps = (size_t)c->opt->ping_reps;
   double *buf = calloc(reps * (1 + BL_NPCT), sizeof *buf), *pct[BL_NPCT];
   if (!buf) return bl_fail(c, "out of memory");
@@ -129,7 +141,7 @@ static void load_floors(wb_ctx_t *c, load_fn fn, void *h, const char *tn) {
       bl_fail(c, "bare %s floor c=%d failed (the peer broke or hung)", tn, conc);
       break;
     }
-    load_emit(c, tn, conc, buf, pct);
+    load_emit(c, tn, place, conc, buf, pct);
   }
   free(buf);
 }
@@ -148,13 +160,35 @@ static size_t ping_request(const bl_opts_t *o, uint8_t *buf, size_t cap) {
   return n <= cap ? wpool__v1__request__pack(&req, buf) : 0;
 }
 
-/* Frames the size of a ping request: the echo child needs only the size. */
+/* Pins this thread to the first CPU it may use (a child spawned now
+ * inherits it); the CPU, or -1 (then nothing changed). */
+static int pin_first_cpu(cpu_set_t *saved) {
+  if (sched_getaffinity(0, sizeof *saved, saved) != 0) return -1;
+  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+    if (!CPU_ISSET(cpu, saved)) continue;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    return sched_setaffinity(0, sizeof one, &one) == 0 ? cpu : -1;
+  }
+  return -1;
+}
+
+/* Frames the size of a ping request: the echo child needs only the size.
+ * Both processes on one CPU (see the top of this file). */
 static void pipe_floor(wb_ctx_t *c, const char *child, size_t len) {
+  cpu_set_t saved;
+  int cpu = pin_first_cpu(&saved);
+  char place[32];
+  snprintf(place, sizeof place, cpu >= 0 ? "cpu %d" : "inherited", cpu);
   fl_pipe_t *f;
-  if (fl_pipe_open(child, (uint32_t)len, &f) != 0)
-    return bl_fail(c, "bare pipe floor: cannot start %s echo", child);
-  load_floors(c, pipe_run, f, "pipe");
-  fl_pipe_close(f);
+  if (fl_pipe_open(child, (uint32_t)len, &f) != 0) {
+    bl_fail(c, "bare pipe floor: cannot start %s echo", child);
+  } else {
+    load_floors(c, pipe_run, f, "pipe", place);
+    fl_pipe_close(f);
+  }
+  if (cpu >= 0) sched_setaffinity(0, sizeof saved, &saved);
 }
 
 static void grpc_floor(wb_ctx_t *c, const uint8_t *req, size_t len) {
@@ -163,7 +197,7 @@ static void grpc_floor(wb_ctx_t *c, const uint8_t *req, size_t len) {
   if (bl_sibling_path("wpool-worker-grpc", worker, sizeof worker) != 0 ||
       fl_grpc_open(worker, req, len, &g, why, sizeof why) != 0)
     return bl_fail(c, "bare gRPC floor: %s", why);
-  load_floors(c, grpc_run, g, "grpc");
+  load_floors(c, grpc_run, g, "grpc", "inherited");
   fl_grpc_close(g);
 }
 

@@ -53,10 +53,10 @@ static int measure(wb_ctx_t *c, wp_transport_t t, int n, double *sup, double *wr
     wp_options_t o;
     bl_pool_options(c, t, n, &o);
     wp_pool_t *p;
-    int err = wb_pool_up(c->loop, &o, &p);
+    int err = bl_pool_up(c, &o, &p);
     if (!err) {
       err = sample(c, p, n, &sup[i], &wrk[i]);
-      wb_pool_down(c->loop, p);
+      bl_pool_down(c, p);
     }
     if (err) return err;
   }

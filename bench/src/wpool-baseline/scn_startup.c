@@ -37,10 +37,10 @@ static int start_once(wb_ctx_t *c, wp_transport_t t, wp_mode_t m, int n,
   o.mode = m;
   wp_pool_t *p;
   uint64_t t0 = wp_now_ns(); /* what a caller waits: new + start */
-  int err = wb_pool_up(c->loop, &o, &p);
+  int err = bl_pool_up(c, &o, &p);
   if (err) return err;
   wb_start_summary(p, t0, r);
-  wb_pool_down(c->loop, p);
+  bl_pool_down(c, p);
   return 0;
 }
 
@@ -65,9 +65,11 @@ static int measure(wb_ctx_t *c, wp_transport_t t, int n, point_t *pt) {
   return 0;
 }
 
+/* {transport, mode, n}; no mode for the speedup (it is both). */
 static json_t *params(wp_transport_t t, const char *mode, int n) {
-  return json_pack("{s:s, s:s?, s:i}", "transport", wp_transport_name(t),
-                   "mode", mode, "n", n);
+  json_t *p = json_pack("{s:s, s:i}", "transport", wp_transport_name(t), "n", n);
+  if (p && mode) json_object_set_new(p, "mode", json_string(mode));
+  return p;
 }
 
 static void emit(wb_ctx_t *c, wp_transport_t t, int n, const point_t *pt) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "baseline.h"
+#include "load.h"
 
 void bl_pool_options(const wb_ctx_t *c, wp_transport_t t, int size,
                      wp_options_t *o) {
@@ -16,6 +17,16 @@ void bl_pool_options(const wb_ctx_t *c, wp_transport_t t, int size,
   o->transport = t;
   o->size = size;
   o->restart = 0;
+}
+
+int bl_pool_up(wb_ctx_t *c, const wp_options_t *o, wp_pool_t **out) {
+  uv_update_time(c->loop);
+  return wb_pool_up(c->loop, o, out);
+}
+
+void bl_pool_down(wb_ctx_t *c, wp_pool_t *p) {
+  uv_update_time(c->loop); /* the stop grace period too */
+  wb_pool_down(c->loop, p);
 }
 
 long long bl_rss_bytes(int pid) {

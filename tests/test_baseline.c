@@ -1,0 +1,201 @@
+/*
+ * test_baseline.c — build/wpool-baseline end to end, on tiny runs: the
+ * file it writes validates as "wpool.bench/1" and holds the expected
+ * metric ids with one run per repetition and their floor links; --out is
+ * respected (nothing lands in the results directory); without --out both
+ * <time>-<sha>.json and latest.json are written; a bad option exits 2 with
+ * one line. Kept to a few seconds so it also runs under make check.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "results.h"
+#include "testutil.h"
+
+extern char **environ;
+
+static char tmpdir[64];
+
+static const char *tmp(const char *name) {
+  static char buf[8][512];
+  static int next;
+  char *p = buf[next++ % 8];
+  snprintf(p, sizeof buf[0], "%s/%s", tmpdir, name);
+  return p;
+}
+
+/* Runs wpool-baseline with args (NULL-terminated), stdout and stderr to
+ * files in the temp dir, results directory pointed into it; exit status. */
+static int baseline(const char *first, ...) {
+  char *argv[32];
+  int n = 0;
+  argv[n++] = strdup(tu_path("wpool-baseline"));
+  va_list ap;
+  va_start(ap, first);
+  for (const char *a = first; a && n < 31; a = va_arg(ap, const char *))
+    argv[n++] = (char *)a;
+  va_end(ap);
+  argv[n] = NULL;
+  setenv("WPOOL_RESULTS_DIR", tmp("results"), 1);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, tmp("stdout"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, tmp("stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid;
+  int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  free(argv[0]);
+  assert_int_equal(rc, 0);
+  int st;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int lines_in(const char *path) {
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  int c, n = 0;
+  while ((c = fgetc(f)) != EOF) n += c == '\n';
+  fclose(f);
+  return n;
+}
+
+static int entries_in(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+static json_t *load_ok(const char *path) {
+  json_t *doc = NULL;
+  char why[512];
+  if (wb_results_load(path, &doc, why, sizeof why) != 0) fail_msg("%s", why);
+  assert_int_equal(wb_results_validate(doc, why, sizeof why), 0);
+  return doc;
+}
+
+/* The metric exists with n runs; returns it. */
+static json_t *has(json_t *doc, const char *id, int n) {
+  json_t *m = wb_metric_find(doc, id);
+  if (!m) fail_msg("missing metric %s", id);
+  assert_int_equal(json_integer_value(json_object_get(m, "n")), n);
+  assert_int_equal(json_array_size(json_object_get(m, "runs")), n);
+  return m;
+}
+
+static void floor_is(json_t *m, const char *floor) {
+  assert_string_equal(json_string_value(json_object_get(m, "floor")), floor);
+  assert_true(json_number_value(json_object_get(m, "ratio_to_floor")) > 0);
+}
+
+static void quick_subset_has_the_ids(void **state) {
+  (void)state;
+  const char *out = tmp("quick.json");
+  int rc = baseline("--quick", "--reps", "2", "--sizes", "1,2", "--requests", "300",
+                    "--warmup", "30", "--only", "startup,throughput,floors",
+                    "--out", out, NULL);
+  assert_int_equal(rc, 0);
+  json_t *doc = load_ok(out);
+  assert_int_equal(entries_in(tmp("results")), 0); /* --out: nothing else */
+  floor_is(has(doc, "startup.all_ready/pipe/concurrent/n=1", 2), "floor.spawn/concurrent/n=1");
+  floor_is(has(doc, "startup.first_ready/grpc/sequential/n=2", 2), "floor.spawn_first/sequential/n=2");
+  has(doc, "startup.mean_ready/pipe/sequential/n=2", 2);
+  has(doc, "startup.speedup/grpc/n=2", 2);
+  has(doc, "floor.spawn/sequential/n=2", 2);
+  floor_is(has(doc, "ping.rps/pipe/checkout/n=1/c=1", 2), "floor.rps/pipe/c=1");
+  floor_is(has(doc, "ping.rps/grpc/pipelined/n=2/c=10", 2), "floor.rps/grpc/c=10");
+  has(doc, "ping.rps/pipe/checkout/n=2/c=10", 2);
+  has(doc, "floor.p99_9/grpc/c=1", 2);
+  /* C <= n would repeat checkout: no pipelined point there. */
+  assert_null(wb_metric_find(doc, "ping.rps/pipe/pipelined/n=2/c=1"));
+  /* Scenarios left out by --only left no metrics. */
+  assert_null(wb_metric_find(doc, "ping.p50/pipe/checkout/n=1/c=1"));
+  assert_null(wb_metric_find(doc, "mem.worker_rss/pipe/n=1"));
+  json_t *cfg = json_object_get(doc, "config");
+  assert_true(json_is_true(json_object_get(cfg, "quick")));
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(cfg, "reps"), "ping")), 2);
+  json_decref(doc);
+}
+
+static void without_out_writes_both_files(void **state) {
+  (void)state;
+  int rc = baseline("--only", "floors,latency", "--transports", "pipe", "--sizes", "1",
+                    "--concurrency", "2", "--reps", "1", "--requests", "100",
+                    "--warmup", "10", NULL);
+  assert_int_equal(rc, 0);
+  assert_int_equal(entries_in(tmp("results")), 2);
+  json_t *latest = load_ok(tmp("results/latest.json"));
+  floor_is(has(latest, "ping.p50/pipe/pipelined/n=1/c=2", 1), "floor.p50/pipe/c=2");
+  has(latest, "ping.max/pipe/checkout/n=1/c=2", 1);
+  json_decref(latest);
+  DIR *d = opendir(tmp("results"));
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.' || strcmp(e->d_name, "latest.json") == 0) continue;
+    /* 20240501T123456Z-abc1234.json */
+    assert_int_equal(strlen(e->d_name), strlen("20240501T123456Z-abc1234.json"));
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", tmp("results"), e->d_name);
+    json_decref(load_ok(path));
+    unlink(path);
+  }
+  closedir(d);
+  unlink(tmp("results/latest.json"));
+}
+
+static void bad_options_exit_2_with_one_line(void **state) {
+  (void)state;
+  static const char *const bad[][3] = {
+      {"--bogus", NULL, NULL},          {"--only", "nosuch", NULL},
+      {"--reps", "0", NULL},            {"--sizes", "0", NULL},
+      {"--transports", "pipe,pipe", NULL}, {"--concurrency", "x", NULL},
+      {"--cpus", "a-b", NULL},          {"stray", NULL, NULL},
+      {"--reps", NULL, NULL},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_int_equal(baseline(bad[i][0], bad[i][1], bad[i][2], NULL), 2);
+    assert_int_equal(lines_in(tmp("stderr")), 1);
+  }
+  assert_int_equal(baseline("--help", NULL), 0);
+  assert_int_equal(baseline("--list", NULL), 0);
+  assert_int_equal(entries_in(tmp("results")), 0);
+}
+
+static int setup(void **state) {
+  (void)state;
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/wpool-test-baseline-XXXXXX");
+  return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  static const char *const files[] = {"quick.json", "stdout", "stderr"};
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) unlink(tmp(files[i]));
+  rmdir(tmp("results"));
+  return rmdir(tmpdir);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(bad_options_exit_2_with_one_line),
+      cmocka_unit_test(quick_subset_has_the_ids),
+      cmocka_unit_test(without_out_writes_both_files),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
