@@ -1,0 +1,167 @@
+/* opts.c — bench/tune's command line and the config object recording it. */
+#include <getopt.h>
+#include <math.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmdline.h"
+#include "tune.h"
+
+enum { OPT_WORKER = 1000, OPT_WORK, OPT_SLO, OPT_MAX, OPT_TRANSPORT, OPT_OUT,
+       OPT_NOCHARTS, OPT_REPS, OPT_DURATION, OPT_WARMUP, OPT_PER_WORKER,
+       OPT_PLATEAU, OPT_CPUS };
+
+static void usage(FILE *f) {
+  fprintf(f,
+    "usage: bench/tune [--worker \"CMD ARGS\"] [--work cpu_us=500,sleep_us=0]\n"
+    "                  [--slo-p99 5ms] [--max-size N] [--transport pipe|grpc]\n"
+    "                  [--out FILE] [--no-charts]\n"
+    "Sweeps pool sizes 1..N under a closed loop of K requests in flight per\n"
+    "worker, fits the Universal Scalability Law X(N) = λN / (1 + σ(N−1) + κN(N−1)),\n"
+    "and recommends the smallest size reaching the throughput plateau within\n"
+    "the P99 SLO.\n"
+    "  --worker \"CMD ARGS\"  worker command (default build/wpool-worker)\n"
+    "  --work SPEC         the request: cpu_us=U,sleep_us=U,reply_bytes=B\n"
+    "                      (default cpu_us=500,sleep_us=0)\n"
+    "  --slo-p99 DUR       P99 latency a recommended size must meet (default none)\n"
+    "  --max-size N        largest pool size (default 4 x the CPUs usable)\n"
+    "  --transport T       pipe (default) or grpc\n"
+    "  --per-worker K      requests in flight per worker (default 2)\n"
+    "  --reps R            repetitions per size (default 5)\n"
+    "  --duration DUR      per repetition (default 1s)\n"
+    "  --warmup DUR        per size, before the repetitions (default 0.5s)\n"
+    "  --plateau PCT       plateau = PCT %% of the best throughput (default 95)\n"
+    "  --cpus LIST         pin the supervisor and workers, e.g. 0-1\n"
+    "  --out FILE          results file (default results/tune/<time>-<commit>.json\n"
+    "                      and results/tune/latest.json)\n"
+    "  --no-charts         bench/tune skips bench/report at the end\n"
+    "Exit: 0 ok, 1 a size failed or no size met the SLO, 2 usage.\n");
+}
+
+static int usage_error(const char *what, const char *arg) {
+  fprintf(stderr, "tune: %s%s%s%s\n", what, arg ? " '" : "", arg ? arg : "", arg ? "'" : "");
+  fprintf(stderr, "Run 'bench/tune --help' for the options.\n");
+  return -1;
+}
+
+/* "cpu_us=500,sleep_us=0,reply_bytes=64", any subset, any order. */
+static int parse_work(const char *s, tune_opts_t *o) {
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s", s);
+  for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+    char *eq = strchr(kv, '=');
+    uint64_t v;
+    if (!eq || wb_parse_uint(eq + 1, 0, 100000000, &v)) return -1;
+    *eq = '\0';
+    if (!strcmp(kv, "cpu_us")) o->cpu_us = (uint32_t)v;
+    else if (!strcmp(kv, "sleep_us")) o->sleep_us = (uint32_t)v;
+    else if (!strcmp(kv, "reply_bytes")) o->reply_bytes = (uint32_t)v;
+    else return -1;
+  }
+  return 0;
+}
+
+static int usable_cpus(void) {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  int n = CPU_COUNT(&set);
+  return n > 0 ? n : 1;
+}
+
+static void defaults(tune_opts_t *o) {
+  memset(o, 0, sizeof *o);
+  o->transport = WP_TRANSPORT_PIPE;
+  o->cpu_us = 500;
+  o->per_worker = 2;
+  o->reps = 5;
+  o->duration_ns = 1000000000ull;
+  o->warmup_ns = 500000000ull;
+  o->plateau = 0.95;
+}
+
+/* One option; 0, or -1 after printing why. */
+static int apply(tune_opts_t *o, int c, const char *arg) {
+  uint64_t v;
+  switch (c) {
+  case OPT_WORKER:
+    wb_argv_free(o->worker_argv);
+    o->worker_argv = NULL;
+    o->worker = arg;
+    return wb_split_command(arg, &o->worker_argv) ? usage_error("--worker: cannot parse", arg) : 0;
+  case OPT_WORK: return parse_work(arg, o) ? usage_error("--work: expected cpu_us=U,sleep_us=U,reply_bytes=B, got", arg) : 0;
+  case OPT_SLO: return wb_parse_duration(arg, &o->slo_p99_ns) ? usage_error("--slo-p99: bad duration", arg) : 0;
+  case OPT_MAX:
+    if (wb_parse_uint(arg, 1, 1000, &v)) return usage_error("--max-size: expected 1..1000, got", arg);
+    o->max_size = (int)v;
+    return 0;
+  case OPT_TRANSPORT: return wp_transport_parse(arg, &o->transport) ? usage_error("--transport must be pipe or grpc, got", arg) : 0;
+  case OPT_OUT: o->out = arg; return 0;
+  case OPT_NOCHARTS: return 0; /* the bench/tune wrapper acts on it */
+  case OPT_REPS:
+    if (wb_parse_uint(arg, 1, TUNE_MAX_REPS, &v)) return usage_error("--reps: expected 1..50, got", arg);
+    o->reps = (int)v;
+    return 0;
+  case OPT_DURATION: return wb_parse_duration(arg, &o->duration_ns) || !o->duration_ns ? usage_error("--duration: bad duration", arg) : 0;
+  case OPT_WARMUP: return wb_parse_duration(arg, &o->warmup_ns) ? usage_error("--warmup: bad duration", arg) : 0;
+  case OPT_PER_WORKER:
+    if (wb_parse_uint(arg, 1, 1000, &v)) return usage_error("--per-worker: expected 1..1000, got", arg);
+    o->per_worker = (int)v;
+    return 0;
+  case OPT_PLATEAU:
+    if (wb_parse_uint(arg, 50, 100, &v)) return usage_error("--plateau: expected 50..100, got", arg);
+    o->plateau = (double)v / 100;
+    return 0;
+  case OPT_CPUS:
+    o->ncpus = wb_parse_cpus(arg, o->cpus, 256);
+    return o->ncpus < 0 ? usage_error("--cpus: expected a list like 0-1, got", arg) : 0;
+  default: return usage_error("unknown option", NULL);
+  }
+}
+
+int tune_opts_parse(int argc, char **argv, tune_opts_t *o) {
+  static const struct option longopts[] = {
+      {"worker", required_argument, 0, OPT_WORKER}, {"work", required_argument, 0, OPT_WORK},
+      {"slo-p99", required_argument, 0, OPT_SLO}, {"max-size", required_argument, 0, OPT_MAX},
+      {"transport", required_argument, 0, OPT_TRANSPORT}, {"out", required_argument, 0, OPT_OUT},
+      {"no-charts", no_argument, 0, OPT_NOCHARTS}, {"reps", required_argument, 0, OPT_REPS},
+      {"duration", required_argument, 0, OPT_DURATION}, {"warmup", required_argument, 0, OPT_WARMUP},
+      {"per-worker", required_argument, 0, OPT_PER_WORKER},
+      {"plateau", required_argument, 0, OPT_PLATEAU}, {"cpus", required_argument, 0, OPT_CPUS},
+      {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+  defaults(o);
+  int c;
+  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    if (c == 'h') {
+      usage(stdout);
+      return 1;
+    }
+    if (c == '?' || apply(o, c, optarg) != 0) return c == '?' ? usage_error("bad option", NULL) : -1;
+  }
+  if (optind != argc) return usage_error("unexpected argument", argv[optind]);
+  if (!o->max_size) o->max_size = 4 * (o->ncpus ? o->ncpus : usable_cpus());
+  return 0;
+}
+
+void tune_opts_free(tune_opts_t *o) {
+  wb_argv_free(o->worker_argv);
+  o->worker_argv = NULL;
+}
+
+json_t *tune_opts_config(const tune_opts_t *o) {
+  json_t *cpus = json_array();
+  for (int i = 0; i < o->ncpus; i++) json_array_append_new(cpus, json_integer(o->cpus[i]));
+  json_t *cfg = json_pack(
+      "{s:s?, s:s, s:{s:i, s:i, s:i}, s:i, s:i, s:i, s:f, s:f, s:f, s:o}",
+      "worker", o->worker, "transport", wp_transport_name(o->transport),
+      "work", "cpu_us", (int)o->cpu_us, "sleep_us", (int)o->sleep_us,
+      "reply_bytes", (int)o->reply_bytes, "max_size", o->max_size,
+      "inflight_per_worker", o->per_worker, "reps", o->reps,
+      "duration_s", (double)o->duration_ns / 1e9, "warmup_s", (double)o->warmup_ns / 1e9,
+      "plateau", o->plateau, "slo_p99_ms",
+      o->slo_p99_ns ? json_real((double)o->slo_p99_ns / 1e6) : json_null());
+  if (cfg && o->ncpus) json_object_set(cfg, "cpus", cpus);
+  json_decref(cpus);
+  return cfg;
+}
