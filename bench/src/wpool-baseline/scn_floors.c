@@ -12,15 +12,18 @@
  * every pool figure finds its floor. The floors never use --worker: they
  * are the machine's reference, not the worker's.
  *
- * Placement: the pipe floor runs with both processes on ONE CPU (the first
- * this process may use). Unpinned, the scheduler sometimes kept the pair
- * on one CPU (a sync wake-up, ~4 us a round trip) and sometimes split them
- * (~60 us, the idle CPU's wake-up), and the floor swung 60x between points
- * of one run: no use as a reference. The gRPC floor is left unpinned: gRPC
- * starts its own threads, which must not stay pinned for the pool's
- * scenarios after it, and it was stable (within 10 %) without.
+ * Placement: both bare floors run with every process and thread involved
+ * on ONE CPU (the first this process may use), recorded in
+ * params.placement. Unpinned, the scheduler sometimes kept the two ends
+ * together and sometimes split them across the vCPUs (a wake-up on an idle
+ * vCPU costs ~50 us here): the pipe floor swung 60x between points of one
+ * run, the gRPC one 3x between runs (11k vs 32k calls/s at C=1). Pinned,
+ * both repeat within a few %. Afterwards every thread of this process gets
+ * its old affinity back, gRPC's own threads included, so nothing of the
+ * floors stays pinned for the pool scenarios that follow.
  */
 #include <sched.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -160,8 +163,8 @@ static size_t ping_request(const bl_opts_t *o, uint8_t *buf, size_t cap) {
   return n <= cap ? wpool__v1__request__pack(&req, buf) : 0;
 }
 
-/* Pins this thread to the first CPU it may use (a child spawned now
- * inherits it); the CPU, or -1 (then nothing changed). */
+/* Pins this thread to the first CPU it may use (children spawned and
+ * threads created meanwhile inherit it); the CPU, or -1 (nothing changed). */
 static int pin_first_cpu(cpu_set_t *saved) {
   if (sched_getaffinity(0, sizeof *saved, saved) != 0) return -1;
   for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
@@ -174,30 +177,37 @@ static int pin_first_cpu(cpu_set_t *saved) {
   return -1;
 }
 
-/* Frames the size of a ping request: the echo child needs only the size.
- * Both processes on one CPU (see the top of this file). */
-static void pipe_floor(wb_ctx_t *c, const char *child, size_t len) {
-  cpu_set_t saved;
-  int cpu = pin_first_cpu(&saved);
-  char place[32];
-  snprintf(place, sizeof place, cpu >= 0 ? "cpu %d" : "inherited", cpu);
-  fl_pipe_t *f;
-  if (fl_pipe_open(child, (uint32_t)len, &f) != 0) {
-    bl_fail(c, "bare pipe floor: cannot start %s echo", child);
-  } else {
-    load_floors(c, pipe_run, f, "pipe", place);
-    fl_pipe_close(f);
+/* Gives every thread of this process (gRPC may keep some after its
+ * shutdown) the affinity it had before pin_first_cpu. */
+static void unpin_all(const cpu_set_t *saved) {
+  DIR *d = opendir("/proc/self/task");
+  struct dirent *e;
+  while (d && (e = readdir(d)) != NULL) {
+    int tid = atoi(e->d_name);
+    if (tid > 0) sched_setaffinity(tid, sizeof *saved, saved);
   }
-  if (cpu >= 0) sched_setaffinity(0, sizeof saved, &saved);
+  if (d) closedir(d);
+  sched_setaffinity(0, sizeof *saved, saved);
 }
 
-static void grpc_floor(wb_ctx_t *c, const uint8_t *req, size_t len) {
+/* Frames the size of a ping request: the echo child needs only the size. */
+static void pipe_floor(wb_ctx_t *c, const char *child, size_t len,
+                       const char *place) {
+  fl_pipe_t *f;
+  if (fl_pipe_open(child, (uint32_t)len, &f) != 0)
+    return bl_fail(c, "bare pipe floor: cannot start %s echo", child);
+  load_floors(c, pipe_run, f, "pipe", place);
+  fl_pipe_close(f);
+}
+
+static void grpc_floor(wb_ctx_t *c, const uint8_t *req, size_t len,
+                       const char *place) {
   char worker[4096], why[256] = "cannot locate wpool-worker-grpc";
   fl_grpc_t *g;
   if (bl_sibling_path("wpool-worker-grpc", worker, sizeof worker) != 0 ||
       fl_grpc_open(worker, req, len, &g, why, sizeof why) != 0)
     return bl_fail(c, "bare gRPC floor: %s", why);
-  load_floors(c, grpc_run, g, "grpc", "inherited");
+  load_floors(c, grpc_run, g, "grpc", place);
   fl_grpc_close(g);
 }
 
@@ -209,10 +219,15 @@ static void run(wb_ctx_t *c) {
       access(child, X_OK) != 0)
     return bl_fail(c, "no %s: build it with make", child);
   spawn_floors(c, child);
+  cpu_set_t saved;
+  int cpu = pin_first_cpu(&saved);
+  char place[32];
+  snprintf(place, sizeof place, cpu >= 0 ? "cpu %d" : "inherited", cpu);
   for (int i = 0; i < c->opt->ntransports; i++) {
-    if (c->opt->transports[i] == WP_TRANSPORT_PIPE) pipe_floor(c, child, len);
-    else grpc_floor(c, req, len);
+    if (c->opt->transports[i] == WP_TRANSPORT_PIPE) pipe_floor(c, child, len, place);
+    else grpc_floor(c, req, len, place);
   }
+  if (cpu >= 0) unpin_all(&saved);
 }
 
 const wb_scenario_t scn_floors = {
