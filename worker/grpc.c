@@ -68,14 +68,53 @@ typedef struct server {
 
 static server_t g_server = {.shut_mu = PTHREAD_MUTEX_INITIALIZER};
 
-/* Starts an orderly shutdown once, from any thread: no new calls, the
- * in-progress ones cancelled, the shutdown tag posted when all are gone. */
-static void begin_shutdown(server_t *s) {
+/* How long calls already accepted may take to finish once shutdown began,
+ * before they are cancelled. The supervisor's stop grace (SIGTERM, then
+ * SIGKILL) bounds it from the outside too. */
+#define SHUTDOWN_GRACE_MS 2000
+
+/* Starts an orderly shutdown once, from any thread: no new calls; the
+ * in-progress ones finish (graceful) or are cancelled at once; the
+ * shutdown tag is posted when all are gone. Graceful is what stdin EOF
+ * asks for: the supervisor is stopping and still wants in-flight replies. */
+static void begin_shutdown(server_t *s, int graceful) {
   if (atomic_exchange(&s->shutting_down, 1)) return;
   pthread_mutex_lock(&s->shut_mu);
   grpc_server_shutdown_and_notify(s->srv, s->cq, &s->shutdown_tag);
+  if (!graceful) grpc_server_cancel_all_calls(s->srv);
+  pthread_mutex_unlock(&s->shut_mu);
+}
+
+/* The grace is over: whatever is still running is cancelled. */
+static void cancel_remaining(server_t *s) {
+  pthread_mutex_lock(&s->shut_mu);
   grpc_server_cancel_all_calls(s->srv);
   pthread_mutex_unlock(&s->shut_mu);
+}
+
+static void dispatch(server_t *s, grpc_event ev);
+
+/* Runs the completion queue until the shutdown tag: forever while
+ * serving, then at most SHUTDOWN_GRACE_MS more before cancelling. */
+static void serve_until_shutdown(server_t *s) {
+  gpr_timespec cancel_at = gpr_inf_future(GPR_CLOCK_MONOTONIC);
+  int cancelled = 0;
+  while (!s->shutdown_done) {
+    if (atomic_load(&s->shutting_down) && !cancelled &&
+        gpr_time_cmp(cancel_at, gpr_inf_future(GPR_CLOCK_MONOTONIC)) == 0)
+      cancel_at = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                               gpr_time_from_millis(SHUTDOWN_GRACE_MS, GPR_TIMESPAN));
+    /* Wake up at least every 100 ms so a shutdown begun on the stdin
+     * thread starts its grace clock promptly. */
+    gpr_timespec wake = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                     gpr_time_from_millis(100, GPR_TIMESPAN));
+    grpc_event ev = grpc_completion_queue_next(s->cq, wake, NULL);
+    if (ev.type != GRPC_QUEUE_TIMEOUT) dispatch(s, ev);
+    if (!cancelled && gpr_time_cmp(gpr_now(GPR_CLOCK_MONOTONIC), cancel_at) >= 0) {
+      cancel_remaining(s);
+      cancelled = 1;
+    }
+  }
 }
 
 static void *stdin_watch(void *arg) {
@@ -84,7 +123,7 @@ static void *stdin_watch(void *arg) {
     ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
     if (n == 0 || (n < 0 && errno != EINTR)) break;
   }
-  begin_shutdown(arg);
+  begin_shutdown(arg, 1);
   return NULL;
 }
 
@@ -123,7 +162,7 @@ static void slot_arm(server_t *s, slot_t *sl) {
 static void slot_finish(server_t *s, slot_t *sl, int rearm) {
   int stop = sl->shutdown_after;
   slot_reset(sl);
-  if (stop) begin_shutdown(s);
+  if (stop) begin_shutdown(s, 1);
   if (rearm && !atomic_load(&s->shutting_down)) slot_arm(s, sl);
 }
 
@@ -302,15 +341,14 @@ int wk_grpc_serve(const wk_config_t *cfg) {
   pthread_t th;
   if (wk_write_hello(STDOUT_FILENO, cfg->transport, s->bound) != 0) {
     if (errno != EPIPE) code = 1; /* EPIPE: the supervisor already left */
-    begin_shutdown(s);
+    begin_shutdown(s, 0);
   } else if (pthread_create(&th, NULL, stdin_watch, s) != 0) {
     code = 1;
-    begin_shutdown(s);
+    begin_shutdown(s, 0);
   } else {
     pthread_detach(th); /* it may stay blocked in read(0) until we exit */
   }
-  while (!s->shutdown_done)
-    dispatch(s, grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL));
+  serve_until_shutdown(s);
   server_teardown(s);
   return code;
 }
