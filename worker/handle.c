@@ -10,18 +10,24 @@
 #include "frame.h"
 #include "worker.h"
 
-static uint64_t now_ns(void) {
+/* This thread's CPU time, ns. */
+static uint64_t cpu_ns(void) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Burns us microseconds of this thread's CPU time, not of wall time: with
+ * more workers than CPUs a worker is preempted mid-burn, and a wall-clock
+ * burn would then finish having used a fraction of the CPU it stands for,
+ * so an oversubscribed pool would look faster than the CPUs allow (on
+ * 2 vCPUs, 8 workers of cpu_us=1000 measured 2,050 req/s). */
 void wk_burn_us(uint32_t us) {
   if (us == 0) return;
-  uint64_t end = now_ns() + (uint64_t)us * 1000u;
+  uint64_t end = cpu_ns() + (uint64_t)us * 1000u;
   /* volatile so the loop is real work the compiler cannot drop. */
   volatile uint64_t x = 0;
-  while (now_ns() < end)
+  while (cpu_ns() < end)
     for (int i = 0; i < 64; i++) x += (uint64_t)i * 2654435761u;
 }
 
