@@ -155,4 +155,5 @@ baseline: deps
 clean:
 	rm -rf build
 
--include $(ALL_OBJ:.o=.d)
+# Test and helper objects too: a changed header must rebuild the suites.
+-include $(ALL_OBJ:.o=.d) $(patsubst %.c,$(BUILD)/obj/%.d,$(wildcard tests/*.c tests/helpers/*.c))
