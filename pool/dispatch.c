@@ -102,13 +102,39 @@ void wp_deadline_remove(wp_call_t *c) {
   heap_down(p, p->heap[i]->heap_idx);
 }
 
+/* kill_on_timeout: the caller has its WP_ETIMEDOUT; the worker is judged
+ * on its own time with the request (dispatch + timeout), so queueing delay
+ * never gets a healthy worker killed. The call stays in the heap under
+ * that second key until the worker answers or overruns. */
+static void overrun_watch(wp_call_t *c, uint64_t now) {
+  wp_slot_t *s = c->slot;
+  if (!c->pool->opts.kill_on_timeout) return;
+  uint64_t limit = c->dispatched + c->timeout;
+  if (limit <= now) {
+    wp_slot_overran(s);
+    return;
+  }
+  c->deadline = limit;
+  c->overrun_check = true;
+  if (deadline_add(c) != 0) c->overrun_check = false;
+}
+
+static void overrun_unwatch(wp_call_t *c) {
+  if (!c->overrun_check) return;
+  c->overrun_check = false;
+  wp_deadline_remove(c);
+}
+
 static void on_deadline(uv_timer_t *t) {
   wp_pool_t *p = t->data;
   uint64_t now = wp_now_ns();
   while (p->heap_len > 0 && p->heap[0]->deadline <= now) {
     wp_call_t *c = p->heap[0];
     wp_deadline_remove(c);
-    if (!c->slot) { /* still queued */
+    if (c->overrun_check) { /* still on its worker (detach unwatches) */
+      c->overrun_check = false;
+      wp_slot_overran(c->slot);
+    } else if (!c->slot) { /* still queued */
       call_list_remove(&p->queue, c);
       wp_call_complete(c, WP_ETIMEDOUT, NULL, 0, -1);
       wp_call_release(c);
@@ -117,6 +143,7 @@ static void on_deadline(uv_timer_t *t) {
        * the call stays on the slot (counting against its capacity) until
        * that reply or the worker's end releases it. */
       wp_call_complete(c, WP_ETIMEDOUT, NULL, 0, c->slot->index);
+      overrun_watch(c, now);
     }
   }
   deadline_arm(p);
@@ -212,6 +239,7 @@ void wp_dispatch(wp_pool_t *p) {
     call_list_remove(&p->queue, c);
     c->slot = s;
     call_list_push(&s->inflight, c);
+    c->dispatched = wp_now_ns();
     int rc = wp_link_send(s, c);
     if (rc) {
       /* The link is broken: c goes back to the front of the line (its
@@ -223,6 +251,7 @@ void wp_dispatch(wp_pool_t *p) {
       wp_slot_fail(s, rc);
       continue;
     }
+    if (++s->sent == s->max_requests) wp_slot_recycle(s);
     wp_slot_avail_update(s);
   }
 }
@@ -232,7 +261,11 @@ void wp_dispatch(wp_pool_t *p) {
 void wp_slot_detach(wp_slot_t *s, wp_call_t *c) {
   call_list_remove(&s->inflight, c);
   c->slot = NULL;
+  overrun_unwatch(c);
   wp_slot_avail_update(s);
+  if (s->role == ROLE_RETIRING && s->state == SLOT_CLOSING && !s->failed &&
+      s->inflight.len == 0)
+    wp_slot_drained(s);
 }
 
 /* ---- failure paths ------------------------------------------------------ */
@@ -243,6 +276,7 @@ void wp_slot_fail_inflight(wp_slot_t *s, int err) {
   while ((c = s->inflight.head) != NULL) {
     call_list_remove(&s->inflight, c);
     c->slot = NULL;
+    overrun_unwatch(c);
     bool retry = !c->completed && c->req.idempotent && c->retries == 0 &&
                  p->state == POOL_RUNNING;
     if (retry) {
@@ -287,6 +321,7 @@ int wp_pool_call(wp_pool_t *p, const wp_request_t *req, wp_reply_cb cb,
   c->heap_idx = SIZE_MAX;
   c->submitted = wp_now_ns();
   uint64_t tmo = req->timeout_ns ? req->timeout_ns : p->opts.request_timeout_ns;
+  c->timeout = tmo;
   if (tmo) {
     c->deadline = c->submitted + tmo;
     if (deadline_add(c) != 0) {

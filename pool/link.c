@@ -8,9 +8,11 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "pool_internal.h"
+#include "wire.h"
 #include "wpool.pb-c.h"
 
 #define READ_CHUNK (64 * 1024)
@@ -24,15 +26,11 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
 }
 
 static int handle_hello(wp_slot_t *s, const uint8_t *f, uint32_t len) {
-  Wpool__V1__Hello *h = wpool__v1__hello__unpack(NULL, len, f);
-  if (!h) return WP_EPROTO;
-  wp_slot_on_hello(s, h->protocol_version, (int)h->transport, h->address);
-  wpool__v1__hello__free_unpacked(h, NULL);
-  return 0;
-}
-
-static int status_err(Wpool__V1__Status st) {
-  return st == WPOOL__V1__STATUS__STATUS_OK ? 0 : WP_EREMOTE;
+  s->tl.hello = wp_now_ns();
+  char *address;
+  int rc = wp_parse_hello(f, len, s->pool->opts.transport, &address);
+  if (rc == 0) wp_slot_on_hello(s, address); /* takes address */
+  return rc;
 }
 
 /* Finds the in-flight call a reply answers. Pipe workers answer in order,
@@ -47,19 +45,18 @@ static wp_call_t *find_inflight(wp_slot_t *s, uint64_t id) {
  * decode or answer nothing we asked. */
 static int deliver_reply(wp_slot_t *s, wp_call_t *c, const uint8_t *f,
                          size_t len) {
-  Wpool__V1__Reply *r = wpool__v1__reply__unpack(NULL, len, f);
-  if (!r) return WP_EPROTO;
-  if (!c) c = find_inflight(s, r->id);
-  if (!c || c->id != r->id) {
-    wpool__v1__reply__free_unpacked(r, NULL);
+  wp_reply_msg_t r;
+  if (wp_parse_reply(f, len, &r) != 0) return WP_EPROTO;
+  if (!c) c = find_inflight(s, r.id);
+  if (!c || c->id != r.id) {
+    wp_reply_msg_free(&r);
     return WP_EPROTO;
   }
   wp_slot_detach(s, c);
   s->served++;
-  wp_call_complete(c, status_err(r->status), r->payload.data, r->payload.len,
-                   s->index);
+  wp_call_complete(c, r.err, r.payload, r.payload_len, s->index);
   wp_call_release(c);
-  wpool__v1__reply__free_unpacked(r, NULL);
+  wp_reply_msg_free(&r);
   return 0;
 }
 
@@ -172,6 +169,38 @@ static int send_pipe(wp_slot_t *s, const Wpool__V1__Request *r) {
   return 0;
 }
 
+/* Has the worker's process exited (still unreaped)? Tells a call that
+ * failed because the worker died from one whose connection broke. */
+static bool process_gone(const wp_slot_t *s) {
+  if (s->reaped) return true;
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  return waitid(P_PID, (id_t)s->tl.pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+         si.si_pid != 0;
+}
+
+/* A gRPC call ended in err: answer it, and judge the worker. */
+static void grpc_call_failed(wp_slot_t *s, wp_call_t *c, int err) {
+  wp_pool_t *p = s->pool;
+  if (err == WP_ETIMEDOUT || err == WP_ESTOPPED || p->state != POOL_RUNNING) {
+    /* The gRPC deadline is the worker's whole budget from dispatch: it
+     * overran (see kill_on_timeout). Or the pool is stopping anyway. */
+    wp_slot_detach(s, c);
+    wp_call_complete(c, p->state == POOL_RUNNING ? err : WP_ESTOPPED, NULL, 0,
+                     s->index);
+    wp_call_release(c);
+    if (err == WP_ETIMEDOUT && p->opts.kill_on_timeout) wp_slot_overran(s);
+    return;
+  }
+  /* A broken connection or a reply that does not decode: this worker's
+   * link cannot be trusted, as with a pipe protocol error. The slot fails,
+   * and its calls — this one too — fail with a named error or are retried
+   * once when idempotent. */
+  if (err == WP_EPROTO) p->stats.protocol_errors++;
+  else if (process_gone(s)) err = WP_EWORKER_EXITED;
+  wp_slot_fail(s, err);
+}
+
 static void on_grpc_done(void *arg, int err, const uint8_t *reply, size_t len) {
   wp_call_t *c = arg;
   c->transport_busy = false;
@@ -180,13 +209,10 @@ static void on_grpc_done(void *arg, int err, const uint8_t *reply, size_t len) {
     wp_call_release(c);
     return;
   }
+  wp_pool_t *p = s->pool;
   int rc = err ? err : deliver_reply(s, c, reply, len);
-  if (rc) {
-    wp_slot_detach(s, c);
-    wp_call_complete(c, rc, NULL, 0, s->index);
-    wp_call_release(c);
-  }
-  wp_dispatch(s->pool);
+  if (rc) grpc_call_failed(s, c, rc);
+  wp_dispatch(p);
 }
 
 static int send_grpc(wp_slot_t *s, wp_call_t *c, const Wpool__V1__Request *r) {
@@ -194,12 +220,9 @@ static int send_grpc(wp_slot_t *s, wp_call_t *c, const Wpool__V1__Request *r) {
   uint8_t small[512], *buf = n <= sizeof small ? small : malloc(n);
   if (!buf) return WP_ENOMEM;
   wpool__v1__request__pack(r, buf);
-  uint64_t tmo = 0;
-  if (c->deadline) {
-    uint64_t now = wp_now_ns();
-    tmo = c->deadline > now ? c->deadline - now : 1;
-  }
-  int rc = wp_grpc_conn_call(s->conn, buf, n, tmo, on_grpc_done, c);
+  /* The worker's budget: the whole timeout from now (dispatch). The caller
+   * is answered at its own deadline by the pool's timer. */
+  int rc = wp_grpc_conn_call(s->conn, buf, n, c->timeout, on_grpc_done, c);
   if (buf != small) free(buf);
   if (rc == 0) c->transport_busy = true;
   return rc;

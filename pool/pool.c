@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,6 +41,8 @@ void wp_options_init(wp_options_t *o) {
   o->restart_base_ns = 10 * MS;
   o->restart_cap_ns = 1000 * MS;
   o->restart_window_ns = 5000 * MS;
+  o->kill_on_timeout = 1;
+  o->rss_check_interval_ns = 1000 * MS;
 }
 
 /* ---- the worker command -------------------------------------------------- */
@@ -123,7 +126,8 @@ int wp_pool_new(uv_loop_t *loop, const wp_options_t *opts, wp_pool_t **out) {
   }
   if (p->opts.restart_max <= 0)
     p->opts.restart_max = opts->size * 5 > 10 ? opts->size * 5 : 10;
-  p->slots = calloc((size_t)opts->size, sizeof *p->slots);
+  p->nslots = 2 * opts->size;
+  p->slots = calloc((size_t)p->nslots, sizeof *p->slots);
   p->restart_ring_len = p->opts.restart_max + 1;
   p->restart_times = calloc((size_t)p->restart_ring_len, sizeof(uint64_t));
   p->rng = wp_now_ns() ^ (uint64_t)getpid() << 32;
@@ -132,12 +136,14 @@ int wp_pool_new(uv_loop_t *loop, const wp_options_t *opts, wp_pool_t **out) {
     wp_pool_free(p);
     return WP_ENOMEM;
   }
-  for (int i = 0; i < opts->size; i++) {
+  for (int i = 0; i < p->nslots; i++) {
     wp_slot_t *s = &p->slots[i];
     s->pool = p;
-    s->index = i;
+    s->index = i % opts->size;
     s->pidfd = -1;
     s->backoff_ns = p->opts.restart_base_ns;
+    s->twin = &p->slots[(i + opts->size) % p->nslots];
+    s->role = i < opts->size ? ROLE_CURRENT : ROLE_SPARE;
   }
   *out = p;
   return 0;
@@ -147,7 +153,7 @@ void wp_pool_free(wp_pool_t *p) {
   if (!p) return;
   for (int i = 0; p->argv && i < p->argc; i++) free(p->argv[i]);
   free(p->argv);
-  for (int i = 0; p->slots && i < p->opts.size; i++) {
+  for (int i = 0; p->slots && i < p->nslots; i++) {
     wp_frame_decoder_free(&p->slots[i].dec);
     free(p->slots[i].rbuf);
     free(p->slots[i].address);
@@ -160,6 +166,24 @@ void wp_pool_free(wp_pool_t *p) {
 }
 
 /* ---- spawning one slot --------------------------------------------------- */
+
+/* xorshift64: cheap randomness for jitter (restart backoff, max_requests). */
+static uint64_t rnd(wp_pool_t *p) {
+  p->rng ^= p->rng << 13;
+  p->rng ^= p->rng >> 7;
+  p->rng ^= p->rng << 17;
+  return p->rng;
+}
+
+/* A generation's recycling limit: max_requests plus 0..jitter, so workers
+ * started together are not all recycled together (gunicorn's reason). */
+static uint64_t requests_limit(wp_pool_t *p) {
+  const wp_options_t *o = &p->opts;
+  if (!o->max_requests) return 0;
+  return o->max_requests + (o->max_requests_jitter
+                                ? rnd(p) % (o->max_requests_jitter + 1)
+                                : 0);
+}
 
 /* The gRPC address a slot's worker is told to listen on. */
 static void listen_addr(wp_slot_t *s, char *buf, size_t len) {
@@ -192,10 +216,15 @@ static int open_handles(wp_slot_t *s, const wp_proc_t *pr) {
 
 static void on_exit_readable(uv_poll_t *w, int status, int events);
 static void on_start_timeout(uv_timer_t *t);
+static void slot_down(wp_slot_t *s);
 
-static int spawn_slot(wp_slot_t *s) {
+int wp_slot_spawn(wp_slot_t *s) {
   wp_pool_t *p = s->pool;
-  s->tl.generation++;
+  /* Generations count per logical slot, across both twins: the newest is
+   * the one the timeline accessor shows, and gRPC socket names stay unique. */
+  int gen = s->tl.generation > s->twin->tl.generation ? s->tl.generation
+                                                      : s->twin->tl.generation;
+  s->tl.generation = gen + 1;
   s->tl.spawn_asked = wp_now_ns();
   s->tl.started = s->tl.hello = s->tl.ready = 0;
   s->tl.pid = 0;
@@ -203,6 +232,9 @@ static int spawn_slot(wp_slot_t *s) {
   s->failed = false;
   s->fail_err = 0;
   s->served = 0;
+  s->sent = 0;
+  s->recycle_due = false;
+  s->max_requests = requests_limit(p);
   free(s->address);
   s->address = NULL;
   wp_frame_decoder_free(&s->dec);
@@ -250,13 +282,14 @@ static void start_done(wp_pool_t *p, int err) {
     wp_fail_queue(p, err);
   } else {
     p->state = POOL_RUNNING;
+    wp_recycle_watch(p);
   }
   if (cb) cb(p, err, p->start_arg);
   if (!err) wp_dispatch(p);
 }
 
 static int spawn_or_fail_start(wp_slot_t *s) {
-  int rc = spawn_slot(s);
+  int rc = wp_slot_spawn(s);
   if (rc) {
     s->fail_err = rc;
     start_done(s->pool, rc);
@@ -269,7 +302,10 @@ static int init_pool_handles(wp_pool_t *p) {
   uv_timer_init(p->loop, &p->stop_timer);
   p->stop_timer.data = p;
   p->pool_handles++;
-  for (int i = 0; i < p->opts.size; i++) {
+  uv_timer_init(p->loop, &p->rss_timer);
+  p->rss_timer.data = p;
+  p->pool_handles++;
+  for (int i = 0; i < p->nslots; i++) {
     uv_timer_init(p->loop, &p->slots[i].timer);
     p->slots[i].timer.data = &p->slots[i];
     p->pool_handles++;
@@ -319,27 +355,16 @@ static void on_grpc_ready(void *arg, int err) {
   else wp_slot_ready(s);
 }
 
-void wp_slot_on_hello(wp_slot_t *s, uint32_t version, int transport,
-                      const char *address) {
+void wp_slot_on_hello(wp_slot_t *s, char *address) {
   wp_pool_t *p = s->pool;
-  s->tl.hello = wp_now_ns();
-  bool grpc = p->opts.transport == WP_TRANSPORT_GRPC;
-  if (version != WP_PROTOCOL_VERSION || transport != (grpc ? 1 : 0) ||
-      (grpc && (!address || !*address))) {
-    p->stats.protocol_errors++;
-    wp_slot_fail(s, WP_EPROTO);
-    return;
-  }
-  if (!grpc) {
+  if (p->opts.transport != WP_TRANSPORT_GRPC) {
     wp_slot_ready(s);
     return;
   }
-  s->address = strdup(address);
+  s->address = address;
   s->state = SLOT_CONNECTING;
   uint64_t left = p->opts.start_timeout_ns;
-  int rc = s->address ? wp_grpc_conn_open(p->grpc, s->address, left,
-                                          on_grpc_ready, s, &s->conn)
-                      : WP_ENOMEM;
+  int rc = wp_grpc_conn_open(p->grpc, s->address, left, on_grpc_ready, s, &s->conn);
   if (rc) wp_slot_fail(s, rc);
 }
 
@@ -350,6 +375,7 @@ void wp_slot_ready(wp_slot_t *s) {
   uv_timer_stop(&s->timer);
   p->ready_count++;
   wp_slot_avail_update(s);
+  if (s->role == ROLE_SUCCESSOR) wp_recycle_promote(s);
   if (p->state == POOL_STARTING) {
     if (p->next_to_spawn < p->opts.size) {
       spawn_or_fail_start(&p->slots[p->next_to_spawn++]);
@@ -368,8 +394,6 @@ static void on_start_timeout(uv_timer_t *t) {
 }
 
 /* ---- going down -------------------------------------------------------------- */
-
-static void slot_down(wp_slot_t *s);
 
 void wp_slot_handle_closed(uv_handle_t *h) {
   wp_slot_t *s = h->data;
@@ -391,7 +415,7 @@ static void close_pipes(wp_slot_t *s) {
   close_handle((uv_handle_t *)&s->out, &s->out_open);
 }
 
-static void signal_group(wp_slot_t *s, int sig) {
+void wp_signal_group(wp_slot_t *s, int sig) {
   if (s->tl.pid > 0 && !s->reaped) kill(-s->tl.pid, sig);
 }
 
@@ -410,9 +434,13 @@ static void on_exit_readable(uv_poll_t *w, int status, int events) {
   /* Replies it wrote just before exiting are still in the pipe: take them
    * before declaring the rest lost. */
   if (s->out_open && !s->failed) wp_link_drain(s);
-  if (s->state == SLOT_CLOSING && !s->failed) { /* a clean stop */
+  if (s->state == SLOT_CLOSING && !s->failed) { /* a clean stop or retirement */
     close_pipes(s);
-    wp_slot_fail_inflight(s, WP_ESTOPPED);
+    if (s->conn) {
+      wp_grpc_conn_close(s->conn);
+      s->conn = NULL;
+    }
+    wp_slot_fail_inflight(s, wp_closing_err(s));
   } else {
     wp_slot_fail(s, s->tl.hello ? WP_EWORKER_EXITED : WP_EHELLO);
   }
@@ -436,21 +464,30 @@ void wp_slot_fail(wp_slot_t *s, int err) {
     wp_grpc_conn_close(s->conn);
     s->conn = NULL;
   }
-  signal_group(s, SIGKILL);
+  wp_signal_group(s, SIGKILL);
   close_pipes(s);
   wp_slot_fail_inflight(s, err);
   if (!started && p->state == POOL_STARTING) start_done(p, err);
 }
 
+/* kill_on_timeout: a worker that held one request longer than the
+ * request's whole timeout is hung or far too slow; the caller already has
+ * WP_ETIMEDOUT, and the worker holds capacity for an unknown time. It is
+ * ended like a crash (restarted with backoff, counted for intensity); its
+ * other in-flight calls fail with WP_EWORKER_EXITED or are retried once
+ * when idempotent. */
+void wp_slot_overran(wp_slot_t *s) {
+  if (s->failed || s->state == SLOT_DOWN) return;
+  s->pool->stats.timeout_kills++;
+  wp_slot_fail(s, WP_EWORKER_EXITED);
+}
+
 /* ---- restart ------------------------------------------------------------------ */
 
 static uint64_t jitter(wp_pool_t *p, uint64_t ns) {
-  p->rng ^= p->rng << 13;
-  p->rng ^= p->rng >> 7;
-  p->rng ^= p->rng << 17;
   /* ±25 %: restarts of many workers killed together spread out. */
   uint64_t span = ns / 2;
-  return span ? ns - ns / 4 + p->rng % span : ns;
+  return span ? ns - ns / 4 + rnd(p) % span : ns;
 }
 
 /* Records a restart; false when that makes too many in the window. */
@@ -463,15 +500,23 @@ static bool restart_allowed(wp_pool_t *p) {
   return t == 0 || now - t > p->opts.restart_window_ns;
 }
 
-static void on_restart_timer(uv_timer_t *t) {
-  wp_slot_t *s = t->data;
-  if (s->state != SLOT_DOWN || s->pool->state != POOL_RUNNING) return;
-  s->pool->stats.restarts++;
-  int rc = spawn_slot(s);
-  if (rc) { /* spawn itself failed: count it and try again later */
+/* Spawns s; when the spawn itself fails, s goes down again at once and so
+ * through the restart policy (backoff, intensity). */
+void wp_slot_launch(wp_slot_t *s) {
+  int rc = wp_slot_spawn(s);
+  if (rc) {
     s->fail_err = rc;
     slot_down(s);
   }
+}
+
+static void on_restart_timer(uv_timer_t *t) {
+  wp_slot_t *s = t->data;
+  if (s->state != SLOT_DOWN || s->pool->state != POOL_RUNNING ||
+      s->role == ROLE_SPARE)
+    return;
+  s->pool->stats.restarts++;
+  wp_slot_launch(s);
 }
 
 static void pool_fail(wp_pool_t *p) {
@@ -479,7 +524,7 @@ static void pool_fail(wp_pool_t *p) {
   wp_fail_queue(p, WP_EFAILED);
 }
 
-static void schedule_restart(wp_slot_t *s) {
+void wp_slot_schedule_restart(wp_slot_t *s) {
   wp_pool_t *p = s->pool;
   if (!restart_allowed(p)) {
     pool_fail(p);
@@ -512,7 +557,8 @@ static void slot_down(wp_slot_t *s) {
     stop_finish_maybe(p);
     return;
   }
-  if (p->state == POOL_RUNNING && p->opts.restart) schedule_restart(s);
+  if (p->state != POOL_RUNNING || wp_recycle_on_down(s)) return;
+  if (p->opts.restart) wp_slot_schedule_restart(s);
 }
 
 /* ---- stop ------------------------------------------------------------------ */
@@ -540,13 +586,14 @@ static void on_grpc_closed(void *arg) {
 }
 
 static void stop_finish_maybe(wp_pool_t *p) {
-  for (int i = 0; i < p->opts.size; i++)
+  for (int i = 0; i < p->nslots; i++)
     if (p->slots[i].state != SLOT_DOWN) return;
   if (p->sockdir[0]) rmdir(p->sockdir);
   uv_timer_stop(&p->stop_timer);
   uv_close((uv_handle_t *)&p->deadline_timer, pool_timer_closed);
   uv_close((uv_handle_t *)&p->stop_timer, pool_timer_closed);
-  for (int i = 0; i < p->opts.size; i++)
+  uv_close((uv_handle_t *)&p->rss_timer, pool_timer_closed);
+  for (int i = 0; i < p->nslots; i++)
     uv_close((uv_handle_t *)&p->slots[i].timer, slot_timer_closed);
   if (p->grpc && !p->grpc_closing) {
     p->grpc_closing = true;
@@ -556,13 +603,13 @@ static void stop_finish_maybe(wp_pool_t *p) {
 
 static void on_stop_kill(uv_timer_t *t) {
   wp_pool_t *p = t->data;
-  for (int i = 0; i < p->opts.size; i++) signal_group(&p->slots[i], SIGKILL);
+  for (int i = 0; i < p->nslots; i++) wp_signal_group(&p->slots[i], SIGKILL);
 }
 
 /* Grace is over: SIGTERM, then SIGKILL a quarter-grace (≤ 1 s) later. */
 static void on_stop_grace(uv_timer_t *t) {
   wp_pool_t *p = t->data;
-  for (int i = 0; i < p->opts.size; i++) signal_group(&p->slots[i], SIGTERM);
+  for (int i = 0; i < p->nslots; i++) wp_signal_group(&p->slots[i], SIGTERM);
   uint64_t k = p->opts.stop_grace_ns / 4;
   if (k > 1000 * MS) k = 1000 * MS;
   uv_timer_start(&p->stop_timer, on_stop_kill, k / MS, 0);
@@ -576,7 +623,19 @@ static void slot_stop(wp_slot_t *s) {
   if (s->state == SLOT_READY) s->pool->ready_count--;
   wp_slot_avail_remove(s);
   s->state = SLOT_CLOSING;
+  wp_slot_close_stdin(s);
+}
+
+void wp_slot_close_stdin(wp_slot_t *s) {
   close_handle((uv_handle_t *)&s->in, &s->in_open);
+}
+
+/* What the calls still on a closing worker get when it goes: the pool is
+ * stopping (WP_ESTOPPED), or a retiring worker died while it drained. */
+int wp_closing_err(const wp_slot_t *s) {
+  return s->pool->state == POOL_STOPPING || s->pool->state == POOL_STOPPED
+             ? WP_ESTOPPED
+             : WP_EWORKER_EXITED;
 }
 
 void wp_pool_stop(wp_pool_t *p, wp_stop_cb cb, void *arg) {
@@ -590,8 +649,9 @@ void wp_pool_stop(wp_pool_t *p, wp_stop_cb cb, void *arg) {
   }
   if (p->start_cb) start_done(p, WP_ESTOPPED);
   p->state = POOL_STOPPING;
+  uv_timer_stop(&p->rss_timer);
   wp_fail_queue(p, WP_ESTOPPED);
-  for (int i = 0; i < p->opts.size; i++) slot_stop(&p->slots[i]);
+  for (int i = 0; i < p->nslots; i++) slot_stop(&p->slots[i]);
   uv_timer_start(&p->stop_timer, on_stop_grace, p->opts.stop_grace_ns / MS, 0);
   stop_finish_maybe(p);
 }
@@ -600,35 +660,59 @@ void wp_pool_stop(wp_pool_t *p, wp_stop_cb cb, void *arg) {
  * talking; whatever is still in flight will not be answered. */
 void wp_slot_out_eof(wp_slot_t *s) {
   close_handle((uv_handle_t *)&s->out, &s->out_open);
-  wp_slot_fail_inflight(s, WP_ESTOPPED);
+  wp_slot_fail_inflight(s, wp_closing_err(s));
 }
 
 /* ---- accessors ------------------------------------------------------------- */
+
+/* The host of logical slot i that runs its newest generation. */
+static const wp_slot_t *newest(const wp_pool_t *p, int i) {
+  const wp_slot_t *a = &p->slots[i], *b = a->twin;
+  return b->tl.generation > a->tl.generation ? b : a;
+}
 
 int wp_pool_size(const wp_pool_t *p) { return p ? p->opts.size : 0; }
 
 int wp_pool_timeline(const wp_pool_t *p, int slot, wp_timeline_t *out) {
   if (!p || !out || slot < 0 || slot >= p->opts.size) return WP_EINVAL;
-  *out = p->slots[slot].tl;
+  *out = newest(p, slot)->tl;
   return 0;
 }
 
 int wp_pool_ready_count(const wp_pool_t *p) { return p ? p->ready_count : 0; }
 
+static bool live(const wp_slot_t *s) {
+  return s->state != SLOT_DOWN && !s->reaped && s->tl.pid > 0;
+}
+
 int wp_pool_pids(const wp_pool_t *p, int *pids, int max) {
   int n = 0;
-  for (int i = 0; p && i < p->opts.size && n < max; i++) {
-    const wp_slot_t *s = &p->slots[i];
-    if (s->state != SLOT_DOWN && !s->reaped && s->tl.pid > 0)
-      pids[n++] = s->tl.pid;
-  }
+  for (int i = 0; p && i < p->nslots && n < max; i++)
+    if (live(&p->slots[i])) pids[n++] = p->slots[i].tl.pid;
   return n;
+}
+
+int wp_pool_slot_ready(const wp_pool_t *p, int slot) {
+  if (!p || slot < 0 || slot >= p->opts.size) return 0;
+  const wp_slot_t *a = &p->slots[slot];
+  return (a->role == ROLE_CURRENT && a->state == SLOT_READY) ||
+         (a->twin->role == ROLE_CURRENT && a->twin->state == SLOT_READY);
+}
+
+/* Through the pidfd: the process is still our unreaped child, so the
+ * signal cannot reach a stranger that reused its pid. */
+int wp_pool_signal(wp_pool_t *p, int slot, int sig) {
+  if (!p || slot < 0 || slot >= p->opts.size) return WP_EINVAL;
+  wp_slot_t *s = &p->slots[slot];
+  if (s->role != ROLE_CURRENT) s = s->twin;
+  if (s->role != ROLE_CURRENT || !live(s) || s->pidfd < 0) return WP_ESTATE;
+  return syscall(SYS_pidfd_send_signal, s->pidfd, sig, NULL, 0) == 0 ? 0 : WP_EIO;
 }
 
 void wp_pool_stats(const wp_pool_t *p, wp_stats_t *out) {
   *out = p->stats;
   out->queued_now = p->queue.len;
   uint64_t in = 0;
-  for (int i = 0; i < p->opts.size; i++) in += p->slots[i].inflight.len;
+  for (int i = 0; i < p->nslots; i++) in += p->slots[i].inflight.len;
   out->inflight_now = in;
 }

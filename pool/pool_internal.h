@@ -26,6 +26,17 @@ typedef enum {
   SLOT_CLOSING,   /* going down: stdin closed / killed, not yet reaped */
 } slot_state_t;
 
+/* A slot's role. Each logical slot i has two process hosts (slots[i] and
+ * slots[i + size], twins): the CURRENT one serves; when it is recycled its
+ * twin starts as SUCCESSOR, and once that is ready the old one is RETIRING
+ * (no new requests, drains, exits) while the successor is CURRENT. */
+typedef enum {
+  ROLE_SPARE = 0, /* no process and none planned */
+  ROLE_CURRENT,
+  ROLE_SUCCESSOR,
+  ROLE_RETIRING,
+} slot_role_t;
+
 typedef struct wp_call wp_call_t;
 typedef struct wp_slot wp_slot_t;
 
@@ -42,7 +53,10 @@ struct wp_call {
   wp_reply_cb cb;
   void *arg;
   uint64_t submitted;      /* ns */
-  uint64_t deadline;       /* ns, 0 = none */
+  uint64_t deadline;       /* ns, 0 = none; the heap's key */
+  uint64_t timeout;        /* ns, 0 = none: the budget, from submit and on a worker */
+  uint64_t dispatched;     /* ns, when it was sent to its worker */
+  bool overrun_check;      /* in the heap for the worker's overrun, not the caller's deadline */
   size_t heap_idx;         /* position in the deadline heap, SIZE_MAX if out */
   wp_slot_t *slot;         /* in flight on, or NULL while queued */
   wp_call_t *prev, *next;  /* in the queue or in slot->inflight */
@@ -76,6 +90,11 @@ struct wp_slot {
   char *address;           /* gRPC address from the Hello */
   uint64_t backoff_ns;     /* next restart delay */
   uint64_t served;         /* requests answered by this generation */
+  uint64_t sent;           /* requests dispatched to this generation */
+  uint64_t max_requests;   /* this generation's recycling limit, 0 = none */
+  slot_role_t role;
+  wp_slot_t *twin;         /* the other host of the same logical slot */
+  bool recycle_due;        /* CURRENT: replace me when the twin is free */
 };
 
 typedef enum {
@@ -93,7 +112,8 @@ struct wp_pool {
   char **argv;             /* owned copy of the worker command */
   int argc;
   pool_state_t state;
-  wp_slot_t *slots;
+  wp_slot_t *slots;        /* nslots = 2 * size: the twins, see slot_role_t */
+  int nslots;
   int next_to_spawn;       /* sequential start: the next slot index */
   int ready_count;
   wp_start_cb start_cb;
@@ -107,6 +127,7 @@ struct wp_pool {
   size_t heap_len, heap_cap;
   uv_timer_t deadline_timer;
   uv_timer_t stop_timer;   /* stop grace period */
+  uv_timer_t rss_timer;    /* max_rss_bytes checks */
   int pool_handles;        /* open pool-level handles */
   uint64_t *restart_times; /* ring of recent restart times (intensity) */
   int restart_ring_len;
@@ -150,10 +171,32 @@ int wp_link_send(wp_slot_t *s, wp_call_t *c);
 void wp_link_drain(wp_slot_t *s);
 
 /* pool.c */
-void wp_slot_on_hello(wp_slot_t *s, uint32_t version, int transport,
-                      const char *address);
+int wp_slot_spawn(wp_slot_t *s);
+/* Spawns s, or on a spawn failure puts it through the restart policy. */
+void wp_slot_launch(wp_slot_t *s);
+void wp_slot_schedule_restart(wp_slot_t *s);
+void wp_signal_group(wp_slot_t *s, int sig);
+void wp_slot_close_stdin(wp_slot_t *s);
+int wp_closing_err(const wp_slot_t *s);
+/* A valid Hello arrived; address (gRPC, malloc'd) is the slot's now. */
+void wp_slot_on_hello(wp_slot_t *s, char *address);
 void wp_slot_ready(wp_slot_t *s);
 void wp_slot_fail(wp_slot_t *s, int err);
+/* A worker held a request past its timeout (kill_on_timeout). */
+void wp_slot_overran(wp_slot_t *s);
+
+/* recycle.c: replacing healthy workers (max_requests, max_rss_bytes) */
+/* Starts s's successor (s is CURRENT); s serves until it is ready. */
+void wp_slot_recycle(wp_slot_t *s);
+/* A SUCCESSOR became ready: it takes over, its twin retires. */
+void wp_recycle_promote(wp_slot_t *s);
+/* A RETIRING worker's last in-flight request was answered. */
+void wp_slot_drained(wp_slot_t *s);
+/* A host went down while the pool runs: true if its role settles it (no
+ * restart wanted), false to restart it with backoff. */
+bool wp_recycle_on_down(wp_slot_t *s);
+/* The pool is running: start the RSS checks if max_rss_bytes is set. */
+void wp_recycle_watch(wp_pool_t *p);
 void wp_slot_handle_closed(uv_handle_t *h);
 void wp_slot_out_eof(wp_slot_t *s);
 

@@ -42,7 +42,8 @@ extern "C" {
   X(ETRANSPORT, -13, "transport failure (connection or call failed)")       \
   X(ESTART_TIMEOUT, -14, "worker sent no Hello within the start timeout")   \
   X(EFAILED, -15, "pool gave up: too many restarts")                        \
-  X(EIO, -16, "I/O error talking to a worker")
+  X(EIO, -16, "I/O error talking to a worker")                              \
+  X(ENOFILES, -17, "too few file descriptors for the pool (raise ulimit -n)")
 
 enum {
 #define WP_ENUM(name, val, msg) WP_##name = (val),
@@ -90,13 +91,39 @@ typedef struct wp_options {
   uint64_t restart_cap_ns;    /* default 1 s */
   int restart_max;            /* default 5 * size (at least 10) */
   uint64_t restart_window_ns; /* default 5 s */
+  /* kill_on_timeout (default 1): a worker that still holds a request when
+   * the request's timeout has passed *since it was sent to that worker* is
+   * SIGKILLed and restarted, like gunicorn's worker timeout (on by default
+   * there too). Why on: the caller already got WP_ETIMEDOUT, so the work
+   * is wasted, and a hung worker would otherwise hold its capacity forever
+   * (with max_inflight 1, the whole slot). Measured from dispatch, not from
+   * wp_pool_call, so time spent queued never gets a healthy worker killed.
+   * Its other in-flight requests fail with WP_EWORKER_EXITED (or are retried
+   * once if idempotent); the kill counts toward restart intensity. Set 0
+   * for workers that are costly to start and whose late work is harmless:
+   * then the request keeps its place on the worker until it is answered. */
+  int kill_on_timeout;
+  /* Recycling (gunicorn's max_requests / max_requests_jitter, plus an RSS
+   * limit): a worker that has been sent max_requests + U(0, jitter)
+   * requests, or whose resident set exceeds max_rss_bytes (read from
+   * /proc/PID/statm every rss_check_interval_ns), is replaced. The
+   * replacement starts while the old worker still serves; when it is ready
+   * the old one gets no more requests, finishes those it holds, then gets
+   * stdin EOF (SIGKILL after stop_grace_ns). Capacity never dips and no
+   * request fails because of a recycle; a worker may serve a few requests
+   * past its limit while its replacement starts. 0 disables each. RSS is
+   * the worker process's own, not its children's. */
+  uint64_t max_requests;
+  uint64_t max_requests_jitter;
+  uint64_t max_rss_bytes;
+  uint64_t rss_check_interval_ns; /* default 1 s */
 } wp_options_t;
 
 /* Fills defaults: size 1, concurrent, pipe, max_inflight 1, ... */
 void wp_options_init(wp_options_t *o);
 
-/* Per-slot startup timeline, ns on the monotonic clock (wp_now_ns()).
- * 0 means "not reached". */
+/* Per-slot startup timeline of the slot's newest generation, ns on the
+ * monotonic clock (wp_now_ns()). 0 means "not reached". */
 typedef struct wp_timeline {
   uint64_t spawn_asked;   /* the pool decided to spawn this slot */
   uint64_t started;       /* the process exists (spawn returned) */
@@ -154,12 +181,23 @@ int wp_pool_size(const wp_pool_t *p);
 int wp_pool_timeline(const wp_pool_t *p, int slot, wp_timeline_t *out);
 /* Number of slots ready now. */
 int wp_pool_ready_count(const wp_pool_t *p);
-/* Pids of live workers (for tests / chaos); returns count written. */
+/* Pids of live workers, retiring ones included (for tests / chaos);
+ * returns count written. */
 int wp_pool_pids(const wp_pool_t *p, int *pids, int max);
+/* 1 if the slot's current worker is ready (serving), else 0. */
+int wp_pool_slot_ready(const wp_pool_t *p, int slot);
+/* Sends sig to the slot's current worker through its pidfd (never to a
+ * recycled pid). 0, WP_EINVAL, WP_ESTATE (no live worker), WP_EIO. For
+ * chaos testing: a SIGKILLed worker is restarted like any crash, and
+ * wp_pool_timeline then shows the replacement's spawn and ready times. */
+int wp_pool_signal(wp_pool_t *p, int slot, int sig);
 
 typedef struct wp_stats {
   uint64_t calls, replies, errors, queued_now, inflight_now;
   uint64_t restarts, worker_exits, protocol_errors;
+  uint64_t timeout_kills;     /* workers killed by kill_on_timeout */
+  uint64_t recycles;          /* replacements started by recycling */
+  uint64_t rss_recycles;      /* of which asked by max_rss_bytes */
 } wp_stats_t;
 void wp_pool_stats(const wp_pool_t *p, wp_stats_t *out);
 

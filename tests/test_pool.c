@@ -4,118 +4,10 @@
  * a worker can misbehave (tests/helpers/bad_worker.c). Each test owns its
  * loop, and ends with uv_loop_close() == 0: no handle left behind.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <signal.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <cmocka.h>
 
+#include "poolfx.h"
 #include "load.h"
-#include "testutil.h"
-
-#define S (1000000000ull)
-#define MS (1000000ull)
-
-/* ---- fixtures ------------------------------------------------------------ */
-
-typedef struct fx {
-  uv_loop_t loop;
-  wp_pool_t *pool;
-  wp_options_t o;
-  char *argv[4];
-  bool started, stopped;
-  int start_err;
-} fx_t;
-
-static void fx_init(fx_t *f, int size) {
-  memset(f, 0, sizeof *f);
-  assert_int_equal(uv_loop_init(&f->loop), 0);
-  wp_options_init(&f->o);
-  f->o.size = size;
-  f->o.stop_grace_ns = 500 * MS;
-  f->o.start_timeout_ns = 5 * S;
-}
-
-/* Uses tests/helpers/bad_worker MODE [ARG] as the worker command. */
-static void fx_bad(fx_t *f, const char *mode, const char *arg) {
-  static char path[4096];
-  snprintf(path, sizeof path, "%s", tu_path("tests/bad_worker"));
-  f->argv[0] = path;
-  f->argv[1] = (char *)mode;
-  f->argv[2] = (char *)arg;
-  f->argv[3] = NULL;
-  f->o.argv = f->argv;
-}
-
-static void on_started(wp_pool_t *p, int err, void *arg) {
-  (void)p;
-  fx_t *f = arg;
-  f->started = true;
-  f->start_err = err;
-}
-
-static void on_stopped(wp_pool_t *p, void *arg) {
-  (void)p;
-  ((fx_t *)arg)->stopped = true;
-}
-
-static int fx_start(fx_t *f) {
-  assert_int_equal(wp_pool_new(&f->loop, &f->o, &f->pool), 0);
-  assert_int_equal(wp_pool_start(f->pool, on_started, f), 0);
-  assert_true(tu_run_until(&f->loop, &f->started, 15));
-  return f->start_err;
-}
-
-/* Stops, checks every child is reaped and every handle closed. */
-static void fx_finish(fx_t *f) {
-  if (f->pool) {
-    wp_pool_stop(f->pool, on_stopped, f);
-    assert_true(tu_run_until(&f->loop, &f->stopped, 10));
-    wp_pool_free(f->pool);
-  }
-  assert_int_equal(uv_loop_close(&f->loop), 0);
-  /* No zombie or child left: waitpid finds nothing to wait for. */
-  assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
-}
-
-/* A request's outcome, for exactly-once accounting. */
-typedef struct outcome {
-  int calls;      /* how many times the callback ran */
-  int err;
-  int slot;
-  char payload[64];
-} outcome_t;
-
-static void on_reply(wp_pool_t *p, int err, const wp_reply_t *r, void *arg) {
-  (void)p;
-  outcome_t *o = arg;
-  o->calls++;
-  o->err = err;
-  if (!err) {
-    o->slot = r->slot;
-    size_t n = r->payload_len < sizeof o->payload - 1 ? r->payload_len : sizeof o->payload - 1;
-    memcpy(o->payload, r->payload, n);
-    o->payload[n] = '\0';
-  }
-}
-
-static int call_ping(fx_t *f, const char *payload, outcome_t *o, uint64_t timeout_ns,
-                     int idempotent) {
-  wp_request_t req = {.kind = WP_REQ_PING, .payload = payload,
-                      .payload_len = strlen(payload), .timeout_ns = timeout_ns,
-                      .idempotent = idempotent};
-  return wp_pool_call(f->pool, &req, on_reply, o);
-}
-
-/* Runs until o's callback ran (bounded). */
-static void wait_outcome(fx_t *f, outcome_t *o) {
-  uint64_t end = wp_now_ns() + 10 * S;
-  while (o->calls == 0 && wp_now_ns() < end) tu_run_for(&f->loop, 0.01);
-  assert_int_equal(o->calls, 1);
-}
 
 /* ---- lifecycle --------------------------------------------------------------- */
 
@@ -469,6 +361,196 @@ static void grandchildren_are_killed(void **state) {
   assert_false(tu_group_alive(pid));
 }
 
+/* ---- kill_on_timeout ----------------------------------------------------------- */
+
+static int slot_pid(fx_t *f, int slot) {
+  wp_timeline_t tl;
+  wp_pool_timeline(f->pool, slot, &tl);
+  return tl.pid;
+}
+
+/* A worker that holds a request past its timeout is killed and replaced
+ * (the default); the caller got WP_ETIMEDOUT exactly once. */
+static void overrun_kills_worker(void **state) {
+  (void)state;
+  fx_t f;
+  fx_init(&f, 1);
+  fx_bad(&f, "hang", NULL);
+  assert_int_equal(fx_start(&f), 0);
+  int pid = slot_pid(&f, 0);
+  outcome_t o = {0};
+  assert_int_equal(call_ping(&f, "x", &o, 100 * MS, 0), 0);
+  wait_outcome(&f, &o);
+  assert_int_equal(o.err, WP_ETIMEDOUT);
+  assert_true(fx_wait_gen(&f, 0, 2, 5));
+  assert_false(tu_alive(pid));
+  wp_stats_t st;
+  wp_pool_stats(f.pool, &st);
+  assert_int_equal(st.timeout_kills, 1);
+  assert_int_equal(st.inflight_now, 0);
+  assert_int_equal(o.calls, 1);
+  fx_finish(&f);
+}
+
+/* kill_on_timeout = 0: the worker keeps the request (and its capacity). */
+static void overrun_kept_when_disabled(void **state) {
+  (void)state;
+  fx_t f;
+  fx_init(&f, 1);
+  fx_bad(&f, "hang", NULL);
+  f.o.kill_on_timeout = 0;
+  f.o.stop_grace_ns = 100 * MS;
+  assert_int_equal(fx_start(&f), 0);
+  int pid = slot_pid(&f, 0);
+  outcome_t o = {0};
+  assert_int_equal(call_ping(&f, "x", &o, 50 * MS, 0), 0);
+  wait_outcome(&f, &o);
+  assert_int_equal(o.err, WP_ETIMEDOUT);
+  tu_run_for(&f.loop, 0.3);
+  wp_timeline_t tl;
+  wp_pool_timeline(f.pool, 0, &tl);
+  assert_int_equal(tl.generation, 1);
+  assert_true(tu_alive(pid));
+  wp_stats_t st;
+  wp_pool_stats(f.pool, &st);
+  assert_int_equal(st.timeout_kills, 0);
+  assert_int_equal(st.inflight_now, 1);
+  fx_finish(&f);
+  assert_int_equal(o.calls, 1);
+}
+
+/* The worker is judged from dispatch: a request that spent its deadline
+ * queued behind another gets WP_ETIMEDOUT, but the healthy worker that
+ * then serves it within its own budget is not killed. */
+static void queue_delay_does_not_kill(void **state) {
+  (void)state;
+  fx_t f;
+  fx_init(&f, 1);
+  assert_int_equal(fx_start(&f), 0);
+  outcome_t a = {0}, b = {0};
+  wp_request_t ra = {.kind = WP_REQ_WORK, .sleep_us = 200000, .timeout_ns = 2 * S};
+  wp_request_t rb = {.kind = WP_REQ_WORK, .sleep_us = 200000, .timeout_ns = 300 * MS};
+  assert_int_equal(wp_pool_call(f.pool, &ra, on_reply, &a), 0);
+  assert_int_equal(wp_pool_call(f.pool, &rb, on_reply, &b), 0);
+  wait_outcome(&f, &b);
+  assert_int_equal(b.err, WP_ETIMEDOUT);
+  wait_outcome(&f, &a);
+  assert_int_equal(a.err, 0);
+  tu_run_for(&f.loop, 0.3); /* b's reply comes back; nobody is killed */
+  wp_stats_t st;
+  wp_pool_stats(f.pool, &st);
+  assert_int_equal(st.timeout_kills, 0);
+  assert_int_equal(st.inflight_now, 0);
+  wp_timeline_t tl;
+  wp_pool_timeline(f.pool, 0, &tl);
+  assert_int_equal(tl.generation, 1);
+  fx_finish(&f);
+}
+
+/* ---- killed workers: named errors, retries, no queued request lost ------------- */
+
+/* SIGKILL a worker that holds a long request: the request fails with
+ * WP_EWORKER_EXITED, or (idempotent) is served by the replacement. */
+static void killed_worker(wp_transport_t tr, int idempotent) {
+  fx_t f;
+  fx_init(&f, 1);
+  f.o.transport = tr;
+  assert_int_equal(fx_start(&f), 0);
+  outcome_t o = {0};
+  wp_request_t req = {.kind = WP_REQ_WORK, .sleep_us = 300000, .reply_bytes = 2,
+                      .idempotent = idempotent};
+  assert_int_equal(wp_pool_call(f.pool, &req, on_reply, &o), 0);
+  tu_run_for(&f.loop, 0.05);
+  assert_int_equal(wp_pool_signal(f.pool, 0, SIGKILL), 0);
+  wait_outcome(&f, &o);
+  if (idempotent) {
+    assert_int_equal(o.err, 0);
+    assert_string_equal(o.payload, "ww");
+  } else {
+    assert_int_equal(o.err, WP_EWORKER_EXITED);
+  }
+  assert_true(fx_wait_gen(&f, 0, 2, 5));
+  fx_finish(&f);
+}
+
+static void killed_pipe(void **state) { (void)state; killed_worker(WP_TRANSPORT_PIPE, 0); }
+static void killed_pipe_idem(void **state) { (void)state; killed_worker(WP_TRANSPORT_PIPE, 1); }
+static void killed_grpc(void **state) { (void)state; killed_worker(WP_TRANSPORT_GRPC, 0); }
+static void killed_grpc_idem(void **state) { (void)state; killed_worker(WP_TRANSPORT_GRPC, 1); }
+
+/* Kills under load with a deep queue: every callback runs exactly once,
+ * only requests in flight on a killed worker fail, none queued is lost. */
+static void kills_under_load(wp_transport_t tr) {
+  fx_t f;
+  fx_init(&f, 3);
+  f.o.transport = tr;
+  assert_int_equal(fx_start(&f), 0);
+  enum { N = 3000 };
+  wp_request_t req = {.kind = WP_REQ_PING, .payload = "k", .payload_len = 1};
+  fx_load_t l;
+  memset(&l, 0, sizeof l);
+  l.f = &f;
+  l.total = N;
+  l.conc = 30; /* 3 in flight, 27 queued */
+  l.req = req;
+  l.seen = calloc(N, 1);
+  fx_tok_t *toks = calloc(N, sizeof *toks);
+  int kills = 0;
+  uint64_t end = wp_now_ns() + 30 * S, next_kill = wp_now_ns() + 20 * MS;
+  while (l.done < N && wp_now_ns() < end) {
+    fx_load_send(&l, toks);
+    if (wp_now_ns() >= next_kill && kills < 5) {
+      if (wp_pool_signal(f.pool, kills % 3, SIGKILL) == 0) kills++;
+      next_kill = wp_now_ns() + 30 * MS;
+    }
+    tu_run_for(&f.loop, 0.001);
+  }
+  tu_run_for(&f.loop, 0.05);
+  assert_int_equal(l.done, N);
+  assert_int_equal(l.dup, 0);
+  assert_true(kills >= 3);
+  assert_true(l.failed <= kills); /* max_inflight 1: one request each */
+  if (l.failed) assert_int_equal(l.first_err, WP_EWORKER_EXITED);
+  fx_finish(&f);
+  free(toks);
+  free(l.seen);
+}
+
+static void kills_under_load_pipe(void **state) { (void)state; kills_under_load(WP_TRANSPORT_PIPE); }
+static void kills_under_load_grpc(void **state) { (void)state; kills_under_load(WP_TRANSPORT_GRPC); }
+
+/* gRPC: the worker's whole budget is the gRPC deadline; overrun kills. */
+static void grpc_overrun_kills_worker(void **state) {
+  (void)state;
+  fx_t f;
+  fx_init(&f, 1);
+  f.o.transport = WP_TRANSPORT_GRPC;
+  assert_int_equal(fx_start(&f), 0);
+  int pid = slot_pid(&f, 0);
+  outcome_t o = {0};
+  wp_request_t req = {.kind = WP_REQ_WORK, .sleep_us = 3000000, .timeout_ns = 100 * MS};
+  assert_int_equal(wp_pool_call(f.pool, &req, on_reply, &o), 0);
+  wait_outcome(&f, &o);
+  assert_int_equal(o.err, WP_ETIMEDOUT);
+  assert_true(fx_wait_gen(&f, 0, 2, 5));
+  assert_false(tu_alive(pid));
+  wp_stats_t st;
+  wp_pool_stats(f.pool, &st);
+  assert_int_equal(st.timeout_kills, 1);
+  fx_finish(&f);
+}
+
+static void grpc_lifecycle(void **state) {
+  (void)state;
+  fx_t f;
+  fx_init(&f, 3);
+  f.o.transport = WP_TRANSPORT_GRPC;
+  assert_int_equal(fx_start(&f), 0);
+  check_timelines(&f, false);
+  ping_every_worker(&f);
+  fx_finish(&f);
+}
+
 /* ---- queue limits and stop ---------------------------------------------------- */
 
 static void queue_full(void **state) {
@@ -550,6 +632,17 @@ int main(void) {
       cmocka_unit_test(crash_loop_fails_pool),
       cmocka_unit_test(stop_kills_stubborn_worker),
       cmocka_unit_test(grandchildren_are_killed),
+      cmocka_unit_test(overrun_kills_worker),
+      cmocka_unit_test(overrun_kept_when_disabled),
+      cmocka_unit_test(queue_delay_does_not_kill),
+      cmocka_unit_test(killed_pipe),
+      cmocka_unit_test(killed_pipe_idem),
+      cmocka_unit_test(killed_grpc),
+      cmocka_unit_test(killed_grpc_idem),
+      cmocka_unit_test(kills_under_load_pipe),
+      cmocka_unit_test(kills_under_load_grpc),
+      cmocka_unit_test(grpc_lifecycle),
+      cmocka_unit_test(grpc_overrun_kills_worker),
       cmocka_unit_test(queue_full),
       cmocka_unit_test(stop_drains_inflight),
   };

@@ -1,0 +1,34 @@
+/*
+ * wire.h — decoding what a worker tells the supervisor (its Hello, its
+ * Replies) as pure functions: bytes in, a verdict out, no pool state, no
+ * I/O. link.c uses them on every frame; the fuzz targets
+ * (tests/fuzz/) feed them arbitrary bytes.
+ */
+#ifndef WP_WIRE_H
+#define WP_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Decodes and checks a Hello for a pool of the given transport
+ * (WP_TRANSPORT_*): protocol version, transport, and for gRPC a non-empty
+ * address. 0 and *address set (malloc'd, the caller frees; NULL for a pipe
+ * worker), or WP_EPROTO (undecodable or not what the pool expects) or
+ * WP_ENOMEM. */
+int wp_parse_hello(const uint8_t *f, size_t len, int transport, char **address);
+
+/* A decoded Reply. payload points into the decoded message: valid until
+ * wp_reply_msg_free. */
+typedef struct wp_reply_msg {
+  uint64_t id;
+  int err;                 /* 0, or WP_EREMOTE for a non-OK status */
+  const uint8_t *payload;
+  size_t payload_len;
+  void *msg;               /* the protobuf-c message that owns the bytes */
+} wp_reply_msg_t;
+
+/* 0, or WP_EPROTO if the bytes are not a Reply. */
+int wp_parse_reply(const uint8_t *f, size_t len, wp_reply_msg_t *out);
+void wp_reply_msg_free(wp_reply_msg_t *m);
+
+#endif
