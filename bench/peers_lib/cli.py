@@ -70,7 +70,7 @@ def parse_args(argv):
         description="wpool next to multiprocessing.Pool and ProcessPoolExecutor "
         "('fork' and 'spawn'): start-up, closed-loop ping, latency, memory, "
         "measured in the same run and placement; saves a wpool.bench/1 file.",
-        epilog="Default ~3 min on 2 vCPUs, --quick < 90 s. Exit: 0 ok, 1 a "
+        epilog="Default ~3.5 min on 2 vCPUs, --quick < 90 s. Exit: 0 ok, 1 a "
         "point failed (the file is still written), 2 usage.")
     p.add_argument("--quick", action="store_true",
                    help="5 rounds, 2000 requests, warm-up 200 (< 90 s)")
