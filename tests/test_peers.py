@@ -120,6 +120,26 @@ class TinyRun(unittest.TestCase):
                 m = self.by_id[f"peers.ratio.rps/{s}/n={WORKERS}/c={c}"]
                 self.assertEqual((m["unit"], m["better"]), ("ratio", "higher"))
 
+    def test_report_shows_them_side_by_side(self):
+        report = os.path.join(ROOT, "bench", "report")
+        if not os.access(os.path.join(BUILD, "wpool-report"), os.X_OK):
+            self.skipTest("build/wpool-report not built")
+        if subprocess.run(["sh", "-c", "command -v gnuplot"],
+                          capture_output=True).returncode != 0:
+            self.skipTest("no gnuplot")
+        out = os.path.join(self.tmp.name, "report")
+        r = subprocess.run([report, self.out, "--out", out], capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(out, "report.md")) as f:
+            md = f.read()
+        for name in ("peers_startup", "peers_rps", "peers_latency",
+                     "peers_ratio_startup", "peers_ratio_rps"):
+            self.assertIn(f"({name}.png)", md)
+            self.assertTrue(os.path.getsize(os.path.join(out, name + ".svg")) > 0)
+        for s in self.systems:
+            self.assertIn(f"| {s} |", md)
+
     def test_placement_recorded(self):
         self.assertEqual(self.doc["config"]["cpus"], [0])
         self.assertEqual(self.doc["host"]["cpu_affinity"], [0])
