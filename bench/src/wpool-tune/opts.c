@@ -31,7 +31,7 @@ static void usage(FILE *f) {
     "  --per-worker K      requests in flight per worker (default 2)\n"
     "  --reps R            repetitions per size (default 5)\n"
     "  --duration DUR      per repetition (default 1s)\n"
-    "  --warmup DUR        per size, before the repetitions (default 0.5s)\n"
+    "  --warmup DUR        before each repetition, on its fresh pool (default 0.2s)\n"
     "  --plateau PCT       plateau = PCT %% of the best throughput (default 95)\n"
     "  --cpus LIST         pin the supervisor and workers, e.g. 0-1\n"
     "  --out FILE          results file (default results/tune/<time>-<commit>.json\n"
@@ -77,7 +77,7 @@ static void defaults(tune_opts_t *o) {
   o->per_worker = 2;
   o->reps = 5;
   o->duration_ns = 1000000000ull;
-  o->warmup_ns = 500000000ull;
+  o->warmup_ns = 200000000ull;
   o->plateau = 0.95;
 }
 

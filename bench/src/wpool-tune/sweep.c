@@ -1,10 +1,10 @@
 /*
  * sweep.c — measuring every pool size (see tune.h for the load and why).
  *
- * Each size gets a fresh pool (no restarts: a worker that dies fails the
- * size instead of being papered over), a warm-up run that is discarded,
- * then the repetitions on the same pool. A repetition's first C answers
- * are its ramp-up and are not measured.
+ * The repetitions run in rounds (every size once per round). Each
+ * repetition gets a fresh pool (no restarts: a worker that dies fails the
+ * size instead of being papered over) and a warm-up run that is discarded;
+ * its first C answers are the ramp-up and are not measured either.
  */
 #include <stdio.h>
 #include <string.h>
@@ -37,12 +37,13 @@ static int run_once(uv_loop_t *loop, wp_pool_t *p, const wb_load_t *l,
   return err;
 }
 
-static int measure(const tune_opts_t *o, uv_loop_t *loop, tune_point_t *pt) {
+/* One repetition of one size: a fresh pool, its warm-up, one measured run. */
+static int measure(const tune_opts_t *o, uv_loop_t *loop, tune_point_t *pt, int rep) {
   wp_options_t po;
   pool_options(o, pt->n, &po);
   wp_pool_t *p;
   /* libuv timers count from the loop's cached time; refresh it so the
-   * pool's start timeout is not shortened by the previous size's run. */
+   * pool's start timeout is not shortened by the previous run. */
   uv_update_time(loop);
   int err = wb_pool_up(loop, &po, &p);
   if (err) return err;
@@ -52,12 +53,39 @@ static int measure(const tune_opts_t *o, uv_loop_t *loop, tune_point_t *pt) {
   if (o->warmup_ns) err = run_once(loop, p, &l, pt, -1);
   l.duration_ns = o->duration_ns;
   l.warmup = (uint64_t)pt->c;
-  for (int i = 0; i < o->reps && !err; i++) {
-    fprintf(stderr, "\rtune: n=%d rep %d/%d ", pt->n, i + 1, o->reps);
-    err = run_once(loop, p, &l, pt, i);
-  }
+  if (!err) err = run_once(loop, p, &l, pt, rep);
   wb_pool_down(loop, p);
   return err;
+}
+
+static void summarise(const tune_opts_t *o, tune_point_t *pt) {
+  size_t r = (size_t)o->reps;
+  pt->rps_med = wb_stats_median(pt->rps, r);
+  pt->p50_med = wb_stats_median(pt->p50_ms, r);
+  pt->p99_med = wb_stats_median(pt->p99_ms, r);
+  fprintf(stderr, "tune: n=%-3d c=%-4d %9.0f req/s  p50 %7.2f ms  p99 %7.2f ms\n",
+          pt->n, pt->c, pt->rps_med, pt->p50_med, pt->p99_med);
+}
+
+/* One round: every size once, in order. Why rounds and not all the
+ * repetitions of one size in a row: on a shared machine a burst of
+ * someone else's work then costs one repetition of several sizes, which
+ * the medians discard, instead of every repetition of one size, which
+ * would bend the curve and move the recommendation. */
+static int round_of(const tune_opts_t *o, uv_loop_t *loop, tune_point_t *pts, int rep) {
+  int failed = 0;
+  for (int i = 0; i < o->max_size; i++) {
+    tune_point_t *pt = &pts[i];
+    if (pt->err) continue;
+    fprintf(stderr, "\rtune: round %d/%d, n=%d   ", rep + 1, o->reps, pt->n);
+    pt->err = measure(o, loop, pt, rep);
+    if (pt->err) {
+      fprintf(stderr, "\rtune: n=%d failed: %s (%s)\n", pt->n, wp_strerror(pt->err),
+              wp_errname(pt->err));
+      failed++;
+    }
+  }
+  return failed;
 }
 
 int tune_sweep(const tune_opts_t *o, tune_point_t *pts) {
@@ -65,24 +93,15 @@ int tune_sweep(const tune_opts_t *o, tune_point_t *pts) {
   uv_loop_init(&loop);
   int failed = 0;
   for (int i = 0; i < o->max_size; i++) {
-    tune_point_t *pt = &pts[i];
-    memset(pt, 0, sizeof *pt);
-    pt->n = i + 1;
-    pt->c = pt->n * o->per_worker;
-    pt->err = measure(o, &loop, pt);
-    pt->ok = pt->err == 0;
-    if (!pt->ok) {
-      fprintf(stderr, "\rtune: n=%d failed: %s (%s)\n", pt->n, wp_strerror(pt->err),
-              wp_errname(pt->err));
-      failed++;
-      continue;
-    }
-    size_t r = (size_t)o->reps;
-    pt->rps_med = wb_stats_median(pt->rps, r);
-    pt->p50_med = wb_stats_median(pt->p50_ms, r);
-    pt->p99_med = wb_stats_median(pt->p99_ms, r);
-    fprintf(stderr, "\rtune: n=%-3d c=%-4d %9.0f req/s  p50 %7.2f ms  p99 %7.2f ms\n",
-            pt->n, pt->c, pt->rps_med, pt->p50_med, pt->p99_med);
+    memset(&pts[i], 0, sizeof pts[i]);
+    pts[i].n = i + 1;
+    pts[i].c = pts[i].n * o->per_worker;
+  }
+  for (int rep = 0; rep < o->reps; rep++) failed += round_of(o, &loop, pts, rep);
+  fprintf(stderr, "\r%40s\r", "");
+  for (int i = 0; i < o->max_size; i++) {
+    pts[i].ok = pts[i].err == 0;
+    if (pts[i].ok) summarise(o, &pts[i]);
   }
   if (uv_loop_close(&loop) != 0) {
     fprintf(stderr, "tune: internal: handles left open on the loop\n");

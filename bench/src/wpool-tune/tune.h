@@ -43,7 +43,7 @@ typedef struct tune_opts {
   int per_worker;           /* requests in flight per worker */
   int reps;
   uint64_t duration_ns;     /* per repetition */
-  uint64_t warmup_ns;       /* per size, before the repetitions */
+  uint64_t warmup_ns;       /* before each repetition, not measured */
   double plateau;           /* fraction of the best throughput: 0.95 */
   const char *out;          /* --out FILE, or NULL: results/tune/ */
   int cpus[256];
