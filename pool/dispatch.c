@@ -183,13 +183,13 @@ void wp_call_complete(wp_call_t *c, int err, const uint8_t *payload,
 
 /* Frees a call once its callback ran and no transport refers to it. */
 void wp_call_release(wp_call_t *c) {
-  if (c->completed && !c->transport_busy && !c->slot) free(c);
+  if (c->completed && c->transport_refs == 0 && !c->slot) free(c);
 }
 
 /* ---- checkout: slots with spare capacity, round robin ----------------- */
 
 static bool slot_has_room(const wp_slot_t *s) {
-  return s->state == SLOT_READY &&
+  return s->state == SLOT_READY && !s->suspect &&
          s->inflight.len < (size_t)s->pool->opts.max_inflight;
 }
 

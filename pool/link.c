@@ -196,16 +196,32 @@ static void grpc_call_failed(wp_slot_t *s, wp_call_t *c, int err) {
    * link cannot be trusted, as with a pipe protocol error. The slot fails,
    * and its calls — this one too — fail with a named error or are retried
    * once when idempotent. */
-  if (err == WP_EPROTO) p->stats.protocol_errors++;
-  else if (process_gone(s)) err = WP_EWORKER_EXITED;
-  wp_slot_fail(s, err);
+  if (err == WP_EPROTO) {
+    p->stats.protocol_errors++;
+    wp_slot_fail(s, err);
+  } else if (process_gone(s)) {
+    wp_slot_fail(s, WP_EWORKER_EXITED);
+  } else {
+    wp_slot_suspect(s);
+  }
 }
 
+/* What a gRPC call carries: which send of the call it is. An idempotent
+ * call can be retried on another worker while the cancelled first send is
+ * still on its way back; that late completion must not touch the retry. */
+typedef struct grpc_attempt {
+  wp_call_t *c;
+  uint32_t n;
+} grpc_attempt_t;
+
 static void on_grpc_done(void *arg, int err, const uint8_t *reply, size_t len) {
-  wp_call_t *c = arg;
-  c->transport_busy = false;
+  grpc_attempt_t *a = arg;
+  wp_call_t *c = a->c;
+  bool stale = a->n != c->attempts;
+  free(a);
+  c->transport_refs--;
   wp_slot_t *s = c->slot;
-  if (!s) { /* the slot already failed it, or it was retried elsewhere */
+  if (!s || stale) { /* the slot already failed it, or it was retried */
     wp_call_release(c);
     return;
   }
@@ -222,9 +238,19 @@ static int send_grpc(wp_slot_t *s, wp_call_t *c, const Wpool__V1__Request *r) {
   wpool__v1__request__pack(r, buf);
   /* The worker's budget: the whole timeout from now (dispatch). The caller
    * is answered at its own deadline by the pool's timer. */
-  int rc = wp_grpc_conn_call(s->conn, buf, n, c->timeout, on_grpc_done, c);
+  grpc_attempt_t *a = malloc(sizeof *a);
+  int rc = WP_ENOMEM;
+  if (a) {
+    *a = (grpc_attempt_t){.c = c, .n = c->attempts + 1};
+    rc = wp_grpc_conn_call(s->conn, buf, n, c->timeout, on_grpc_done, a);
+  }
   if (buf != small) free(buf);
-  if (rc == 0) c->transport_busy = true;
+  if (rc == 0) {
+    c->attempts++;
+    c->transport_refs++;
+  } else {
+    free(a);
+  }
   return rc;
 }
 

@@ -234,6 +234,7 @@ int wp_slot_spawn(wp_slot_t *s) {
   s->served = 0;
   s->sent = 0;
   s->recycle_due = false;
+  s->suspect = false;
   s->max_requests = requests_limit(p);
   free(s->address);
   s->address = NULL;
@@ -480,6 +481,25 @@ void wp_slot_overran(wp_slot_t *s) {
   if (s->failed || s->state == SLOT_DOWN) return;
   s->pool->stats.timeout_kills++;
   wp_slot_fail(s, WP_EWORKER_EXITED);
+}
+
+static void on_link_grace(uv_timer_t *t) {
+  wp_slot_t *s = t->data;
+  if (!s->failed) wp_slot_fail(s, WP_ETRANSPORT);
+}
+
+/* A gRPC call failed with a broken connection while waitpid does not yet
+ * see the worker exit. Usually it is dying: the kernel closes a process's
+ * sockets just before its exit becomes visible. So the slot takes no new
+ * work and waits a moment: the exit path then names the calls' error
+ * WP_EWORKER_EXITED; a process still there after the grace means the link
+ * itself broke (WP_ETRANSPORT). Its calls stay in flight until then, to be
+ * failed or retried together. */
+void wp_slot_suspect(wp_slot_t *s) {
+  if (s->suspect || s->failed || s->state == SLOT_DOWN) return;
+  s->suspect = true;
+  wp_slot_avail_remove(s);
+  uv_timer_start(&s->timer, on_link_grace, 100, 0);
 }
 
 /* ---- restart ------------------------------------------------------------------ */

@@ -61,7 +61,9 @@ struct wp_call {
   wp_slot_t *slot;         /* in flight on, or NULL while queued */
   wp_call_t *prev, *next;  /* in the queue or in slot->inflight */
   bool completed;          /* the callback ran */
-  bool transport_busy;     /* a gRPC call still holds this (free later) */
+  int transport_refs;      /* gRPC calls that still hold this (free later) */
+  uint32_t attempts;       /* gRPC sends so far: a completion for an older
+                            * one is stale (the call was retried) */
   int retries;
 };
 
@@ -95,6 +97,7 @@ struct wp_slot {
   slot_role_t role;
   wp_slot_t *twin;         /* the other host of the same logical slot */
   bool recycle_due;        /* CURRENT: replace me when the twin is free */
+  bool suspect;            /* gRPC link broke: no new work, fails soon */
 };
 
 typedef enum {
@@ -182,6 +185,8 @@ int wp_closing_err(const wp_slot_t *s);
 void wp_slot_on_hello(wp_slot_t *s, char *address);
 void wp_slot_ready(wp_slot_t *s);
 void wp_slot_fail(wp_slot_t *s, int err);
+/* A gRPC call saw a broken link while the process still looked alive. */
+void wp_slot_suspect(wp_slot_t *s);
 /* A worker held a request past its timeout (kill_on_timeout). */
 void wp_slot_overran(wp_slot_t *s);
 
