@@ -12,12 +12,14 @@
  * jitter, and more than restart_max restarts in restart_window_ns fail the
  * pool (POOL_FAILED) instead of spinning.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -323,10 +325,34 @@ static int init_grpc(wp_pool_t *p) {
   return wp_grpc_client_new(p->loop, &p->grpc);
 }
 
+static int open_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  if (!d) return 0;
+  int n = 0;
+  while (readdir(d)) n++;
+  closedir(d);
+  return n;
+}
+
+/* Each worker holds 3 descriptors here (its stdin and stdout pipes and its
+ * pidfd), a gRPC one also a socket, and gRPC itself a few more. A start
+ * that cannot fit fails at once with one clear error (WP_ENOFILES) rather
+ * than part-way through with EMFILE from some spawn or socket. */
+static int check_fd_budget(const wp_pool_t *p) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 0;
+  bool grpc = p->opts.transport == WP_TRANSPORT_GRPC;
+  uint64_t need = (uint64_t)open_fds() + (uint64_t)p->opts.size * (grpc ? 4 : 3) +
+                  (grpc ? 32 : 8);
+  return need > (uint64_t)rl.rlim_cur ? WP_ENOFILES : 0;
+}
+
 int wp_pool_start(wp_pool_t *p, wp_start_cb cb, void *arg) {
   if (!p) return WP_EINVAL;
   if (p->state != POOL_NEW) return WP_ESTATE;
-  int rc = init_pool_handles(p);
+  int rc = check_fd_budget(p);
+  if (rc) return rc; /* still POOL_NEW: stop and free need no loop turn */
+  rc = init_pool_handles(p);
   if (rc == 0) rc = init_grpc(p);
   p->state = POOL_STARTING;
   p->start_cb = cb;

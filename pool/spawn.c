@@ -84,7 +84,7 @@ int wp_spawn(char *const argv[], const int *cpus, int ncpus, wp_proc_t *out) {
     int e = errno;
     close_pair(in);
     close_pair(outp);
-    return e == EMFILE || e == ENFILE ? WP_ESPAWN : WP_EIO;
+    return e == EMFILE || e == ENFILE ? WP_ENOFILES : WP_EIO;
   }
   pid_t pid;
   int rc = spawn_with(argv, in, outp, &pid);

@@ -163,7 +163,10 @@ typedef void (*wp_stop_cb)(wp_pool_t *pool, void *arg);
 
 int wp_pool_new(uv_loop_t *loop, const wp_options_t *opts, wp_pool_t **out);
 /* Spawns every slot (all at once, or one after the previous is ready) and
- * runs cb once: when all slots are ready, or when the start failed. */
+ * runs cb once: when all slots are ready, or when the start failed.
+ * Returns 0, or an error at once (then cb never runs): WP_ESTATE, or
+ * WP_ENOFILES when RLIMIT_NOFILE cannot hold the pool's descriptors (about
+ * 3 per pipe worker, 4 per gRPC worker; raise the soft limit). */
 int wp_pool_start(wp_pool_t *p, wp_start_cb cb, void *arg);
 /* Queues a request; cb runs exactly once, never before this returns.
  * Returns 0, or an error (and then cb never runs). */
