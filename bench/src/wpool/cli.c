@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cmdline.h"
 
@@ -65,7 +66,22 @@ bad:
   return -1;
 }
 
+/* A pool holds ~3 descriptors per worker (4 for gRPC): a large pool needs
+ * more than the usual soft limit of 1024. Raise the soft limit to the hard
+ * one, as Go does for every program; the pool itself fails a start that
+ * still does not fit with WP_ENOFILES. */
+static void raise_nofile(const wp_options_t *o) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  rlim_t need = (rlim_t)o->size * 4 + 64;
+  if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need || rl.rlim_cur >= rl.rlim_max)
+    return;
+  rl.rlim_cur = rl.rlim_max;
+  (void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 int cli_pool_apply(cli_pool_t *c, const char *cmd) {
+  raise_nofile(&c->o);
   if (c->ncpus == 0) return 0;
   /* Workers inherit the supervisor's affinity at spawn. */
   if (wb_pin_self(c->cpus, c->ncpus) != 0) {

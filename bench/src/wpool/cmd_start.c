@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "cmdline.h"
@@ -69,6 +68,21 @@ static int ping_each(uv_loop_t *loop, wp_pool_t *p, int n) {
   return pe.first_err;
 }
 
+static void on_hold_end(uv_timer_t *t) { *(bool *)t->data = true; }
+
+/* Keeps the pool up for ns with its loop running, so it still supervises
+ * (a worker killed meanwhile is restarted). */
+static void hold_pool(uv_loop_t *loop, uint64_t ns) {
+  bool done = false;
+  uv_timer_t t;
+  uv_timer_init(loop, &t);
+  t.data = &done;
+  uv_timer_start(&t, on_hold_end, ns / 1000000, 0);
+  while (!done) uv_run(loop, UV_RUN_ONCE);
+  uv_close((uv_handle_t *)&t, NULL);
+  uv_run(loop, UV_RUN_NOWAIT);
+}
+
 int cmd_start(int argc, char **argv) {
   static const struct option longopts[] = {
       CLI_POOL_LONGOPTS, {"hold", required_argument, 0, 'H'},
@@ -114,8 +128,7 @@ int cmd_start(int argc, char **argv) {
     }
     if (hold) {
       fflush(stdout);
-      uint64_t end = wp_now_ns() + hold;
-      while (wp_now_ns() < end) usleep(10000);
+      hold_pool(&loop, hold);
     }
     wb_pool_down(&loop, p);
   }
