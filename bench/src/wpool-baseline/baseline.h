@@ -140,6 +140,8 @@ extern const wb_scenario_t scn_floors;
 extern const wb_scenario_t scn_startup;
 extern const wb_scenario_t scn_throughput;
 extern const wb_scenario_t scn_latency;
+extern const wb_scenario_t scn_openloop;
+extern const wb_scenario_t scn_payload;
 extern const wb_scenario_t scn_memory;
 
 #endif

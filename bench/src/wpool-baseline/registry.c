@@ -14,6 +14,8 @@ const wb_scenario_t *const bl_scenarios[] = {
     &scn_startup,
     &scn_throughput,
     &scn_latency,
+    &scn_openloop,
+    &scn_payload,
     &scn_memory,
 };
 const size_t bl_nscenarios = sizeof bl_scenarios / sizeof bl_scenarios[0];

@@ -1,0 +1,113 @@
+/*
+ * scn_payload.c — what moving bytes costs: Ping echoes of 64 B, 1 KiB,
+ * 16 KiB, 256 KiB and 1 MiB on every transport.
+ *
+ * One worker, one request at a time (closed loop, C = 1): each latency is
+ * the cost of carrying the payload there and back, without queueing, and
+ * MB/s is the payload echoed per second over that one link (10^6 bytes,
+ * counted once although it travels both ways). Requests per repetition
+ * shrink with the size (2000 of 64 B, 64 of 1 MiB: ~64 MiB at most), 5
+ * repetitions (quick 3) after a discarded warm-up; ~15 s in all.
+ *
+ * Metrics (see results/README.md):
+ *   payload.mbps/<t>/bytes=B        MB/s, higher
+ *   payload.<p>/<t>/bytes=B         us, lower (p: p50 p90 p99)
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "load.h"
+#include "ping.h"
+#include "stats.h"
+
+#define PL_MAX_REPS 5
+static const uint32_t SIZES[] = {64, 1024, 16384, 262144, 1048576};
+#define NSIZES (sizeof SIZES / sizeof SIZES[0])
+/* Indexes into bl_pct: p50, p90, p99. */
+static const int PCTS[] = {0, 1, 3};
+#define NPCTS (sizeof PCTS / sizeof PCTS[0])
+
+typedef struct pl_point {
+  double mbps[PL_MAX_REPS];
+  double pct[NPCTS][PL_MAX_REPS];
+} pl_point_t;
+
+static uint64_t requests_for(uint32_t bytes) {
+  uint64_t n = (64u << 20) / bytes;
+  return n > 2000 ? 2000 : n < 20 ? 20 : n;
+}
+
+/* One closed-loop run; figures into slot rep (rep >= 0). */
+static int run_once(wb_ctx_t *c, wp_pool_t *p, const wb_load_t *l, pl_point_t *pt, int rep) {
+  wb_load_result_t r;
+  int err = wb_run_closed(c->loop, p, l, &r);
+  if (!err && r.failed) err = r.first_err;
+  if (!err && rep >= 0) {
+    double us[BL_NPCT];
+    bl_hist_pcts(r.lat, us);
+    pt->mbps[rep] = r.rps * (double)l->req.payload_len / 1e6;
+    for (size_t k = 0; k < NPCTS; k++) pt->pct[k][rep] = us[PCTS[k]];
+  }
+  wb_hist_free(r.lat);
+  return err;
+}
+
+static int measure(wb_ctx_t *c, wp_pool_t *p, uint32_t bytes, const char *buf,
+                   pl_point_t *pt, int reps) {
+  wb_load_t l = {.concurrency = 1, .requests = requests_for(bytes) / 5,
+                 .req = {.kind = WP_REQ_PING, .payload = buf, .payload_len = bytes}};
+  int err = run_once(c, p, &l, pt, -1);
+  l.requests = requests_for(bytes);
+  for (int r = 0; r < reps && !err; r++) err = run_once(c, p, &l, pt, r);
+  return err;
+}
+
+static void add_point(wb_ctx_t *c, const char *tn, uint32_t bytes, const pl_point_t *pt, int reps) {
+  bl_metric(c, "MB/s", "higher", json_pack("{s:s, s:i}", "transport", tn, "bytes", (int)bytes),
+            pt->mbps, (size_t)reps, "payload.mbps/%s/bytes=%u", tn, bytes);
+  for (size_t k = 0; k < NPCTS; k++)
+    bl_metric(c, "us", "lower",
+              json_pack("{s:s, s:i, s:f}", "transport", tn, "bytes", (int)bytes, "percentile",
+                        bl_pct[PCTS[k]]),
+              pt->pct[k], (size_t)reps, "payload.%s/%s/bytes=%u", bl_pct_name[PCTS[k]], tn, bytes);
+  bl_done(c, "payload %s %7u B: %8.1f MB/s  p50 %8.1f us  p99 %8.1f us", tn, bytes,
+          wb_stats_median(pt->mbps, (size_t)reps), wb_stats_median(pt->pct[0], (size_t)reps),
+          wb_stats_median(pt->pct[2], (size_t)reps));
+}
+
+static void run_transport(wb_ctx_t *c, wp_transport_t t, const char *buf) {
+  const char *tn = wp_transport_name(t);
+  int reps = c->opt->quick ? 3 : PL_MAX_REPS;
+  wp_options_t po;
+  bl_pool_options(c, t, 1, &po);
+  wp_pool_t *p = NULL;
+  int err = bl_pool_up(c, &po, &p);
+  if (err) {
+    bl_fail(c, "payload %s: pool did not start: %s (%s)", tn, wp_strerror(err), wp_errname(err));
+    return;
+  }
+  for (size_t i = 0; i < NSIZES && !err; i++) {
+    pl_point_t pt;
+    bl_status(c, "payload %s %u B", tn, SIZES[i]);
+    err = measure(c, p, SIZES[i], buf, &pt, reps);
+    if (!err) add_point(c, tn, SIZES[i], &pt, reps);
+    else bl_fail(c, "payload %s %u B failed: %s (%s)", tn, SIZES[i], wp_strerror(err), wp_errname(err));
+  }
+  bl_pool_down(c, p);
+}
+
+static void run(wb_ctx_t *c) {
+  char *buf = malloc(SIZES[NSIZES - 1]);
+  if (!buf) {
+    bl_fail(c, "payload: out of memory");
+    return;
+  }
+  memset(buf, 'b', SIZES[NSIZES - 1]);
+  for (int i = 0; i < c->opt->ntransports; i++) run_transport(c, c->opt->transports[i], buf);
+  free(buf);
+}
+
+const wb_scenario_t scn_payload = {
+    "payload",
+    "echo 64 B .. 1 MiB per transport, one at a time: MB/s and latency",
+    run};
