@@ -152,6 +152,32 @@ baseline: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all
 	bench/baseline
 
+# Fuzzing (not part of make test): one libFuzzer binary per
+# tests/fuzz/fuzz_<name>.c, built with clang over the decoding code alone
+# (pool/frame.c, pool/wire.c, the generated protobuf-c code). Each runs
+# FUZZ_SECONDS from its committed seeds (tests/fuzz/corpus/<name>/); new
+# inputs go to build/fuzz/corpus-<name>/, crashes to build/fuzz/.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SRC     := pool/frame.c pool/wire.c $(GEN_C)
+FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+                -Ipool -I$(BUILD)/gen $(PKG_CFLAGS)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) pool/frame.h pool/wire.h $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(call say,FUZZ,$@)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC) \
+	  $(shell pkg-config --libs libprotobuf-c 2>/dev/null)
+
+fuzz: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_NAMES))
+	@for t in $(FUZZ_NAMES); do \
+	  mkdir -p $(BUILD)/fuzz/corpus-$$t; \
+	  echo "=== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+	  $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(BUILD)/fuzz/$$t- $(BUILD)/fuzz/corpus-$$t tests/fuzz/corpus/$$t \
+	    || exit 1; \
+	done
+
 clean:
 	rm -rf build
 
