@@ -33,7 +33,7 @@ static int write_dat(rp_ctx_t *c, const rp_series_t *s, char *rel, size_t cap) {
 
 static void frame(FILE *gp, const rp_chart_t *ch) {
   fprintf(gp, "\n# ---- %s\nreset\n", ch->name);
-  fprintf(gp, "set terminal pngcairo size " RP_SIZE " font \"" RP_FONT "\"\n");
+  fprintf(gp, "set terminal pngcairo noenhanced size " RP_SIZE " font \"" RP_FONT "\"\n");
   fprintf(gp, "set output \"%s.png\"\n", ch->name);
   fprintf(gp, "set title \"%s\"\nset xlabel \"%s\"\nset ylabel \"%s\"\n", ch->title,
           ch->xlabel, ch->ylabel);
@@ -42,8 +42,9 @@ static void frame(FILE *gp, const rp_chart_t *ch) {
   fprintf(gp, "set grid\nset key outside below center horizontal\n"
               "set border 3\nset tics nomirror\nset offsets graph 0.02, graph 0.02, graph 0.05, 0\n");
   if (ch->logx) fprintf(gp, "set logscale x 2\n");
-  if (ch->logy) fprintf(gp, "set logscale y 10\n");
-  else fprintf(gp, "set yrange [0:*]\n");
+  /* Linear axes in SI steps (3.5M, not 3.5x10^6); log axes plainly. */
+  if (ch->logy) fprintf(gp, "set logscale y 10\nset format y \"%%g\"\n");
+  else fprintf(gp, "set yrange [0:*]\nset format y \"%%.1s%%c\"\n");
   if (ch->extra) fprintf(gp, "%s\n", ch->extra);
 }
 
@@ -52,8 +53,10 @@ static int plot(rp_ctx_t *c, const rp_set_t *set, const char *more_plot) {
   for (size_t i = 0; i < set->n; i++) {
     char rel[64];
     if (write_dat(c, &set->s[i], rel, sizeof rel) != 0) return -1;
-    fprintf(c->gp, "%s\"%s\" using 1:2:3:4 with yerrorlines lw 2 pt 7 ps 0.8 title \"%s\"",
-            i ? ", \\\n     " : "", rel, set->s[i].label);
+    /* Floors dashed: the reference, not a pool. */
+    bool floor = strncmp(set->s[i].label, "floor", 5) == 0;
+    fprintf(c->gp, "%s\"%s\" using 1:2:3:4 with yerrorlines lw 2 pt 7 ps 0.8%s title \"%s\"",
+            i ? ", \\\n     " : "", rel, floor ? " dt 2" : "", set->s[i].label);
   }
   if (more_plot) fprintf(c->gp, "%s%s", set->n ? ", \\\n     " : "", more_plot);
   fprintf(c->gp, "\n");
@@ -105,7 +108,7 @@ int rp_draw(rp_ctx_t *c, const rp_chart_t *ch, const rp_set_t *set,
             const char *more_plot, const char *xunit) {
   frame(c->gp, ch);
   if (plot(c, set, more_plot) != 0) return -1;
-  fprintf(c->gp, "set terminal svg size " RP_SIZE " dynamic font \"" RP_FONT "\" background \"white\"\n");
+  fprintf(c->gp, "set terminal svg noenhanced size " RP_SIZE " dynamic font \"" RP_FONT "\" background \"white\"\n");
   fprintf(c->gp, "set output \"%s.svg\"\nreplot\nset output\n", ch->name);
   fprintf(c->md, "\n## %s\n\n![%s](%s.png)\n\n[SVG](%s.svg) · error bars: min–max over the runs\n",
           ch->title, ch->title, ch->name, ch->name);
