@@ -143,5 +143,6 @@ extern const wb_scenario_t scn_latency;
 extern const wb_scenario_t scn_openloop;
 extern const wb_scenario_t scn_payload;
 extern const wb_scenario_t scn_memory;
+extern const wb_scenario_t scn_recovery;
 
 #endif

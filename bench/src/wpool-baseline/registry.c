@@ -17,6 +17,7 @@ const wb_scenario_t *const bl_scenarios[] = {
     &scn_openloop,
     &scn_payload,
     &scn_memory,
+    &scn_recovery,
 };
 const size_t bl_nscenarios = sizeof bl_scenarios / sizeof bl_scenarios[0];
 
