@@ -384,6 +384,10 @@ static void on_grpc_ready(void *arg, int err) {
 
 void wp_slot_on_hello(wp_slot_t *s, char *address) {
   wp_pool_t *p = s->pool;
+  if (s->state != SLOT_STARTING) { /* stopped while it started: too late */
+    free(address);
+    return;
+  }
   if (p->opts.transport != WP_TRANSPORT_GRPC) {
     wp_slot_ready(s);
     return;

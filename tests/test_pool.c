@@ -551,6 +551,24 @@ static void grpc_lifecycle(void **state) {
   fx_finish(&f);
 }
 
+/* Stop right after start, while workers are still coming up: the start
+ * callback gets WP_ESTOPPED once, a Hello arriving late changes nothing,
+ * every child is reaped. */
+static void stop_during_start(wp_transport_t tr) {
+  fx_t f;
+  fx_init(&f, 4);
+  f.o.transport = tr;
+  assert_int_equal(wp_pool_new(&f.loop, &f.o, &f.pool), 0);
+  assert_int_equal(wp_pool_start(f.pool, on_started, &f), 0);
+  uv_run(&f.loop, UV_RUN_NOWAIT);
+  fx_finish(&f);
+  assert_true(f.started);
+  assert_int_equal(f.start_err, WP_ESTOPPED);
+}
+
+static void stop_during_start_pipe(void **state) { (void)state; stop_during_start(WP_TRANSPORT_PIPE); }
+static void stop_during_start_grpc(void **state) { (void)state; stop_during_start(WP_TRANSPORT_GRPC); }
+
 /* ---- queue limits and stop ---------------------------------------------------- */
 
 static void queue_full(void **state) {
@@ -643,6 +661,8 @@ int main(void) {
       cmocka_unit_test(kills_under_load_grpc),
       cmocka_unit_test(grpc_lifecycle),
       cmocka_unit_test(grpc_overrun_kills_worker),
+      cmocka_unit_test(stop_during_start_pipe),
+      cmocka_unit_test(stop_during_start_grpc),
       cmocka_unit_test(queue_full),
       cmocka_unit_test(stop_drains_inflight),
   };
