@@ -39,8 +39,10 @@ static void mark_choice(char *buf, size_t cap, const json_t *doc) {
   if (!isfinite(n)) return;
   snprintf(buf + len, cap - (size_t)len,
            "set arrow from %g, graph 0 to %g, graph 1 nohead dt 2 lw 2 lc rgb \"#2e8b57\"\n"
-           "set label \"recommended: %g workers\" at %g, graph 0.06 offset 0.8,0 tc rgb \"#2e8b57\"",
-           n, n, n, n);
+           "set label \"recommended: %g workers\" at %g, graph 0.06 %s tc rgb \"#2e8b57\"",
+           n, n, n, n,
+           /* Right of the line, or left of it near the right edge. */
+           isfinite(max) && n > max / 2 ? "right offset -0.8,0" : "left offset 0.8,0");
 }
 
 static void usl_curve(char *buf, size_t cap, const json_t *usl) {
