@@ -46,7 +46,7 @@ typedef struct bl_opts {
   bl_list_t conc;           /* requests in flight: ping and pipe/gRPC floors */
   int startup_reps, ping_reps, mem_reps;
   uint64_t requests;        /* answered requests per ping repetition */
-  uint64_t warmup;          /* answered before a point's first repetition */
+  uint64_t warmup;          /* answered before each ping repetition */
   uint32_t payload;         /* ping payload bytes */
   const char *worker;       /* --worker as given, or NULL (the default) */
   char **worker_argv;       /* split --worker (owned), or NULL */

@@ -56,8 +56,8 @@ static void usage(FILE *f) {
     "                        ping 10, memory 5; quick 5, 5, 3)\n"
     "  --requests N          answered requests per ping repetition\n"
     "                        (default 10000; quick 2000)\n"
-    "  --warmup N            requests answered before a point's first\n"
-    "                        repetition, not measured (default 1000; quick 200)\n"
+    "  --warmup N            requests answered before each ping repetition,\n"
+    "                        not measured (default 500; quick 200)\n"
     "  --worker \"CMD ARGS\"   worker command, as for wpool (default\n"
     "                        build/wpool-worker, gRPC build/wpool-worker-grpc)\n"
     "  --cpus LIST           pin the supervisor and its workers, e.g. 0 or 0-1\n"
@@ -165,7 +165,7 @@ static void apply_presets(bl_opts_t *o, int reps, bool startup_sizes_set,
   o->ping_reps = reps ? reps : o->quick ? 5 : 10;
   o->mem_reps = reps ? reps : o->quick ? 3 : 5;
   if (!o->requests) o->requests = o->quick ? 2000 : 10000;
-  if (!warmup_set) o->warmup = o->quick ? 200 : 1000;
+  if (!warmup_set) o->warmup = o->quick ? 200 : 500;
   if (!o->only) o->only = (uint32_t)((1u << bl_nscenarios) - 1);
 }
 

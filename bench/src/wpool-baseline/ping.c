@@ -1,13 +1,17 @@
 /*
  * ping.c — measuring the ping grid (see ping.h).
  *
- * Each point gets a fresh pool, one warm-up run (--warmup answered
- * requests, discarded), then the repetitions on the same pool: each one a
- * closed loop of exactly C requests in flight until --requests are
- * answered. A repetition's first C replies are the ramp-up from zero in
- * flight and are not measured either. Every repetition yields its req/s
- * and its own latency percentiles, from --requests samples (10,000 by
- * default), so P99.9 has ten samples above it in every run.
+ * Every repetition of a point is independent: a fresh pool, a warm-up run
+ * (--warmup answered requests, discarded), then a closed loop of exactly C
+ * requests in flight until --requests are answered; its first C replies
+ * are the ramp-up from zero in flight and are not measured either. Why a
+ * fresh pool each time: where the scheduler places the supervisor and its
+ * workers (one vCPU or two) changed a point's figures up to 15x here, and
+ * it is decided once per pool; repetitions on one pool would all share one
+ * draw, and two runs could differ by placement alone with every repetition
+ * agreeing — a "significant" difference that is pure accident. Each
+ * repetition yields its req/s and its own latency percentiles, from
+ * --requests samples (10,000 by default: P99.9 has ten above it).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +48,8 @@ static int run_load(wb_ctx_t *c, wp_pool_t *p, bl_ping_point_t *pt,
   return err;
 }
 
-static int measure(wb_ctx_t *c, bl_ping_point_t *pt, int reps) {
+/* One repetition: a fresh pool, its warm-up, the measured run. */
+static int one_rep(wb_ctx_t *c, bl_ping_point_t *pt, int rep) {
   const bl_opts_t *o = c->opt;
   wp_options_t po;
   bl_pool_options(c, pt->t, pt->n, &po);
@@ -57,16 +62,21 @@ static int measure(wb_ctx_t *c, bl_ping_point_t *pt, int reps) {
   wb_load_t l = {.concurrency = pt->c, .requests = o->warmup,
                  .req = {.kind = WP_REQ_PING, .payload = payload,
                          .payload_len = o->payload}};
-  const char *tn = wp_transport_name(pt->t), *mn = bl_ping_mode(pt);
-  bl_status(c, "%s %s n=%d c=%d warm-up", tn, mn, pt->n, pt->c);
   if (o->warmup) err = run_load(c, p, pt, &l, -1);
   l.requests = o->requests;
   l.warmup = (uint64_t)pt->c;
-  for (int i = 0; i < reps && !err; i++) {
-    bl_status(c, "%s %s n=%d c=%d rep %d/%d", tn, mn, pt->n, pt->c, i + 1, reps);
-    err = run_load(c, p, pt, &l, i);
-  }
+  if (!err) err = run_load(c, p, pt, &l, rep);
   bl_pool_down(c, p);
+  return err;
+}
+
+static int measure(wb_ctx_t *c, bl_ping_point_t *pt, int reps) {
+  int err = 0;
+  for (int i = 0; i < reps && !err; i++) {
+    bl_status(c, "%s %s n=%d c=%d rep %d/%d", wp_transport_name(pt->t),
+              bl_ping_mode(pt), pt->n, pt->c, i + 1, reps);
+    err = one_rep(c, pt, i);
+  }
   return err;
 }
 
