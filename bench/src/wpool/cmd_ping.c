@@ -28,7 +28,8 @@ static void usage(FILE *f) {
           "  -r, --requests R       stop after R answered requests\n"
           "  -d, --duration DUR     or run this long (e.g. 5s)\n"
           "      --payload BYTES    ping payload size (default 16)\n"
-          "      --warmup R         requests answered before measuring (default 1000)\n"
+          "      --warmup R         requests answered before measuring (default 1000;\n"
+          "                         open loop: at most half a second of schedule)\n"
           CLI_POOL_HELP);
 }
 
@@ -118,7 +119,7 @@ int cmd_ping(int argc, char **argv) {
   wb_load_t l = {.concurrency = 1, .warmup = 1000, .req = {.kind = WP_REQ_PING}};
   uint64_t v, payload = 16, max_out = 0;
   double rate = 0;
-  bool conc_given = false;
+  bool conc_given = false, warmup_given = false;
   int c, rc = EXIT_OK;
   while ((c = getopt_long(argc, argv, "n:c:r:d:h", longopts, NULL)) != -1) {
     int h = cli_pool_opt(&cp, CMD, c, optarg);
@@ -132,7 +133,7 @@ int cmd_ping(int argc, char **argv) {
     case 'r': if (wb_parse_uint(optarg, 1, UINT64_MAX, &l.requests)) goto bad; break;
     case 'd': if (wb_parse_duration(optarg, &l.duration_ns) || !l.duration_ns) goto bad; break;
     case 'P': if (wb_parse_size(optarg, &payload) || payload > WP_DEFAULT_MAX_FRAME - 64) goto bad; break;
-    case 'W': if (wb_parse_uint(optarg, 0, UINT64_MAX, &l.warmup)) goto bad; break;
+    case 'W': if (wb_parse_uint(optarg, 0, UINT64_MAX, &l.warmup)) goto bad; warmup_given = true; break;
     default: goto usage_err;
     }
   }
@@ -163,8 +164,12 @@ int cmd_ping(int argc, char **argv) {
     rc = EXIT_RUNTIME;
   } else {
     if (rate > 0) {
+      /* Open loop warm-up: the default 1000 requests, but at most half a
+       * second of schedule (1000 at 100/s would be 10 s). */
+      uint64_t half_s = (uint64_t)(rate / 2) + 1;
       wb_open_t o = {.rate = rate, .requests = l.requests, .duration_ns = l.duration_ns,
-                     .warmup = l.warmup, .max_outstanding = max_out, .req = l.req};
+                     .warmup = warmup_given || l.warmup < half_s ? l.warmup : half_s,
+                     .max_outstanding = max_out, .req = l.req};
       rc = run_open(&loop, p, &cp, &o);
     } else {
       rc = run_closed(&loop, p, &cp, &l);
