@@ -8,7 +8,9 @@
  *     children unchanged;
  *   - 1000 pipe workers start and stop (soft RLIMIT_NOFILE raised to the
  *     hard limit), and a limit too small fails the start with WP_ENOFILES
- *     before anything is spawned.
+ *     before anything is spawned;
+ *   - `wpool chaos` for a second on each transport exits 0 (nothing lost,
+ *     hung or answered twice while workers are SIGKILLed).
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -29,8 +31,8 @@ typedef struct child {
   int nw;
 } child_t;
 
-/* Runs `<build>/wpool start ARGS...` with stdout on a pipe. */
-static void child_spawn(child_t *c, char *const args[]) {
+/* Runs `<build>/wpool CMD ARGS...` with stdout on a pipe. */
+static void child_spawn_cmd(child_t *c, const char *cmd, char *const args[]) {
   int fds[2];
   assert_int_equal(pipe(fds), 0);
   posix_spawn_file_actions_t fa;
@@ -42,7 +44,7 @@ static void child_spawn(child_t *c, char *const args[]) {
   snprintf(prog, sizeof prog, "%s", tu_path("wpool"));
   int n = 0;
   argv[n++] = prog;
-  argv[n++] = "start";
+  argv[n++] = (char *)cmd;
   for (int i = 0; args[i] && n < 31; i++) argv[n++] = args[i];
   argv[n] = NULL;
   assert_int_equal(posix_spawn(&c->pid, prog, &fa, NULL, argv, environ), 0);
@@ -51,6 +53,8 @@ static void child_spawn(child_t *c, char *const args[]) {
   c->out = fdopen(fds[0], "r");
   c->nw = 0;
 }
+
+static void child_spawn(child_t *c, char *const args[]) { child_spawn_cmd(c, "start", args); }
 
 /* Reads the timeline table ("slot pid ...") until the "pinged all" line. */
 static void child_read_pids(child_t *c, int want) {
@@ -220,6 +224,30 @@ static void too_few_fds(void **state) {
   assert_false(f.started);
 }
 
+/* ---- wpool chaos ---------------------------------------------------------------- */
+
+static void chaos_cli(const char *transport) {
+  char *args[] = {"-n", "4", "-c", "20", "--duration", "1s", "--kill-every", "100ms",
+                  "--transport", (char *)transport, NULL};
+  child_t c;
+  child_spawn_cmd(&c, "chaos", args);
+  char line[512];
+  bool lost0 = false;
+  while (fgets(line, sizeof line, c.out)) {
+    fputs(line, stderr);
+    if (strcmp(line, "lost        0\n") == 0) lost0 = true;
+  }
+  fclose(c.out);
+  int st;
+  assert_int_equal(waitpid(c.pid, &st, 0), c.pid);
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 0);
+  assert_true(lost0);
+}
+
+static void chaos_pipe(void **state) { (void)state; chaos_cli("pipe"); }
+static void chaos_grpc(void **state) { (void)state; chaos_cli("grpc"); }
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
@@ -231,6 +259,8 @@ int main(void) {
       cmocka_unit_test(cycles_grpc),
       cmocka_unit_test(thousand_workers),
       cmocka_unit_test(too_few_fds),
+      cmocka_unit_test(chaos_pipe),
+      cmocka_unit_test(chaos_grpc),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
