@@ -205,9 +205,10 @@ static int open_handles(wp_slot_t *s, const wp_proc_t *pr) {
   s->in_open = s->out_open = true;
   int rc1 = uv_pipe_open(&s->in, pr->fd_in);
   int rc2 = uv_pipe_open(&s->out, pr->fd_out);
-  int rc3 = uv_poll_init(loop, &s->exitw, pr->pidfd);
+  int rc3 = pr->pidfd >= 0 ? uv_poll_init(loop, &s->exitw.poll, pr->pidfd)
+                           : uv_timer_init(loop, &s->exitw.tick);
   if (rc3 == 0) {
-    s->exitw.data = s;
+    s->exitw.poll.data = s->exitw.tick.data = s; /* one of them is in use */
     s->handles++;
     s->exitw_open = true;
   }
@@ -217,7 +218,17 @@ static int open_handles(wp_slot_t *s, const wp_proc_t *pr) {
 }
 
 static void on_exit_readable(uv_poll_t *w, int status, int events);
+static void on_exit_tick(uv_timer_t *t);
 static void on_start_timeout(uv_timer_t *t);
+
+#define EXIT_POLL_MS 10
+
+static int watch_exit(wp_slot_t *s) {
+  int rc = s->pidfd >= 0
+               ? uv_poll_start(&s->exitw.poll, UV_READABLE, on_exit_readable)
+               : uv_timer_start(&s->exitw.tick, on_exit_tick, EXIT_POLL_MS, EXIT_POLL_MS);
+  return rc ? WP_EIO : 0;
+}
 static void slot_down(wp_slot_t *s);
 
 int wp_slot_spawn(wp_slot_t *s) {
@@ -259,7 +270,7 @@ int wp_slot_spawn(wp_slot_t *s) {
   s->pidfd = pr.pidfd;
   s->state = SLOT_STARTING;
   rc = open_handles(s, &pr);
-  if (rc == 0) rc = uv_poll_start(&s->exitw, UV_READABLE, on_exit_readable) ? WP_EIO : 0;
+  if (rc == 0) rc = watch_exit(s);
   if (rc == 0) rc = wp_link_start_reading(s);
   if (rc == 0 && p->opts.start_timeout_ns)
     uv_timer_start(&s->timer, on_start_timeout, p->opts.start_timeout_ns / MS, 0);
@@ -268,7 +279,7 @@ int wp_slot_spawn(wp_slot_t *s) {
     kill(-pr.pid, SIGKILL);
     waitpid(pr.pid, NULL, 0);
     s->reaped = true;
-    close(s->pidfd);
+    if (s->pidfd >= 0) close(s->pidfd);
     s->pidfd = -1;
   }
   wp_slot_fail(s, rc);
@@ -428,7 +439,7 @@ static void on_start_timeout(uv_timer_t *t) {
 
 void wp_slot_handle_closed(uv_handle_t *h) {
   wp_slot_t *s = h->data;
-  if (h == (uv_handle_t *)&s->exitw) {
+  if (h == (uv_handle_t *)&s->exitw && s->pidfd >= 0) {
     close(s->pidfd);
     s->pidfd = -1;
   }
@@ -450,10 +461,19 @@ void wp_signal_group(wp_slot_t *s, int sig) {
   if (s->tl.pid > 0 && !s->reaped) kill(-s->tl.pid, sig);
 }
 
+static void exit_check(wp_slot_t *s);
+
 static void on_exit_readable(uv_poll_t *w, int status, int events) {
   (void)status;
   (void)events;
-  wp_slot_t *s = w->data;
+  exit_check(w->data);
+}
+
+static void on_exit_tick(uv_timer_t *t) { exit_check(t->data); }
+
+/* Reaps the worker if it exited, and ends its generation. */
+static void exit_check(wp_slot_t *s) {
+  if (s->reaped) return;
   int st = 0;
   pid_t r = waitpid(s->tl.pid, &st, WNOHANG);
   if (r == 0) return; /* spurious */
@@ -749,14 +769,17 @@ int wp_pool_slot_ready(const wp_pool_t *p, int slot) {
          (a->twin->role == ROLE_CURRENT && a->twin->state == SLOT_READY);
 }
 
-/* Through the pidfd: the process is still our unreaped child, so the
- * signal cannot reach a stranger that reused its pid. */
+/* The process is still our unreaped child (live() checks), so neither the
+ * pidfd nor, without one, its pid can name a stranger that reused it. */
 int wp_pool_signal(wp_pool_t *p, int slot, int sig) {
   if (!p || slot < 0 || slot >= p->opts.size) return WP_EINVAL;
   wp_slot_t *s = &p->slots[slot];
   if (s->role != ROLE_CURRENT) s = s->twin;
-  if (s->role != ROLE_CURRENT || !live(s) || s->pidfd < 0) return WP_ESTATE;
-  return syscall(SYS_pidfd_send_signal, s->pidfd, sig, NULL, 0) == 0 ? 0 : WP_EIO;
+  if (s->role != ROLE_CURRENT || !live(s)) return WP_ESTATE;
+  if (s->pidfd >= 0 && syscall(SYS_pidfd_send_signal, s->pidfd, sig, NULL, 0) == 0)
+    return 0;
+  if (s->pidfd >= 0 && errno != ENOSYS) return WP_EIO;
+  return kill(s->tl.pid, sig) == 0 ? 0 : WP_EIO;
 }
 
 void wp_pool_stats(const wp_pool_t *p, wp_stats_t *out) {

@@ -80,7 +80,13 @@ struct wp_slot {
   int handles;             /* open libuv handles of this generation */
   uv_pipe_t in;            /* worker's stdin: we write requests */
   uv_pipe_t out;           /* worker's stdout: Hello and replies */
-  uv_poll_t exitw;         /* pidfd readable = the process exited */
+  /* How its exit is seen: its pidfd turning readable or, where
+   * pidfd_open does not exist (Linux < 5.3, valgrind 3.19), a timer that
+   * polls waitpid every EXIT_POLL_MS. */
+  union {
+    uv_poll_t poll;
+    uv_timer_t tick;
+  } exitw;
   uv_timer_t timer;        /* start timeout, stop grace, restart backoff */
   bool in_open, out_open, exitw_open;
   wp_frame_decoder_t dec;

@@ -8,7 +8,8 @@
  * and costs the same whatever the parent's size. The pipe ends are handed
  * to libuv with uv_pipe_open, and the exit is watched through a pidfd, so
  * the pool needs no SIGCHLD handler that could steal the embedding
- * application's children.
+ * application's children. Where pidfd_open does not exist (ENOSYS: Linux
+ * before 5.3, or under valgrind 3.19) pidfd is -1 and pool.c polls waitpid.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -97,14 +98,14 @@ int wp_spawn(char *const argv[], const int *cpus, int ncpus, wp_proc_t *out) {
   }
   pin(pid, cpus, ncpus);
   int pidfd = pidfd_open_(pid);
-  if (pidfd < 0) { /* cannot watch it: do not leave it running */
+  if (pidfd < 0 && errno != ENOSYS) { /* cannot watch it: do not leave it running */
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     close(in[1]);
     close(outp[0]);
     return WP_ESPAWN;
   }
-  fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+  if (pidfd >= 0) fcntl(pidfd, F_SETFD, FD_CLOEXEC);
   out->pid = pid;
   out->pidfd = pidfd;
   out->fd_in = in[1];

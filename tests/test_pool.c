@@ -154,7 +154,10 @@ static void missing_command(void **state) {
   fx_init(&f, 2);
   char *argv[] = {"/nonexistent/wpool-worker-nope", NULL};
   f.o.argv = argv;
-  assert_int_equal(fx_start(&f), WP_ESPAWN);
+  /* glibc's posix_spawn reports a failed exec (WP_ESPAWN); where it cannot
+   * (valgrind runs the vfork as a fork) the child exits 127: WP_EHELLO. */
+  int err = fx_start(&f);
+  assert_true(err == WP_ESPAWN || (getenv("WPOOL_VALGRIND") && err == WP_EHELLO));
   outcome_t o = {0};
   assert_int_equal(call_ping(&f, "x", &o, 0, 0), WP_EFAILED);
   fx_finish(&f);
@@ -560,8 +563,7 @@ static void stop_during_start(wp_transport_t tr) {
   f.o.transport = tr;
   assert_int_equal(wp_pool_new(&f.loop, &f.o, &f.pool), 0);
   assert_int_equal(wp_pool_start(f.pool, on_started, &f), 0);
-  uv_run(&f.loop, UV_RUN_NOWAIT);
-  fx_finish(&f);
+  fx_finish(&f); /* no loop turn yet: every Hello comes after the stop */
   assert_true(f.started);
   assert_int_equal(f.start_err, WP_ESTOPPED);
 }

@@ -140,7 +140,9 @@ static void rss_limit_recycles(wp_transport_t tr) {
   wp_stats_t st;
   wp_pool_stats(f.pool, &st);
   assert_true(st.rss_recycles >= 2);
-  assert_int_equal(st.recycles, st.rss_recycles);
+  /* A recycle asked while the slot's previous worker still drains starts
+   * later: at the end some may still be waiting. */
+  assert_true(st.recycles >= 2 && st.recycles <= st.rss_recycles);
   assert_int_equal(st.restarts, 0);
   fx_finish(&f);
 }
