@@ -177,7 +177,9 @@ void wp_call_complete(wp_call_t *c, int err, const uint8_t *payload,
   wp_pool_t *p = c->pool;
   if (err) p->stats.errors++;
   else p->stats.replies++;
-  wp_reply_t r = {.payload = payload, .payload_len = len, .slot = slot};
+  /* Never NULL, even when empty: callers may memcpy it unconditionally. */
+  wp_reply_t r = {.payload = payload ? payload : (const uint8_t *)"",
+                  .payload_len = len, .slot = slot};
   c->cb(p, err, err ? NULL : &r, c->arg);
 }
 

@@ -148,7 +148,7 @@ typedef struct wp_request {
 } wp_request_t;
 
 typedef struct wp_reply {
-  const uint8_t *payload; /* valid only during the callback */
+  const uint8_t *payload; /* valid only during the callback; never NULL */
   size_t payload_len;
   int slot;               /* which worker answered */
 } wp_reply_t;
