@@ -11,7 +11,7 @@
 
 enum { OPT_WORKER = 1000, OPT_WORK, OPT_SLO, OPT_MAX, OPT_TRANSPORT, OPT_OUT,
        OPT_NOCHARTS, OPT_REPS, OPT_DURATION, OPT_WARMUP, OPT_PER_WORKER,
-       OPT_PLATEAU, OPT_CPUS };
+       OPT_PLATEAU, OPT_CPUS, OPT_CHECKOUT };
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -19,7 +19,7 @@ static void usage(FILE *f) {
     "                  [--slo-p99 5ms] [--max-size N] [--transport pipe|grpc]\n"
     "                  [--out FILE] [--no-charts]\n"
     "Sweeps pool sizes 1..N under a closed loop of K requests in flight per\n"
-    "worker, fits the Universal Scalability Law X(N) = λN / (1 + σ(N−1) + κN(N−1)),\n"
+    "worker (pipelined to it), fits the Universal Scalability Law X(N) = λN / (1 + σ(N−1) + κN(N−1)),\n"
     "and recommends the smallest size reaching the throughput plateau within\n"
     "the P99 SLO.\n"
     "  --worker \"CMD ARGS\"  worker command (default build/wpool-worker)\n"
@@ -28,7 +28,9 @@ static void usage(FILE *f) {
     "  --slo-p99 DUR       P99 latency a recommended size must meet (default none)\n"
     "  --max-size N        largest pool size (default 4 x the CPUs usable)\n"
     "  --transport T       pipe (default) or grpc\n"
-    "  --per-worker K      requests in flight per worker (default 2)\n"
+    "  --per-worker K      requests in flight per worker, pipelined (default 2)\n"
+    "  --checkout          one request per worker at a time, the rest queued in\n"
+    "                      the pool (default: pipelined to the workers)\n"
     "  --reps R            repetitions per size (default 5)\n"
     "  --duration DUR      per repetition (default 1s)\n"
     "  --warmup DUR        before each repetition, on its fresh pool (default 0.2s)\n"
@@ -113,6 +115,7 @@ static int apply(tune_opts_t *o, int c, const char *arg) {
     if (wb_parse_uint(arg, 50, 100, &v)) return usage_error("--plateau: expected 50..100, got", arg);
     o->plateau = (double)v / 100;
     return 0;
+  case OPT_CHECKOUT: o->checkout = true; return 0;
   case OPT_CPUS:
     o->ncpus = wb_parse_cpus(arg, o->cpus, 256);
     return o->ncpus < 0 ? usage_error("--cpus: expected a list like 0-1, got", arg) : 0;
@@ -129,6 +132,7 @@ int tune_opts_parse(int argc, char **argv, tune_opts_t *o) {
       {"duration", required_argument, 0, OPT_DURATION}, {"warmup", required_argument, 0, OPT_WARMUP},
       {"per-worker", required_argument, 0, OPT_PER_WORKER},
       {"plateau", required_argument, 0, OPT_PLATEAU}, {"cpus", required_argument, 0, OPT_CPUS},
+      {"checkout", no_argument, 0, OPT_CHECKOUT},
       {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
   defaults(o);
   int c;
@@ -153,11 +157,12 @@ json_t *tune_opts_config(const tune_opts_t *o) {
   json_t *cpus = json_array();
   for (int i = 0; i < o->ncpus; i++) json_array_append_new(cpus, json_integer(o->cpus[i]));
   json_t *cfg = json_pack(
-      "{s:s?, s:s, s:{s:i, s:i, s:i}, s:i, s:i, s:i, s:f, s:f, s:f, s:o}",
+      "{s:s?, s:s, s:{s:i, s:i, s:i}, s:i, s:i, s:s, s:i, s:f, s:f, s:f, s:o}",
       "worker", o->worker, "transport", wp_transport_name(o->transport),
       "work", "cpu_us", (int)o->cpu_us, "sleep_us", (int)o->sleep_us,
       "reply_bytes", (int)o->reply_bytes, "max_size", o->max_size,
-      "inflight_per_worker", o->per_worker, "reps", o->reps,
+      "inflight_per_worker", o->per_worker, "dispatch", o->checkout ? "checkout" : "pipelined",
+      "reps", o->reps,
       "duration_s", (double)o->duration_ns / 1e9, "warmup_s", (double)o->warmup_ns / 1e9,
       "plateau", o->plateau, "slo_p99_ms",
       o->slo_p99_ns ? json_real((double)o->slo_p99_ns / 1e6) : json_null());

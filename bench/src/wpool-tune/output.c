@@ -45,9 +45,11 @@ static void print_usl(FILE *f, const tune_verdict_t *v) {
   }
   fprintf(f, "USL fit: lambda = %.1f req/s per worker, sigma = %.4f, kappa = %.6f (R^2 %.4f)\n",
           v->usl.lambda, v->usl.sigma, v->usl.kappa, v->usl.r2);
-  if (isinf(v->n_star))
-    fprintf(f, "modelled peak N* = inf (kappa = 0: the curve flattens at %.0f req/s, never turns down)\n",
-            v->usl.sigma > 0 ? v->usl.lambda / v->usl.sigma : INFINITY);
+  if (isinf(v->n_star) && v->usl.sigma > 0)
+    fprintf(f, "modelled peak N* = inf (kappa = 0: the curve flattens toward %.0f req/s, "
+            "never turns down)\n", v->usl.lambda / v->usl.sigma);
+  else if (isinf(v->n_star))
+    fprintf(f, "modelled peak N* = inf (sigma = kappa = 0: linear over the sizes measured)\n");
   else
     fprintf(f, "modelled peak N* = sqrt((1 - sigma) / kappa) = %.1f workers, %.0f req/s\n",
             v->n_star, wb_usl_eval(&v->usl, v->n_star));
@@ -58,8 +60,9 @@ void tune_print(FILE *f, const tune_opts_t *o, const tune_point_t *pts, int npts
   fprintf(f, "\nbench/tune: %s, %s, work cpu_us=%u sleep_us=%u reply_bytes=%u\n",
           o->worker ? o->worker : "default worker", wp_transport_name(o->transport),
           o->cpu_us, o->sleep_us, o->reply_bytes);
-  fprintf(f, "closed loop, %d in flight per worker, %d x %.1f s per size (medians)\n\n",
-          o->per_worker, o->reps, (double)o->duration_ns / 1e9);
+  fprintf(f, "closed loop, %d in flight per worker (%s), %d x %.1f s per size (medians)\n\n",
+          o->per_worker, o->checkout ? "checkout: queued in the pool" : "pipelined to it",
+          o->reps, (double)o->duration_ns / 1e9);
   fprintf(f, "%5s %6s %9s  %-17s %8s %8s %8s  %9s\n", "size", "c", "req/s",
           "   (min-max)", "vs best", "p50 ms", "p99 ms", "USL req/s");
   for (int i = 0; i < npts; i++) print_row(f, o, &pts[i], v);
@@ -88,7 +91,8 @@ static void add_point(json_t *doc, const tune_opts_t *o, const tune_point_t *pt)
   for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
     char id[128];
     snprintf(id, sizeof id, "tune.%s/%s/n=%d", m[k].name, tn, pt->n);
-    json_t *params = json_pack("{s:s, s:i, s:i}", "transport", tn, "n", pt->n, "c", pt->c);
+    json_t *params = json_pack("{s:s, s:i, s:i, s:s}", "transport", tn, "n", pt->n, "c", pt->c,
+                               "dispatch", o->checkout ? "checkout" : "pipelined");
     wb_metric_add(doc, id, m[k].unit, m[k].better, params, m[k].runs, (size_t)o->reps);
   }
 }

@@ -18,7 +18,7 @@ static void pool_options(const tune_opts_t *o, int n, wp_options_t *po) {
   po->argv = o->worker_argv;
   po->size = n;
   po->transport = o->transport;
-  po->max_inflight = 1;
+  po->max_inflight = o->checkout ? 1 : o->per_worker;
   po->restart = 0;
 }
 

@@ -9,14 +9,17 @@
  * decide.c, the table and the results file output.c.
  *
  * Load: a closed loop with K requests in flight per worker (default 2),
- * each worker checking out one request at a time (max_inflight 1, the way
- * a pool is used). Why closed and not an open-loop probe: tuning asks for
- * capacity, and an open loop must guess a rate before knowing it (too low
- * measures the rate, too high measures a queue). With K = 2 every worker
- * finds its next request already queued when it answers, so it never idles
- * waiting for the generator, while the queue stays short enough that P99
- * is service time plus one request's wait — the latency a caller of a
- * busy, well-sized pool sees.
+ * pipelined: each worker holds its K in its own pipe (max_inflight K), so
+ * the moment it answers one the next is already there. Why closed and not
+ * an open-loop probe: tuning asks for capacity, and an open loop must guess
+ * a rate before knowing it (too low measures the rate, too high measures a
+ * queue). Why pipelined: the question is how many workers the work needs.
+ * With checkout (one request per worker at a time, --checkout) every
+ * answer leaves the worker idle for a round trip through the supervisor
+ * (~0.1-0.2 ms on this VM), and extra workers look useful only because
+ * they fill those gaps: the answer then measures the VM's wake-up cost, not
+ * the work. K = 2 keeps every worker busy while P99 stays service time
+ * plus one request's wait.
  */
 #ifndef TUNE_H
 #define TUNE_H
@@ -41,6 +44,7 @@ typedef struct tune_opts {
   uint64_t slo_p99_ns;      /* 0: no SLO */
   int max_size;             /* sweep 1..max_size */
   int per_worker;           /* requests in flight per worker */
+  bool checkout;            /* max_inflight 1 instead of per_worker */
   int reps;
   uint64_t duration_ns;     /* per repetition */
   uint64_t warmup_ns;       /* before each repetition, not measured */
