@@ -4,14 +4,18 @@
  * Every repetition of a point is independent: a fresh pool, a warm-up run
  * (--warmup answered requests, discarded), then a closed loop of exactly C
  * requests in flight until --requests are answered; its first C replies
- * are the ramp-up from zero in flight and are not measured either. Why a
- * fresh pool each time: where the scheduler places the supervisor and its
- * workers (one vCPU or two) changed a point's figures up to 15x here, and
- * it is decided once per pool; repetitions on one pool would all share one
- * draw, and two runs could differ by placement alone with every repetition
- * agreeing — a "significant" difference that is pure accident. Each
+ * are the ramp-up from zero in flight and are not measured either. Each
  * repetition yields its req/s and its own latency percentiles, from
  * --requests samples (10,000 by default: P99.9 has ten above it).
+ *
+ * The grid runs in rounds: round r is repetition r of every point. Why:
+ * where the scheduler places the supervisor and its workers (one vCPU or
+ * two), and what else the shared machine is doing, moved single points up
+ * to 15x here, and both change over seconds, not per request. Repetitions
+ * taken back to back (or on one pool) all share one such state, so two
+ * runs of one build could differ "significantly" by the moment alone;
+ * spread over the whole grid's minutes, each point's runs sample the
+ * machine's states, and only a change of the code moves all of them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -70,27 +74,29 @@ static int one_rep(wb_ctx_t *c, bl_ping_point_t *pt, int rep) {
   return err;
 }
 
-static int measure(wb_ctx_t *c, bl_ping_point_t *pt, int reps) {
-  int err = 0;
-  for (int i = 0; i < reps && !err; i++) {
-    bl_status(c, "%s %s n=%d c=%d rep %d/%d", wp_transport_name(pt->t),
-              bl_ping_mode(pt), pt->n, pt->c, i + 1, reps);
-    err = one_rep(c, pt, i);
-  }
-  return err;
+static void point_failed(wb_ctx_t *c, bl_ping_point_t *pt, int err) {
+  pt->ok = false;
+  bl_fail(c, "ping %s %s n=%d c=%d failed: %s (%s)", wp_transport_name(pt->t),
+          bl_ping_mode(pt), pt->n, pt->c, wp_strerror(err), wp_errname(err));
 }
 
-static void run_point(wb_ctx_t *c, bl_ping_point_t *pt, int reps) {
-  const char *tn = wp_transport_name(pt->t), *mn = bl_ping_mode(pt);
-  int err = measure(c, pt, reps);
-  if (err) {
-    bl_fail(c, "ping %s %s n=%d c=%d failed: %s (%s)", tn, mn, pt->n, pt->c,
-            wp_strerror(err), wp_errname(err));
-    return;
+/* Round r: repetition r of every point still standing. */
+static void one_round(wb_ctx_t *c, bl_ping_grid_t *g, int r) {
+  for (size_t i = 0; i < g->npts; i++) {
+    bl_ping_point_t *pt = &g->pts[i];
+    if (!pt->ok) continue;
+    bl_status(c, "round %d/%d: %s %s n=%d c=%d", r + 1, g->reps,
+              wp_transport_name(pt->t), bl_ping_mode(pt), pt->n, pt->c);
+    int err = one_rep(c, pt, r);
+    if (err) point_failed(c, pt, err);
   }
-  pt->ok = true;
+  bl_done(c, "ping round %d/%d done (%zu points)", r + 1, g->reps, g->npts);
+}
+
+static void report_point(wb_ctx_t *c, const bl_ping_point_t *pt, int reps) {
   bl_done(c, "ping %s %-9s n=%d c=%-3d %8.0f req/s  p50 %7.1f us  p99 %7.1f us",
-          tn, mn, pt->n, pt->c, wb_stats_median(pt->rps, (size_t)reps),
+          wp_transport_name(pt->t), bl_ping_mode(pt), pt->n, pt->c,
+          wb_stats_median(pt->rps, (size_t)reps),
           wb_stats_median(pt->pct[0], (size_t)reps),
           wb_stats_median(pt->pct[3], (size_t)reps));
 }
@@ -104,7 +110,7 @@ static bool add_point(bl_ping_grid_t *g, wp_transport_t t, int n, int conc,
   g->npts++;
   *pt = (bl_ping_point_t){.t = t, .pipelined = pipelined, .n = n, .c = conc,
                           .max_inflight = pipelined ? (conc + n - 1) / n : 1,
-                          .rps = buf};
+                          .ok = true, .rps = buf};
   for (int k = 0; k < BL_NPCT; k++) pt->pct[k] = buf + (size_t)g->reps * (1 + k);
   return true;
 }
@@ -135,9 +141,11 @@ const bl_ping_grid_t *bl_ping_grid(wb_ctx_t *c) {
     bl_fail(c, "out of memory planning the ping grid");
     return NULL;
   }
-  for (size_t i = 0; i < c->ping->npts; i++)
-    run_point(c, &c->ping->pts[i], c->ping->reps);
-  return c->ping;
+  bl_ping_grid_t *g = c->ping;
+  for (int r = 0; r < g->reps; r++) one_round(c, g, r);
+  for (size_t i = 0; i < g->npts; i++)
+    if (g->pts[i].ok) report_point(c, &g->pts[i], g->reps);
+  return g;
 }
 
 void bl_ping_free(wb_ctx_t *c) {

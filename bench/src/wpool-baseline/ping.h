@@ -31,7 +31,7 @@ typedef struct bl_ping_point {
   wp_transport_t t;
   bool pipelined;
   int n, c, max_inflight;
-  bool ok;                 /* measured; false: failed, no figures */
+  bool ok;                 /* false once a repetition failed: no figures */
   double *rps;             /* [reps] */
   double *pct[BL_NPCT];    /* [reps], µs */
 } bl_ping_point_t;

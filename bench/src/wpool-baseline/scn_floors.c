@@ -9,7 +9,8 @@
  *   floor.rps/<t>/c=C             bare pipe / bare gRPC req/s, C in flight
  *   floor.<p>/<t>/c=C             their latency percentiles (us)
  * Sizes, concurrencies and repetitions follow startup's and ping's, so
- * every pool figure finds its floor. The floors never use --worker: they
+ * every pool figure finds its floor; the spawn floor runs in rounds over
+ * the sizes, as startup does (scn_startup.c says why). The floors never use --worker: they
  * are the machine's reference, not the worker's.
  *
  * Placement: both bare floors run with every process and thread involved
@@ -35,52 +36,66 @@
 
 static const char *const mode_name[2] = {"concurrent", "sequential"};
 
+/* One size's runs: [all, first, mean][mode][rep]. */
 typedef struct spawn_runs {
-  double *v[3][2]; /* [all, first, mean][mode][rep] */
+  int n;
+  bool ok;
+  double *v[3][2];
 } spawn_runs_t;
 
-static int spawn_point(wb_ctx_t *c, const char *child, int n, spawn_runs_t *s) {
-  int reps = c->opt->startup_reps;
-  fl_spawn_result_t r;
-  for (int k = 0; k < 2; k++) /* warm-up */
-    if (fl_spawn(child, n, k == 1, &r) != 0) return -1;
-  for (int i = 0; i < reps; i++)
-    for (int k = 0; k < 2; k++) {
-      bl_status(c, "spawn %s n=%d rep %d/%d", mode_name[k], n, i + 1, reps);
-      if (fl_spawn(child, n, k == 1, &r) != 0) return -1;
-      s->v[0][k][i] = r.all_ms;
-      s->v[1][k][i] = r.first_ms;
-      s->v[2][k][i] = r.mean_ms;
-    }
-  return 0;
+static void spawn_failed(wb_ctx_t *c, spawn_runs_t *s, const char *child) {
+  s->ok = false;
+  bl_fail(c, "spawn floor n=%d: %s did not start or stayed silent", s->n, child);
 }
 
-static void spawn_emit(wb_ctx_t *c, int n, const spawn_runs_t *s) {
+/* Repetition i (or the warm-up, i < 0) of one size, both modes. */
+static void spawn_rep(wb_ctx_t *c, const char *child, spawn_runs_t *s, int i) {
+  fl_spawn_result_t r;
+  for (int k = 0; k < 2 && s->ok; k++) {
+    if (i < 0) bl_status(c, "spawn %s n=%d warm-up", mode_name[k], s->n);
+    else bl_status(c, "round %d/%d: spawn %s n=%d", i + 1, c->opt->startup_reps,
+                   mode_name[k], s->n);
+    if (fl_spawn(child, s->n, k == 1, &r) != 0) return spawn_failed(c, s, child);
+    if (i < 0) continue;
+    s->v[0][k][i] = r.all_ms;
+    s->v[1][k][i] = r.first_ms;
+    s->v[2][k][i] = r.mean_ms;
+  }
+}
+
+static void spawn_emit(wb_ctx_t *c, const spawn_runs_t *s) {
   static const char *const name[3] = {"spawn", "spawn_first", "spawn_mean"};
   size_t reps = (size_t)c->opt->startup_reps;
   for (int m = 0; m < 3; m++)
     for (int k = 0; k < 2; k++)
       bl_metric(c, "ms", "lower",
-                json_pack("{s:s, s:i}", "mode", mode_name[k], "n", n),
-                s->v[m][k], reps, "floor.%s/%s/n=%d", name[m], mode_name[k], n);
+                json_pack("{s:s, s:i}", "mode", mode_name[k], "n", s->n),
+                s->v[m][k], reps, "floor.%s/%s/n=%d", name[m], mode_name[k], s->n);
   bl_done(c, "spawn n=%-3d to first byte: all at once %.2f ms, one by one %.2f ms",
-          n, wb_stats_median(s->v[0][0], reps), wb_stats_median(s->v[0][1], reps));
+          s->n, wb_stats_median(s->v[0][0], reps), wb_stats_median(s->v[0][1], reps));
 }
 
+/* Warm-up, then rounds over the sizes (as startup does), then the metrics. */
 static void spawn_floors(wb_ctx_t *c, const char *child) {
-  size_t reps = (size_t)c->opt->startup_reps;
-  double *buf = calloc(reps * 6, sizeof *buf);
-  if (!buf) return bl_fail(c, "out of memory");
-  spawn_runs_t s;
-  for (int m = 0; m < 3; m++)
-    for (int k = 0; k < 2; k++) s.v[m][k] = buf + reps * (size_t)(m * 2 + k);
-  for (int i = 0; i < c->opt->startup_sizes.n; i++) {
-    int n = c->opt->startup_sizes.v[i];
-    if (spawn_point(c, child, n, &s) != 0)
-      bl_fail(c, "spawn floor n=%d: %s did not start or stayed silent", n, child);
-    else
-      spawn_emit(c, n, &s);
+  int ns = c->opt->startup_sizes.n, reps = c->opt->startup_reps;
+  spawn_runs_t *s = calloc((size_t)ns, sizeof *s);
+  double *buf = calloc((size_t)ns * 6 * (size_t)reps, sizeof *buf);
+  if (!s || !buf) {
+    free(s);
+    free(buf);
+    return bl_fail(c, "out of memory");
   }
+  for (int j = 0; j < ns; j++) {
+    s[j] = (spawn_runs_t){.n = c->opt->startup_sizes.v[j], .ok = true};
+    for (int m = 0; m < 3; m++)
+      for (int k = 0; k < 2; k++) s[j].v[m][k] = buf + (size_t)reps * (size_t)(j * 6 + m * 2 + k);
+    spawn_rep(c, child, &s[j], -1);
+  }
+  for (int i = 0; i < reps; i++)
+    for (int j = 0; j < ns; j++) spawn_rep(c, child, &s[j], i);
+  for (int j = 0; j < ns; j++)
+    if (s[j].ok) spawn_emit(c, &s[j]);
+  free(s);
   free(buf);
 }
 

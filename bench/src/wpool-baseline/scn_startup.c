@@ -4,9 +4,11 @@
  * For every transport, pool size and start mode: one warm-up start (page
  * cache, dynamic loader, gRPC's first init), then the repetitions, each a
  * fresh pool from wp_pool_new to every slot ready, stopped before the next.
- * Concurrent and sequential repetitions alternate, so a drift in the
- * machine's state hits both modes alike and the per-repetition ratio
- * sequential/concurrent (the speedup) compares neighbours.
+ * Repetitions run in rounds (round r = repetition r of every point, as in
+ * ping.c), so each point's runs sample the shared machine over the whole
+ * scenario instead of one moment; within a round the concurrent and
+ * sequential starts of a point are neighbours, so a drift hits both modes
+ * alike and the per-repetition speedup compares like with like.
  *
  * Metrics (ms, lower is better unless said):
  *   startup.all_ready/<t>/<mode>/n=N    until the last slot is ready
@@ -16,6 +18,7 @@
  *                                       (ratio, higher is better)
  * each read against the bare posix_spawn floor of the same mode and size.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "baseline.h"
@@ -24,10 +27,12 @@
 
 static const wp_mode_t modes[2] = {WP_MODE_CONCURRENT, WP_MODE_SEQUENTIAL};
 
-/* The repetitions of one (transport, size): [mode][rep]. */
+/* One (transport, size) and its repetitions: [mode][rep]. */
 typedef struct point {
+  wp_transport_t t;
+  int n;
+  bool ok;            /* false once a start failed */
   double *all[2], *first[2], *mean[2];
-  int reps;
 } point_t;
 
 static int start_once(wb_ctx_t *c, wp_transport_t t, wp_mode_t m, int n,
@@ -44,37 +49,50 @@ static int start_once(wb_ctx_t *c, wp_transport_t t, wp_mode_t m, int n,
   return 0;
 }
 
-static int measure(wb_ctx_t *c, wp_transport_t t, int n, point_t *pt) {
-  const char *tn = wp_transport_name(t);
-  wb_start_result_t r;
-  for (int k = 0; k < 2; k++) {
-    bl_status(c, "%s n=%d warm-up (%s)", tn, n, wp_mode_name(modes[k]));
-    int err = start_once(c, t, modes[k], n, &r);
-    if (err) return err;
-  }
-  for (int i = 0; i < pt->reps; i++)
-    for (int k = 0; k < 2; k++) {
-      bl_status(c, "%s %s n=%d rep %d/%d", tn, wp_mode_name(modes[k]), n,
-                i + 1, pt->reps);
-      int err = start_once(c, t, modes[k], n, &r);
-      if (err) return err;
-      pt->all[k][i] = r.all_ready_ms;
-      pt->first[k][i] = r.first_ready_ms;
-      pt->mean[k][i] = r.mean_ready_ms;
-    }
-  return 0;
+static void point_failed(wb_ctx_t *c, point_t *pt, int err) {
+  pt->ok = false;
+  bl_fail(c, "%s n=%d: pool did not start: %s (%s)", wp_transport_name(pt->t),
+          pt->n, wp_strerror(err), wp_errname(err));
 }
 
-/* {transport, mode, n}; no mode for the speedup (it is both). */
+static void warm_up(wb_ctx_t *c, point_t *pt) {
+  wb_start_result_t r;
+  for (int k = 0; k < 2 && pt->ok; k++) {
+    bl_status(c, "%s n=%d warm-up (%s)", wp_transport_name(pt->t), pt->n,
+              wp_mode_name(modes[k]));
+    int err = start_once(c, pt->t, modes[k], pt->n, &r);
+    if (err) point_failed(c, pt, err);
+  }
+}
+
+/* Repetition i of one point: a concurrent start, then a sequential one. */
+static void one_rep(wb_ctx_t *c, point_t *pt, int i, int reps) {
+  wb_start_result_t r;
+  for (int k = 0; k < 2 && pt->ok; k++) {
+    bl_status(c, "round %d/%d: %s %s n=%d", i + 1, reps,
+              wp_transport_name(pt->t), wp_mode_name(modes[k]), pt->n);
+    int err = start_once(c, pt->t, modes[k], pt->n, &r);
+    if (err) {
+      point_failed(c, pt, err);
+      return;
+    }
+    pt->all[k][i] = r.all_ready_ms;
+    pt->first[k][i] = r.first_ready_ms;
+    pt->mean[k][i] = r.mean_ready_ms;
+  }
+}
+
 static json_t *params(wp_transport_t t, const char *mode, int n) {
   json_t *p = json_pack("{s:s, s:i}", "transport", wp_transport_name(t), "n", n);
   if (p && mode) json_object_set_new(p, "mode", json_string(mode));
   return p;
 }
 
-static void emit(wb_ctx_t *c, wp_transport_t t, int n, const point_t *pt) {
+static void emit(wb_ctx_t *c, const point_t *pt, int reps) {
+  wp_transport_t t = pt->t;
+  int n = pt->n;
   const char *tn = wp_transport_name(t);
-  size_t r = (size_t)pt->reps;
+  size_t r = (size_t)reps;
   for (int k = 0; k < 2; k++) {
     const char *mn = wp_mode_name(modes[k]);
     json_t *m;
@@ -98,33 +116,47 @@ static void emit(wb_ctx_t *c, wp_transport_t t, int n, const point_t *pt) {
   free(sp);
 }
 
-static void run_point(wb_ctx_t *c, wp_transport_t t, int n) {
-  point_t pt = {.reps = c->opt->startup_reps};
-  double *buf = calloc((size_t)pt.reps * 6, sizeof *buf);
-  if (!buf) return bl_fail(c, "out of memory");
-  for (int k = 0; k < 2; k++) {
-    pt.all[k] = buf + (size_t)pt.reps * (0 + k);
-    pt.first[k] = buf + (size_t)pt.reps * (2 + k);
-    pt.mean[k] = buf + (size_t)pt.reps * (4 + k);
-  }
-  int err = measure(c, t, n, &pt);
-  if (err)
-    bl_fail(c, "%s n=%d: pool did not start: %s (%s)", wp_transport_name(t),
-            n, wp_strerror(err), wp_errname(err));
-  else
-    emit(c, t, n, &pt);
-  free(buf);
-}
-
-static void run(wb_ctx_t *c) {
-  const bl_opts_t *o = c->opt;
+/* The points of this run, each with its arrays carved from buf. */
+static int plan(const bl_opts_t *o, point_t *pts, double *buf) {
+  int np = 0;
+  size_t reps = (size_t)o->startup_reps;
   for (int ti = 0; ti < o->ntransports; ti++)
     for (int i = 0; i < o->startup_sizes.n; i++) {
       int n = o->startup_sizes.v[i];
       if (o->transports[ti] == WP_TRANSPORT_GRPC && n > o->startup_grpc_max)
         continue;
-      run_point(c, o->transports[ti], n);
+      point_t *pt = &pts[np++];
+      *pt = (point_t){.t = o->transports[ti], .n = n, .ok = true};
+      for (int k = 0; k < 2; k++) {
+        pt->all[k] = buf, buf += reps;
+        pt->first[k] = buf, buf += reps;
+        pt->mean[k] = buf, buf += reps;
+      }
     }
+  return np;
+}
+
+static void run(wb_ctx_t *c) {
+  const bl_opts_t *o = c->opt;
+  size_t maxp = (size_t)o->ntransports * (size_t)o->startup_sizes.n;
+  point_t *pts = calloc(maxp, sizeof *pts);
+  double *buf = calloc(maxp * 6 * (size_t)o->startup_reps, sizeof *buf);
+  if (!pts || !buf) {
+    free(pts);
+    free(buf);
+    return bl_fail(c, "out of memory");
+  }
+  int np = plan(o, pts, buf);
+  for (int i = 0; i < np; i++) warm_up(c, &pts[i]);
+  for (int r = 0; r < o->startup_reps; r++) {
+    for (int i = 0; i < np; i++)
+      if (pts[i].ok) one_rep(c, &pts[i], r, o->startup_reps);
+    bl_done(c, "round %d/%d done (%d points)", r + 1, o->startup_reps, np);
+  }
+  for (int i = 0; i < np; i++)
+    if (pts[i].ok) emit(c, &pts[i], o->startup_reps);
+  free(pts);
+  free(buf);
 }
 
 const wb_scenario_t scn_startup = {
