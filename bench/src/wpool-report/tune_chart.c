@@ -39,8 +39,8 @@ static void mark_choice(char *buf, size_t cap, const json_t *doc) {
   if (!isfinite(n)) return;
   snprintf(buf + len, cap - (size_t)len,
            "set arrow from %g, graph 0 to %g, graph 1 nohead dt 2 lw 2 lc rgb \"#2e8b57\"\n"
-           "set label \"recommended: %g workers\" at %g, graph 0.06 %s tc rgb \"#2e8b57\"",
-           n, n, n, n,
+           "set label \"recommended: %g worker%s\" at %g, graph 0.06 %s tc rgb \"#2e8b57\"",
+           n, n, n, n == 1 ? "" : "s", n,
            /* Right of the line, or left of it near the right edge. */
            isfinite(max) && n > max / 2 ? "right offset -0.8,0" : "left offset 0.8,0");
 }
@@ -64,8 +64,9 @@ static void markdown_verdict(FILE *md, const json_t *doc) {
   fprintf(md, "Work per request: cpu_us=%.0f, sleep_us=%.0f, reply_bytes=%.0f.\n\n",
           get(work, "cpu_us"), get(work, "sleep_us"), get(work, "reply_bytes"));
   if (isfinite(get(rec, "size")))
-    fprintf(md, "**%.0f workers**: %.0f req/s (best measured %.0f req/s at n=%.0f), P99 %.2f ms. %s.\n",
-            get(rec, "size"), get(rec, "rps"), get(rec, "best_rps"), get(rec, "best_n"),
+    fprintf(md, "**%.0f worker%s**: %.0f req/s (best measured %.0f req/s at n=%.0f), P99 %.2f ms. %s.\n",
+            get(rec, "size"), get(rec, "size") == 1 ? "" : "s", get(rec, "rps"),
+            get(rec, "best_rps"), get(rec, "best_n"),
             get(rec, "p99_ms"), json_string_value(json_object_get(rec, "reason")));
   else
     fprintf(md, "No recommendation: %s.\n", json_string_value(json_object_get(rec, "reason")));

@@ -73,8 +73,8 @@ void tune_print(FILE *f, const tune_opts_t *o, const tune_point_t *pts, int npts
     fprintf(f, "recommendation: none (%s)\n", v->reason);
     return;
   }
-  fprintf(f, "recommendation: %d workers: %.0f req/s (%.0f %% of the best, %.0f req/s at n=%d), "
-          "p99 %.2f ms\n  why: %s\n", v->size, v->pick->rps_med,
+  fprintf(f, "recommendation: %d worker%s: %.0f req/s (%.0f %% of the best, %.0f req/s at n=%d), "
+          "p99 %.2f ms\n  why: %s\n", v->size, v->size == 1 ? "" : "s", v->pick->rps_med,
           100 * v->pick->rps_med / v->best_rps, v->best_rps, v->best_n, v->pick->p99_med,
           v->reason);
   if (v->still_rising)
