@@ -32,6 +32,10 @@ void bl_hist_pcts(const wb_hist_t *h, double out_us[BL_NPCT]) {
     out_us[k] = (double)wb_hist_percentile(h, bl_pct[k]) / 1e3;
 }
 
+bool bl_pct_reportable(int k, uint64_t samples) {
+  return bl_pct[k] >= 100 || (double)samples * (100 - bl_pct[k]) / 100 >= 10;
+}
+
 const char *bl_ping_mode(const bl_ping_point_t *pt) {
   return pt->pipelined ? "pipelined" : "checkout";
 }

@@ -26,6 +26,10 @@ extern const double bl_pct[BL_NPCT];
 extern const char *const bl_pct_name[BL_NPCT];
 /* The percentiles of h in microseconds. */
 void bl_hist_pcts(const wb_hist_t *h, double out_us[BL_NPCT]);
+/* Whether percentile k is worth reporting from `samples` per run: at least
+ * 10 samples beyond it (P99.9 needs 10,000), else one stray sample decides
+ * it and two runs of one build "differ". max is exact and always kept. */
+bool bl_pct_reportable(int k, uint64_t samples);
 
 typedef struct bl_ping_point {
   wp_transport_t t;

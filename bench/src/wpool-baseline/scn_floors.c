@@ -139,10 +139,11 @@ static void load_emit(wb_ctx_t *c, const char *tn, const char *place, int conc,
             json_pack("{s:s, s:i, s:s}", "transport", tn, "c", conc, "placement", place),
             rps, reps, "floor.rps/%s/c=%d", tn, conc);
   for (int k = 0; k < BL_NPCT; k++)
-    bl_metric(c, "us", "lower",
-              json_pack("{s:s, s:i, s:f, s:s}", "transport", tn, "c", conc,
-                        "percentile", bl_pct[k], "placement", place),
-              pct[k], reps, "floor.%s/%s/c=%d", bl_pct_name[k], tn, conc);
+    if (bl_pct_reportable(k, c->opt->requests))
+      bl_metric(c, "us", "lower",
+                json_pack("{s:s, s:i, s:f, s:s}", "transport", tn, "c", conc,
+                          "percentile", bl_pct[k], "placement", place),
+                pct[k], reps, "floor.%s/%s/c=%d", bl_pct_name[k], tn, conc);
   bl_done(c, "bare %s c=%-3d %8.0f req/s  p50 %7.1f us", tn, conc,
           wb_stats_median(rps, reps), wb_stats_median(pct[0], reps));
 }

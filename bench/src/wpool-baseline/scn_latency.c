@@ -3,7 +3,8 @@
  *
  * Metrics: ping.<p>/<t>/<mode>/n=N/c=C for p in p50 p90 p95 p99 p99_9 max
  * (us, lower is better). Each run is one repetition's percentile over its
- * --requests samples (log-linear histogram, < 0.4 % value error); read
+ * --requests samples (log-linear histogram, < 0.4 % value error), kept
+ * only with 10 samples beyond it (P99.9 from 10,000 up); read
  * against floor.<p>/<t>/c=C. Closed loop: latency under a fixed number in
  * flight, not under a fixed arrival rate (that is open-loop's job).
  */
@@ -23,6 +24,7 @@ static void run(wb_ctx_t *c) {
     if (!pt->ok) continue;
     const char *tn = wp_transport_name(pt->t);
     for (int k = 0; k < BL_NPCT; k++) {
+      if (!bl_pct_reportable(k, c->opt->requests)) continue;
       json_t *m = bl_metric(c, "us", "lower", params(pt, k), pt->pct[k],
                             (size_t)g->reps, "ping.%s/%s/%s/n=%d/c=%d",
                             bl_pct_name[k], tn, bl_ping_mode(pt), pt->n, pt->c);
