@@ -40,7 +40,7 @@ static void frame(FILE *gp, const rp_chart_t *ch) {
   /* Legend under the plot: the plot keeps the full width, and long
    * labels ("floor: bare posix_spawn, sequential") never cover data. */
   fprintf(gp, "set grid\nset key outside below center horizontal\n"
-              "set border 3\nset tics nomirror\nset offsets graph 0.02, graph 0.02, graph 0.05, 0\n");
+              "set border 3\nset tics nomirror\nset offsets graph 0.02, graph 0.02, 0, 0\n");
   if (ch->logx) fprintf(gp, "set logscale x 2\n");
   /* Linear axes in SI steps (3.5M, not 3.5x10^6); log axes plainly. */
   if (ch->logy) fprintf(gp, "set logscale y 10\nset format y \"%%g\"\n");
