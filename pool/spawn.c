@@ -16,6 +16,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,6 +49,23 @@ static void pin(pid_t pid, const int *cpus, int ncpus) {
   (void)sched_setaffinity(pid, sizeof set, &set);
 }
 
+/* environ plus WPOOL_PPID=<our pid>: lets a worker tell "my supervisor
+ * died before I could arm PR_SET_PDEATHSIG" from "my supervisor is PID 1"
+ * (a container entrypoint). NULL on allocation failure. */
+static char **worker_env(char *buf, size_t buflen) {
+  size_t n = 0;
+  while (environ[n]) n++;
+  char **env = malloc((n + 2) * sizeof *env);
+  if (!env) return NULL;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (strncmp(environ[i], "WPOOL_PPID=", 11) != 0) env[k++] = environ[i];
+  snprintf(buf, buflen, "WPOOL_PPID=%d", (int)getpid());
+  env[k++] = buf;
+  env[k] = NULL;
+  return env;
+}
+
 static int spawn_with(char *const argv[], int in[2], int out[2], pid_t *pid) {
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
@@ -73,7 +93,10 @@ static int spawn_with(char *const argv[], int in[2], int out[2], pid_t *pid) {
   posix_spawnattr_setpgroup(&attr, 0);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
                                       POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_USEVFORK);
-  rc = posix_spawnp(pid, argv[0], &fa, &attr, argv, environ);
+  char ppid[32];
+  char **env = worker_env(ppid, sizeof ppid);
+  rc = env ? posix_spawnp(pid, argv[0], &fa, &attr, argv, env) : ENOMEM;
+  free(env);
   posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
   return rc;

@@ -121,10 +121,18 @@ int wk_write_hello(int fd, int transport, const char *address) {
   return wk_write_all(fd, buf, WP_FRAME_HDR + n);
 }
 
+/* PR_SET_PDEATHSIG fires when the parent *thread* that spawned us exits:
+ * libwpool spawns from its loop thread, which lives as long as the pool. */
 void wk_die_with_parent(void) {
-  pid_t parent = getppid();
+  pid_t seen = getppid();
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  /* The parent may have died between fork and prctl: then we were already
-   * re-parented and the death signal will never come. */
-  if (getppid() != parent || parent == 1) _exit(1);
+  if (getppid() != seen) _exit(1);
+  /* The supervisor may have died before the prctl: then we were already
+   * re-parented and the signal will never come. libwpool passes its pid in
+   * WPOOL_PPID; without it (started by hand) only the parent we saw at
+   * startup can be compared. A supervisor that is PID 1 is fine. */
+  const char *env = getenv("WPOOL_PPID");
+  if (env && *env) {
+    if (getppid() != (pid_t)atoi(env)) _exit(1);
+  }
 }

@@ -328,7 +328,9 @@ def die_with_parent():
     """Asks the kernel to SIGKILL us when the supervisor dies (PR_SET_PDEATHSIG).
 
     If the parent already died before the prctl we were re-parented and the
-    signal will never come: exit now instead of living on as an orphan."""
+    signal will never come: exit now instead of living on as an orphan.
+    libwpool passes its pid in WPOOL_PPID, which tells that case apart from
+    a supervisor that is PID 1 (a container's entrypoint)."""
     import ctypes
 
     parent = os.getppid()
@@ -338,7 +340,8 @@ def die_with_parent():
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):  # not Linux: rely on stdin EOF alone
         pass
-    if parent == 1 or os.getppid() != parent:
+    expected = os.environ.get("WPOOL_PPID", "")
+    if os.getppid() != parent or (expected.isdigit() and os.getppid() != int(expected)):
         os._exit(EXIT_IO)
 
 
