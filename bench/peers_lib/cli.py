@@ -154,7 +154,8 @@ class Run:
                 rps, lat = h.ping(c, o.warmup, o.requests, o.timeout)
                 fig[("rps", s, c)] = rps
                 for p in PCTS:
-                    fig[(p, s, c)] = D.percentile(lat, PCT_VALUE[p]) / 1e3
+                    if D.percentile_supported(len(lat), PCT_VALUE[p]):
+                        fig[(p, s, c)] = D.percentile(lat, PCT_VALUE[p]) / 1e3
             sup, workers = h.rss()
             if sup is not None and len(workers) == o.workers:
                 fig[("sup_rss", s)] = sup / MIB

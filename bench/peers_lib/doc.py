@@ -24,6 +24,13 @@ def median(xs):
     return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
 
 
+def percentile_supported(samples, p):
+    """The rule bench/baseline follows: a percentile is reported only with at
+    least 10 samples beyond it (P99 from 1,000 samples, P99.9 from 10,000);
+    a tail estimated from one or two samples is noise, not a figure."""
+    return samples * (100.0 - p) / 100.0 >= 10 - 1e-9
+
+
 def percentile(sorted_xs, p):
     """Exact nearest-rank percentile of already sorted samples: the
     smallest sample with at least p % of the samples at or below it."""
