@@ -272,6 +272,12 @@ void wp_slot_detach(wp_slot_t *s, wp_call_t *c) {
 
 /* ---- failure paths ------------------------------------------------------ */
 
+static void on_kick(uv_timer_t *t) { wp_dispatch(t->data); }
+
+void wp_dispatch_soon(wp_pool_t *p) {
+  if (p->state == POOL_RUNNING) uv_timer_start(&p->kick_timer, on_kick, 0, 0);
+}
+
 void wp_slot_fail_inflight(wp_slot_t *s, int err) {
   wp_pool_t *p = s->pool;
   wp_call_t *c;
@@ -285,6 +291,9 @@ void wp_slot_fail_inflight(wp_slot_t *s, int err) {
       /* At the front: it was already first in line once. */
       c->retries++;
       call_list_push_front(&p->queue, c);
+      /* Another worker may be idle right now: don't wait for an unrelated
+       * event (or this slot's restart) to send it. */
+      wp_dispatch_soon(p);
       continue;
     }
     wp_call_complete(c, err, NULL, 0, s->index);

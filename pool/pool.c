@@ -319,6 +319,9 @@ static int init_pool_handles(wp_pool_t *p) {
   uv_timer_init(p->loop, &p->rss_timer);
   p->rss_timer.data = p;
   p->pool_handles++;
+  uv_timer_init(p->loop, &p->kick_timer);
+  p->kick_timer.data = p;
+  p->pool_handles++;
   for (int i = 0; i < p->nslots; i++) {
     uv_timer_init(p->loop, &p->slots[i].timer);
     p->slots[i].timer.data = &p->slots[i];
@@ -474,14 +477,21 @@ static void on_exit_tick(uv_timer_t *t) { exit_check(t->data); }
 /* Reaps the worker if it exited, and ends its generation. */
 static void exit_check(wp_slot_t *s) {
   if (s->reaped) return;
+  /* Look without reaping first: while the leader is an unreaped zombie its
+   * pid (and so its process-group id) cannot be reused, so the group kill
+   * below cannot hit a stranger. Whatever the leader left in its group
+   * goes with it. */
+  siginfo_t si = {0};
+  if (waitid(P_PID, (id_t)s->tl.pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+      si.si_pid == 0)
+    return; /* spurious: still running */
+  kill(-s->tl.pid, SIGKILL);
   int st = 0;
   pid_t r = waitpid(s->tl.pid, &st, WNOHANG);
-  if (r == 0) return; /* spurious */
+  if (r == 0) return;
   s->reaped = true;
   s->exit_status = st;
   s->pool->stats.worker_exits++;
-  /* Whatever the leader left in its group goes with it. */
-  kill(-s->tl.pid, SIGKILL);
   /* Replies it wrote just before exiting are still in the pipe: take them
    * before declaring the rest lost. */
   if (s->out_open && !s->failed) wp_link_drain(s);
@@ -663,6 +673,7 @@ static void stop_finish_maybe(wp_pool_t *p) {
   uv_close((uv_handle_t *)&p->deadline_timer, pool_timer_closed);
   uv_close((uv_handle_t *)&p->stop_timer, pool_timer_closed);
   uv_close((uv_handle_t *)&p->rss_timer, pool_timer_closed);
+  uv_close((uv_handle_t *)&p->kick_timer, pool_timer_closed);
   for (int i = 0; i < p->nslots; i++)
     uv_close((uv_handle_t *)&p->slots[i].timer, slot_timer_closed);
   if (p->grpc && !p->grpc_closing) {

@@ -136,6 +136,7 @@ struct wp_pool {
   size_t heap_len, heap_cap;
   uv_timer_t deadline_timer;
   uv_timer_t stop_timer;   /* stop grace period */
+  uv_timer_t kick_timer;   /* zero-delay: dispatch on the next loop turn */
   uv_timer_t rss_timer;    /* max_rss_bytes checks */
   int pool_handles;        /* open pool-level handles */
   uint64_t *restart_times; /* ring of recent restart times (intensity) */
@@ -161,6 +162,9 @@ void call_list_remove(call_list_t *l, wp_call_t *c);
 
 /* dispatch.c */
 void wp_dispatch(wp_pool_t *p);
+/* Dispatches on the next loop turn: for paths that must not run callbacks
+ * inline (they may be inside wp_pool_call) but put calls back in line. */
+void wp_dispatch_soon(wp_pool_t *p);
 void wp_call_complete(wp_call_t *c, int err, const uint8_t *payload,
                       size_t len, int slot);
 void wp_call_release(wp_call_t *c);   /* transport done with it */
