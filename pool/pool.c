@@ -728,8 +728,15 @@ void wp_pool_stop(wp_pool_t *p, wp_stop_cb cb, void *arg) {
     if (cb) cb(p, arg);
     return;
   }
-  if (p->start_cb) start_done(p, WP_ESTOPPED);
+  /* STOPPING before the start callback runs: a start callback that calls
+   * wp_pool_stop itself (the usual "stop on failure") is then a no-op and
+   * the first stop callback is kept. */
+  wp_start_cb start_cb = p->start_cb;
   p->state = POOL_STOPPING;
+  if (start_cb) {
+    p->start_cb = NULL;
+    start_cb(p, WP_ESTOPPED, p->start_arg);
+  }
   uv_timer_stop(&p->rss_timer);
   wp_fail_queue(p, WP_ESTOPPED);
   for (int i = 0; i < p->nslots; i++) slot_stop(&p->slots[i]);
