@@ -230,6 +230,7 @@ static int watch_exit(wp_slot_t *s) {
   return rc ? WP_EIO : 0;
 }
 static void slot_down(wp_slot_t *s);
+static void close_handle(uv_handle_t *h, bool *open);
 
 int wp_slot_spawn(wp_slot_t *s) {
   wp_pool_t *p = s->pool;
@@ -270,17 +271,24 @@ int wp_slot_spawn(wp_slot_t *s) {
   s->pidfd = pr.pidfd;
   s->state = SLOT_STARTING;
   rc = open_handles(s, &pr);
-  if (rc == 0) rc = watch_exit(s);
+  /* The exit watch starts whenever its handle exists, even if a pipe
+   * failed: the slot only goes DOWN once the process is reaped. */
+  int wrc = s->exitw_open ? watch_exit(s) : WP_EIO;
+  if (rc == 0) rc = wrc;
   if (rc == 0) rc = wp_link_start_reading(s);
   if (rc == 0 && p->opts.start_timeout_ns)
     uv_timer_start(&s->timer, on_start_timeout, p->opts.start_timeout_ns / MS, 0);
   if (rc == 0) return 0;
-  if (!s->exitw_open) { /* nothing will tell us it exited: reap it here */
+  if (wrc) { /* nothing will tell us it exited: reap it here */
     kill(-pr.pid, SIGKILL);
     waitpid(pr.pid, NULL, 0);
     s->reaped = true;
-    if (s->pidfd >= 0) close(s->pidfd);
-    s->pidfd = -1;
+    if (s->exitw_open) { /* its close callback closes the pidfd */
+      close_handle((uv_handle_t *)&s->exitw, &s->exitw_open);
+    } else if (s->pidfd >= 0) {
+      close(s->pidfd);
+      s->pidfd = -1;
+    }
   }
   wp_slot_fail(s, rc);
   return 0;
@@ -626,6 +634,9 @@ static void stop_finish_maybe(wp_pool_t *p);
 static void slot_down(wp_slot_t *s) {
   wp_pool_t *p = s->pool;
   s->state = SLOT_DOWN;
+  /* Whatever this generation armed (start timeout, retire grace) must not
+   * fire on the next one. */
+  uv_timer_stop(&s->timer);
   if (p->opts.transport == WP_TRANSPORT_GRPC && !p->opts.grpc_tcp &&
       p->sockdir[0]) {
     char path[sizeof p->sockdir + 64];
