@@ -36,7 +36,6 @@ extern "C" {
   X(EQUEUE_FULL, -7, "request queue is full")                               \
   X(ETIMEDOUT, -8, "request timed out")                                     \
   X(ESTOPPED, -9, "pool is stopping or stopped")                            \
-  X(ENOWORKERS, -10, "no worker could be started")                          \
   X(ESTATE, -11, "operation not allowed in the pool's current state")       \
   X(EREMOTE, -12, "worker answered with an error status")                   \
   X(ETRANSPORT, -13, "transport failure (connection or call failed)")       \
@@ -79,7 +78,8 @@ typedef struct wp_options {
   size_t queue_limit;         /* queued (not yet dispatched) requests; default 1<<20 */
   uint64_t request_timeout_ns;/* from wp_pool_call to reply; 0 = none */
   uint64_t start_timeout_ns;  /* spawn → Hello; default 10 s */
-  uint64_t stop_grace_ns;     /* stdin closed → SIGKILL; default 2 s */
+  uint64_t stop_grace_ns;     /* stdin closed → SIGTERM; SIGKILL min(grace/4,
+                               * 1 s) after that; default 2 s */
   uint32_t max_frame;         /* largest frame accepted; default 16 MiB */
   const int *cpus;            /* pin workers to these CPUs (NULL: inherit) */
   int ncpus;
@@ -173,11 +173,13 @@ int wp_pool_start(wp_pool_t *p, wp_start_cb cb, void *arg);
 int wp_pool_call(wp_pool_t *p, const wp_request_t *req, wp_reply_cb cb,
                  void *arg);
 /* Fails queued requests with WP_ESTOPPED, closes workers' stdin, waits
- * stop_grace_ns, then SIGKILLs; cb runs when every child is reaped and every
+ * stop_grace_ns, then SIGTERMs each worker's process group and SIGKILLs it
+ * min(grace/4, 1 s) later; cb runs when every child is reaped and every
  * handle is closed. In-flight requests get their replies if they arrive in
  * the grace period, else WP_ESTOPPED. */
 void wp_pool_stop(wp_pool_t *p, wp_stop_cb cb, void *arg);
-/* Only after the stop callback ran (or if never started). */
+/* Only after the stop callback ran, or if wp_pool_start was never called.
+ * After wp_pool_start returned an error, call wp_pool_stop first. */
 void wp_pool_free(wp_pool_t *p);
 
 int wp_pool_size(const wp_pool_t *p);
