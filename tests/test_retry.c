@@ -6,70 +6,30 @@
  * - a stop issued during start whose start callback stops again: the
  *   first stop callback runs, once.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <signal.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <cmocka.h>
 
-#include "testutil.h"
-
-typedef struct st {
-  bool started, stopped, done;
-  int err, slot;
-} st_t;
-
-static void on_started(wp_pool_t *p, int err, void *arg) {
-  (void)p;
-  ((st_t *)arg)->started = true;
-  ((st_t *)arg)->err = err;
-}
-static void on_stopped(wp_pool_t *p, void *arg) {
-  (void)p;
-  ((st_t *)arg)->stopped = true;
-}
-static void on_reply(wp_pool_t *p, int err, const wp_reply_t *r, void *arg) {
-  (void)p;
-  st_t *s = arg;
-  s->done = true;
-  s->err = err;
-  s->slot = r ? r->slot : -1;
-}
+#include "poolfx.h"
 
 static void retry_on_other_worker(wp_transport_t t) {
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  wp_options_t o;
-  wp_options_init(&o);
-  o.size = 2;
-  o.transport = t;
-  o.restart = 0;
-  wp_pool_t *p;
-  st_t s = {0};
-  assert_int_equal(wp_pool_new(&loop, &o, &p), 0);
-  assert_int_equal(wp_pool_start(p, on_started, &s), 0);
-  assert_true(tu_run_until(&loop, &s.started, 20));
-  assert_int_equal(s.err, 0);
-
-  st_t c = {0};
+  fx_t f;
+  fx_init(&f, 2);
+  f.o.transport = t;
+  f.o.restart = 0;
+  f.o.start_timeout_ns = 20 * S;
+  assert_int_equal(fx_start(&f), 0);
+  outcome_t c = {0};
   wp_request_t req = {.kind = WP_REQ_WORK, .sleep_us = 300000, .idempotent = 1};
-  assert_int_equal(wp_pool_call(p, &req, on_reply, &c), 0);
-  tu_run_for(&loop, 0.05); /* on a worker now */
+  assert_int_equal(wp_pool_call(f.pool, &req, on_reply, &c), 0);
+  tu_run_for(&f.loop, 0.05); /* on a worker now */
   wp_timeline_t tl0;
-  wp_pool_timeline(p, 0, &tl0);
+  wp_pool_timeline(f.pool, 0, &tl0);
   kill(tl0.pid, SIGKILL); /* slot 0 got it: the first free slot */
-  assert_true(tu_run_until(&loop, &c.done, 5));
+  uint64_t end = wp_now_ns() + 5 * S;
+  while (c.calls == 0 && wp_now_ns() < end) tu_run_for(&f.loop, 0.01);
+  assert_int_equal(c.calls, 1);
   assert_int_equal(c.err, 0);
   assert_int_equal(c.slot, 1);
-
-  wp_pool_stop(p, on_stopped, &s);
-  assert_true(tu_run_until(&loop, &s.stopped, 10));
-  wp_pool_free(p);
-  assert_int_equal(uv_loop_close(&loop), 0);
-  assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+  fx_finish(&f);
 }
 
 static void pipe_retry(void **state) { (void)state; retry_on_other_worker(WP_TRANSPORT_PIPE); }
