@@ -48,10 +48,12 @@ static void spawn_failed(wb_ctx_t *c, spawn_runs_t *s, const char *child) {
   bl_fail(c, "spawn floor n=%d: %s did not start or stayed silent", s->n, child);
 }
 
-/* Repetition i (or the warm-up, i < 0) of one size, both modes. */
+/* Repetition i (or the warm-up, i < 0) of one size, both modes, in
+ * alternating order (scn_startup.c says why). */
 static void spawn_rep(wb_ctx_t *c, const char *child, spawn_runs_t *s, int i) {
   fl_spawn_result_t r;
-  for (int k = 0; k < 2 && s->ok; k++) {
+  for (int j = 0; j < 2 && s->ok; j++) {
+    int k = (j + (i < 0 ? 0 : i)) % 2;
     if (i < 0) bl_status(c, "spawn %s n=%d warm-up", mode_name[k], s->n);
     else bl_status(c, "round %d/%d: spawn %s n=%d", i + 1, c->opt->startup_reps,
                    mode_name[k], s->n);

@@ -54,7 +54,9 @@ static void fmt_cell(char *b, size_t cap, const json_t *m, bool ratio) {
   fmt_value(v, sizeof v, num(m, "median"));
   const json_t *r = json_object_get(m, "ratio_to_floor");
   double x = json_number_value(r);
-  if (ratio && r) snprintf(b, cap, x < 10 ? "%s ×%.2f" : "%s ×%.0f", v, x);
+  /* Two significant figures, never "×0.00". */
+  const char *f = x >= 10 ? "%s ×%.0f" : x >= 0.1 ? "%s ×%.2f" : x >= 0.01 ? "%s ×%.3f" : "%s ×%.4f";
+  if (ratio && r) snprintf(b, cap, f, v, x);
   else snprintf(b, cap, "%s", v);
 }
 
