@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "frame.h"
@@ -39,13 +40,27 @@ static int out_reply(outbuf_t *o, const Wpool__V1__Reply *r) {
   return 0;
 }
 
+/* Replies are batched into one write while they come quickly (pings), but
+ * a reply that took longer than this to produce goes out at once: the
+ * supervisor can hand this worker its next request while it works on the
+ * ones still buffered, instead of waiting for the whole batch. */
+#define FLUSH_AFTER_NS 50000u
+
+static uint64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* Handles every whole frame buffered in d, appending replies to o.
- * Returns 0 to go on, 1 on Shutdown, -1 on a protocol error (reason set). */
+ * Returns 0 to go on, 1 on Shutdown, -1 on a protocol error (reason set),
+ * -2 when writing an early flush failed (errno set). */
 static int drain_frames(const wk_config_t *cfg, wp_frame_decoder_t *d,
                         outbuf_t *o, const char **why) {
   const uint8_t *f;
   uint32_t flen;
   int rc;
+  uint64_t since = mono_ns();
   while ((rc = wp_frame_next(d, &f, &flen)) == WP_FRAME_OK) {
     Wpool__V1__Request *req = wpool__v1__request__unpack(NULL, flen, f);
     if (!req) {
@@ -61,6 +76,12 @@ static int drain_frames(const wk_config_t *cfg, wp_frame_decoder_t *d,
       return -1;
     }
     if (res.shutdown) return 1;
+    uint64_t now = mono_ns();
+    if (now - since > FLUSH_AFTER_NS) {
+      if (wk_write_all(STDOUT_FILENO, o->data, o->len) != 0) return -2;
+      o->len = 0;
+      since = now;
+    }
   }
   if (rc == WP_FRAME_EOVERSIZE) {
     *why = "frame larger than --max-frame";
@@ -96,7 +117,7 @@ int wk_pipe_serve(const wk_config_t *cfg) {
     }
     out.len = 0;
     int st = drain_frames(cfg, &dec, &out, &why);
-    if (out.len > 0 && wk_write_all(STDOUT_FILENO, out.data, out.len) != 0) {
+    if (st == -2 || (out.len > 0 && wk_write_all(STDOUT_FILENO, out.data, out.len) != 0)) {
       code = errno == EPIPE ? 0 : 1; /* EPIPE: the supervisor went away */
       if (code) why = strerror(errno);
       break;
