@@ -143,17 +143,17 @@ static const json_t *ping_cell(const json_t *doc, const void *r, int c) {
 
 static void ping_table(FILE *f, const bl_opts_t *o, const json_t *doc,
                        const char *title, const char *what) {
-  header_row(f, title, &o->conc, "c=", 14);
+  header_row(f, title, &o->conc, "c=", 15);
   static const char *const modes[2] = {"checkout", "pipelined"};
   for (int t = 0; t < o->ntransports; t++) {
     const char *tn = wp_transport_name(o->transports[t]);
     char label[48];
     snprintf(label, sizeof label, "bare %s", tn);
-    row(f, doc, label, &o->conc, 14, false, ping_cell, &(prow_t){what, tn, NULL, 0});
+    row(f, doc, label, &o->conc, 15, false, ping_cell, &(prow_t){what, tn, NULL, 0});
     for (int k = 0; k < 2; k++)
       for (int i = 0; i < o->sizes.n; i++) {
         snprintf(label, sizeof label, "%s %s n=%d", tn, modes[k], o->sizes.v[i]);
-        row(f, doc, label, &o->conc, 14, true, ping_cell,
+        row(f, doc, label, &o->conc, 15, true, ping_cell,
             &(prow_t){what, tn, modes[k], o->sizes.v[i]});
       }
   }
