@@ -154,6 +154,10 @@ static void deadline_arm(wp_pool_t *p) {
     uv_timer_stop(&p->deadline_timer);
     return;
   }
+  /* The delay is computed from our clock, and libuv adds it to its cached
+   * one: refresh that, or after the caller blocked the loop thread the
+   * timer fires early and only re-arms. */
+  uv_update_time(p->loop);
   uint64_t now = wp_now_ns(), d = p->heap[0]->deadline;
   uint64_t ms = d > now ? (d - now + 999999) / 1000000 : 0;
   uv_timer_start(&p->deadline_timer, on_deadline, ms, 0);

@@ -372,6 +372,10 @@ static int check_fd_budget(const wp_pool_t *p) {
 int wp_pool_start(wp_pool_t *p, wp_start_cb cb, void *arg) {
   if (!p) return WP_EINVAL;
   if (p->state != POOL_NEW) return WP_ESTATE;
+  /* libuv timers count from the loop's cached clock: a caller that kept
+   * the loop thread busy before this call would otherwise see the start
+   * timeout fire at once. */
+  uv_update_time(p->loop);
   int rc = check_fd_budget(p);
   if (rc) return rc; /* still POOL_NEW: stop and free need no loop turn */
   rc = init_pool_handles(p);
@@ -732,6 +736,7 @@ int wp_closing_err(const wp_slot_t *s) {
 
 void wp_pool_stop(wp_pool_t *p, wp_stop_cb cb, void *arg) {
   if (!p || p->state == POOL_STOPPING || p->state == POOL_STOPPED) return;
+  uv_update_time(p->loop); /* the grace counts from now (see wp_pool_start) */
   p->stop_cb = cb;
   p->stop_arg = arg;
   if (p->state == POOL_NEW) { /* never started: nothing to close */

@@ -77,7 +77,7 @@ static void add_point(wb_ctx_t *c, const char *tn, uint32_t bytes, const pl_poin
 
 static void run_transport(wb_ctx_t *c, wp_transport_t t, const char *buf) {
   const char *tn = wp_transport_name(t);
-  int reps = c->opt->quick ? 3 : PL_MAX_REPS;
+  int reps = PL_MAX_REPS; /* >= 5 even in --quick: see scn_openloop.c */
   wp_options_t po;
   bl_pool_options(c, t, 1, &po);
   wp_pool_t *p = NULL;
