@@ -286,6 +286,27 @@ static void clear_regression(void **state) {
   run_free(&r);
 }
 
+/* A metric's own threshold_pct (set by the tool that measured it, e.g. for
+ * tail percentiles) widens the default; --metric-threshold still wins. */
+static void metric_own_threshold(void **state) {
+  (void)state;
+  double after[8];
+  scaled(base8, 8, 1.3, after);
+  json_t *db = new_doc(NULL), *da = new_doc(NULL);
+  add(db, "ping.p99_9/pipe/n=1", "lower", base8, 8);
+  json_t *m = wb_metric_add(da, "ping.p99_9/pipe/n=1", "ms", "lower", NULL, after, 8);
+  assert_non_null(m);
+  json_object_set_new(m, "threshold_pct", json_real(50));
+  const char *b = save(db, "before.json"), *a = save(da, "after.json");
+  run_t r = RUN(b, a);
+  assert_int_equal(r.status, 0); /* +30 % < its own 50 % */
+  assert_non_null(strstr(r.out, "same"));
+  run_free(&r);
+  r = RUN(b, a, "--metric-threshold", "ping.*=20");
+  assert_int_equal(r.status, 1);
+  run_free(&r);
+}
+
 static void improvement_both_directions(void **state) {
   (void)state;
   const char *b, *a;
@@ -506,6 +527,7 @@ int main(void) {
       cmocka_unit_test(results_load_reasons),
       cmocka_unit_test(identical_is_same),
       cmocka_unit_test(clear_regression),
+      cmocka_unit_test(metric_own_threshold),
       cmocka_unit_test(improvement_both_directions),
       cmocka_unit_test(overlapping_is_noise),
       cmocka_unit_test(few_runs_threshold_decides),

@@ -113,7 +113,11 @@ static int loads(wb_ctx_t *c, wp_pool_t *p, wp_transport_t t, int n, double cap)
    * regression. */
   int reps = OL_MAX_REPS;
   uint64_t dur = c->opt->quick ? 300000000ull : 500000000ull;
-  for (size_t i = 0; i < NLOADS; i++) {
+  /* --quick keeps the 50 % point only: at 80 % a 2-vCPU VM that slows by
+   * a third between two runs (the floors show it) crosses the knee, and a
+   * smoke run should not flag that as a regression of the code. */
+  size_t nloads = c->opt->quick ? 1 : NLOADS;
+  for (size_t i = 0; i < nloads; i++) {
     ol_point_t pt = {.rate = cap * LOADS[i] / 100.0};
     bl_status(c, "openloop %s n=%d %d%% warm-up", wp_transport_name(t), n, LOADS[i]);
     int err = open_run(c, p, &pt, dur / 2, -1);

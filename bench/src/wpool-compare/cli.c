@@ -220,8 +220,12 @@ void cmp_opts_free(cmp_opts_t *o) {
   o->n_mthr = 0;
 }
 
-double cmp_threshold_for(const cmp_opts_t *o, const char *id) {
+/* --metric-threshold wins; otherwise the larger of --threshold and the
+ * metric's own threshold_pct (the tool that measured it knows a tail
+ * percentile moves more between runs than a median does). */
+double cmp_threshold_for(const cmp_opts_t *o, const char *id, double own_pct) {
   double pct = o->threshold_pct;
+  if (own_pct > pct) pct = own_pct;
   for (size_t i = 0; i < o->n_mthr; i++)
     if (fnmatch(o->mthr[i].glob, id, 0) == 0)
       pct = o->mthr[i].pct;

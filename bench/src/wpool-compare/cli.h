@@ -43,7 +43,8 @@ int cmp_parse_args(int argc, char **argv, cmp_opts_t *o, char *err,
 void cmp_opts_free(cmp_opts_t *o);
 
 /* The threshold (percent) that applies to metric id. */
-double cmp_threshold_for(const cmp_opts_t *o, const char *id);
+/* own_pct: the metric's threshold_pct field, 0 when absent. */
+double cmp_threshold_for(const cmp_opts_t *o, const char *id, double own_pct);
 
 void cmp_usage(FILE *f);
 

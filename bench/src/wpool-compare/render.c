@@ -77,11 +77,11 @@ static const char *created(const json_t *doc) {
 static void fmt_summary(const cmp_report_t *r, const cmp_opts_t *o, char *buf,
                         size_t n) {
   snprintf(buf, n,
-           "%zu regression%s, %zu improvement%s, %zu noise, %zu same%s "
-           "(threshold %g%%, alpha %g)",
+           "%zu regression%s, %zu improvement%s, %zu noise, %zu same, "
+           "%zu floor-moved%s (threshold %g%%, alpha %g)",
            r->counts[CMP_REGRESSION], r->counts[CMP_REGRESSION] == 1 ? "" : "s",
            r->counts[CMP_IMPROVEMENT], r->counts[CMP_IMPROVEMENT] == 1 ? "" : "s",
-           r->counts[CMP_NOISE], r->counts[CMP_SAME],
+           r->counts[CMP_NOISE], r->counts[CMP_SAME], r->counts[CMP_FLOOR_MOVED],
            r->counts[CMP_INCOMPARABLE] ? ", some incomparable" : "",
            o->threshold_pct, o->alpha);
 }
@@ -101,6 +101,7 @@ static const char *verdict_color(cmp_verdict_t v) {
   case CMP_REGRESSION: return "\033[31m";
   case CMP_IMPROVEMENT: return "\033[32m";
   case CMP_NOISE: return "\033[33m";
+  case CMP_FLOOR_MOVED: return "\033[33m";
   default: return NULL;
   }
 }

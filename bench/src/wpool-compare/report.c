@@ -10,7 +10,8 @@
 #include "stats.h"
 
 static const char *const verdict_names[CMP_NVERDICTS] = {
-    "same", "noise", "improvement", "regression", "incomparable"};
+    "same", "noise", "improvement", "regression", "incomparable",
+    "floor-moved"};
 
 const char *cmp_verdict_name(cmp_verdict_t v) {
   return v < CMP_NVERDICTS ? verdict_names[v] : "?";
@@ -84,6 +85,12 @@ static void decide(cmp_row_t *row, double alpha) {
     row->verdict = moved;
   else
     row->verdict = row->p < alpha ? moved : CMP_NOISE;
+  /* Floors (bare spawn, bare ping-pong, bare gRPC call) measure the
+   * machine, not our code: a real move there is reported, never a
+   * regression; the pool figures' ratio_to_floor says what it did to them. */
+  if (strncmp(row->id, "floor.", 6) == 0 &&
+      (row->verdict == CMP_REGRESSION || row->verdict == CMP_IMPROVEMENT))
+    row->verdict = CMP_FLOOR_MOVED;
 }
 
 static int comparable(const json_t *bm, const json_t *am) {
@@ -120,7 +127,8 @@ static int fill_row(const json_t *bm, const json_t *am, const cmp_opts_t *o,
   row->id = json_string_value(json_object_get(am, "id"));
   row->unit = json_string_value(json_object_get(am, "unit"));
   row->better = json_string_value(json_object_get(am, "better"));
-  row->threshold_pct = cmp_threshold_for(o, row->id);
+  row->threshold_pct = cmp_threshold_for(
+      o, row->id, json_number_value(json_object_get(am, "threshold_pct")));
   row->p = NAN;
   if (measure(bm, am, row) != 0)
     return -1;
@@ -168,6 +176,13 @@ static int match_rows(json_t *before, json_t *after, const cmp_opts_t *o,
     r->counts[row->verdict]++;
     r->nrows++;
   }
+  if (r->counts[CMP_FLOOR_MOVED])
+    json_array_append_new(
+        r->warnings,
+        json_sprintf("%zu floor metric%s moved: the machine changed between "
+                     "the runs; read pool figures by their ratio_to_floor",
+                     r->counts[CMP_FLOOR_MOVED],
+                     r->counts[CMP_FLOOR_MOVED] == 1 ? "" : "s"));
   return 0;
 }
 

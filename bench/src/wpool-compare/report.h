@@ -33,6 +33,7 @@ typedef enum {
   CMP_IMPROVEMENT,
   CMP_REGRESSION,
   CMP_INCOMPARABLE,
+  CMP_FLOOR_MOVED, /* a floor.* metric moved: the machine changed, not the code */
   CMP_NVERDICTS
 } cmp_verdict_t;
 
