@@ -124,25 +124,13 @@ static int count_fds(void) {
   return n;
 }
 
-/* Zombie children of this process (waitpid would find them). */
-static int count_zombies(void) {
-  DIR *d = opendir("/proc");
-  struct dirent *e;
-  int n = 0, me = getpid();
-  while ((e = readdir(d)) != NULL) {
-    int pid = atoi(e->d_name);
-    if (pid <= 0) continue;
-    char path[64], st = 0;
-    int ppid = 0;
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f) continue;
-    if (fscanf(f, "%*d %*s %c %d", &st, &ppid) == 2 && ppid == me && st == 'Z') n++;
-    fclose(f);
-  }
-  closedir(d);
-  return n;
+static bool zombie_child_of(char state, int ppid, int pgrp, int parent) {
+  (void)pgrp;
+  return ppid == parent && state == 'Z';
 }
+
+/* Zombie children of this process (waitpid would find them). */
+static int count_zombies(void) { return tu_proc_count(zombie_child_of, getpid()); }
 
 static void one_cycle(wp_transport_t t, int size) {
   fx_t f;

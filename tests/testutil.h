@@ -59,29 +59,41 @@ static inline bool tu_alive(int pid) {
   return n == 1 && state != 'Z' && state != 'X';
 }
 
-/* Is any live (non-zombie) process in process group pgid? Zombies are
- * excluded: whoever inherited them reaps them on its own schedule. */
-static inline bool tu_group_alive(int pgid) {
+/* Counts the processes in /proc for which match(state, ppid, pgrp, arg)
+ * holds. comm is read as one word: true for the programs we start. */
+typedef bool (*tu_proc_match)(char state, int ppid, int pgrp, int arg);
+
+static inline int tu_proc_count(tu_proc_match match, int arg) {
   DIR *d = opendir("/proc");
-  if (!d) return false;
+  if (!d) return 0;
   struct dirent *e;
-  bool alive = false;
-  while (!alive && (e = readdir(d)) != NULL) {
+  int n = 0;
+  while ((e = readdir(d)) != NULL) {
     int pid = atoi(e->d_name);
     if (pid <= 0) continue;
     char path[64], state = 0;
-    int pgrp = 0;
+    int ppid = 0, pgrp = 0;
     snprintf(path, sizeof path, "/proc/%d/stat", pid);
     FILE *f = fopen(path, "r");
     if (!f) continue;
-    /* pid (comm) state ppid pgrp: comm has no spaces for our programs */
-    if (fscanf(f, "%*d %*s %c %*d %d", &state, &pgrp) == 2 && pgrp == pgid &&
-        state != 'Z' && state != 'X')
-      alive = true;
+    if (fscanf(f, "%*d %*s %c %d %d", &state, &ppid, &pgrp) == 3 &&
+        match(state, ppid, pgrp, arg))
+      n++;
     fclose(f);
   }
   closedir(d);
-  return alive;
+  return n;
+}
+
+static inline bool tu_live_in_group(char state, int ppid, int pgrp, int pgid) {
+  (void)ppid;
+  return pgrp == pgid && state != 'Z' && state != 'X';
+}
+
+/* Is any live (non-zombie) process in process group pgid? Zombies are
+ * excluded: whoever inherited them reaps them on its own schedule. */
+static inline bool tu_group_alive(int pgid) {
+  return tu_proc_count(tu_live_in_group, pgid) > 0;
 }
 
 #endif
