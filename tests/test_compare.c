@@ -519,6 +519,60 @@ static int teardown(void **state) {
   return system(cmd) == 0 ? 0 : -1;
 }
 
+/* ---- --noise ------------------------------------------------------------ */
+
+/* Runs of one build: a quiet metric in each, and one that moved by factor
+ * k in the third run only. */
+static void noise_files(double k, const char **f) {
+  static const char *const names[3] = {"n1.json", "n2.json", "n3.json"};
+  for (int i = 0; i < 3; i++) {
+    double quiet[8], loud[8];
+    scaled(base8, 8, 1.0 + 0.01 * i, quiet);
+    scaled(base8, 8, i == 2 ? k : 1.0, loud);
+    json_t *d = new_doc(NULL);
+    add(d, "ping.rps/pipe/checkout/n=1/c=1", "higher", quiet, 8);
+    add(d, "startup.all_ready/pipe/concurrent/n=1", "lower", loud, 8);
+    f[i] = save(d, names[i]);
+  }
+}
+
+static void noise_lists_what_moved(void **state) {
+  (void)state;
+  const char *f[3];
+  noise_files(1.42, f);
+  run_t r = RUN("--noise", f[0], f[1], f[2]);
+  /* 3 pairs, 6 orders; the third run is start-up's +42 % regression
+   * after either of the others (and an improvement before them). */
+  assert_int_equal(r.status, 1);
+  assert_non_null(strstr(r.out, "3 runs, 3 pairs: 2 pairs would fail"));
+  const char *row = strstr(r.out, "startup.all_ready/pipe/concurrent/n=1");
+  assert_non_null(row);
+  assert_non_null(strstr(row, "2/6"));
+  assert_non_null(strstr(row, "45%")); /* quiet at: 42 % rounded up to 5 */
+  assert_null(strstr(r.out, "ping.rps")); /* 1-2 %: never flagged */
+  run_free(&r);
+}
+
+static void noise_quiet_runs_exit_0(void **state) {
+  (void)state;
+  const char *f[3];
+  noise_files(1.05, f);
+  run_t r = RUN(f[0], "--noise", f[1], f[2]); /* options go anywhere */
+  assert_int_equal(r.status, 0);
+  assert_non_null(strstr(r.out, "no metric was flagged"));
+  run_free(&r);
+}
+
+static void noise_bad_usage(void **state) {
+  (void)state;
+  const char *f[3];
+  noise_files(1.0, f);
+  expect_bad_input(RUN("--noise", f[0]), "at least two");
+  expect_bad_input(RUN("--noise", "--json", f[0], f[1]), "--noise");
+  expect_bad_input(RUN("--noise", f[0], "/etc/hostname"), "/etc/hostname");
+  expect_bad_input(RUN(f[0], f[1], f[2]), "too many arguments");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(results_document_fields),
@@ -538,6 +592,9 @@ int main(void) {
       cmocka_unit_test(markdown_table),
       cmocka_unit_test(json_verdicts),
       cmocka_unit_test(picks_newest_two),
+      cmocka_unit_test(noise_lists_what_moved),
+      cmocka_unit_test(noise_quiet_runs_exit_0),
+      cmocka_unit_test(noise_bad_usage),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

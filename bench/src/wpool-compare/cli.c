@@ -34,7 +34,14 @@ void cmp_usage(FILE *f) {
       "                             (default $WPOOL_RESULTS_DIR or results)\n"
       "  -h, --help                 this text\n"
       "\n"
-      "exit: 0 no regression, 1 regression, 2 bad input or usage\n",
+      "bench/compare --noise FILE FILE [FILE...]\n"
+      "  FILEs are runs of one build on one machine: compares every pair\n"
+      "  with the rule above and lists the metrics some pair would call a\n"
+      "  regression or an improvement: the machine's own run-to-run noise,\n"
+      "  and the --metric-threshold that would have kept each one quiet.\n"
+      "\n"
+      "exit: 0 no regression (--noise: every pair quiet), 1 regression\n"
+      "(--noise: some pair flagged), 2 bad input or usage\n",
       f);
 }
 
@@ -127,6 +134,12 @@ static int opt_json(cmp_opts_t *o, const char *v, char *err, size_t n) {
   return opt_format(o, CMP_JSON, err, n);
 }
 
+static int opt_noise(cmp_opts_t *o, const char *v, char *err, size_t n) {
+  (void)v, (void)err, (void)n;
+  o->noise = 1;
+  return 0;
+}
+
 typedef struct {
   const char *name;
   int takes_value;
@@ -141,6 +154,7 @@ static const opt_def_t opt_defs[] = {
     {"--results-dir", 1, opt_results_dir},
     {"--markdown", 0, opt_markdown},
     {"--json", 0, opt_json},
+    {"--noise", 0, opt_noise},
 };
 
 static const opt_def_t *find_opt(const char *arg, size_t namelen) {
@@ -172,12 +186,27 @@ static int parse_option(int argc, char **argv, int *i, cmp_opts_t *o,
 
 static int add_positional(cmp_opts_t *o, const char *arg, char *err,
                           size_t errlen) {
-  if (!o->before)
-    o->before = arg;
-  else if (!o->after)
-    o->after = arg;
-  else
-    return usage_error(err, errlen, "too many arguments: '%s' (see --help)", arg);
+  const char **v = realloc(o->files, (o->nfiles + 1) * sizeof *v);
+  if (!v)
+    return usage_error(err, errlen, "out of memory");
+  o->files = v;
+  o->files[o->nfiles++] = arg;
+  return 0;
+}
+
+/* Once every argument is read: what the positionals mean in this mode. */
+static int check_positionals(cmp_opts_t *o, char *err, size_t errlen) {
+  if (o->noise) {
+    if (o->nfiles < 2)
+      return usage_error(err, errlen, "--noise needs at least two results files");
+    if (o->format != CMP_TEXT)
+      return usage_error(err, errlen, "--noise prints a table only (no --markdown, --json)");
+    return 0;
+  }
+  if (o->nfiles > 2)
+    return usage_error(err, errlen, "too many arguments: '%s' (see --help)", o->files[2]);
+  o->before = o->nfiles > 0 ? o->files[0] : NULL;
+  o->after = o->nfiles > 1 ? o->files[1] : NULL;
   return 0;
 }
 
@@ -209,7 +238,7 @@ int cmp_parse_args(int argc, char **argv, cmp_opts_t *o, char *err,
     if (rc != 0)
       return -1;
   }
-  return 0;
+  return check_positionals(o, err, errlen);
 }
 
 void cmp_opts_free(cmp_opts_t *o) {
@@ -218,6 +247,9 @@ void cmp_opts_free(cmp_opts_t *o) {
   free(o->mthr);
   o->mthr = NULL;
   o->n_mthr = 0;
+  free(o->files);
+  o->files = NULL;
+  o->nfiles = 0;
 }
 
 /* --metric-threshold wins; otherwise the larger of --threshold and the

@@ -4,6 +4,8 @@
  * Owns: the options structure, parsing argv into it (with every check a
  * user can get wrong, reported as one line), and the usage text. Strings
  * point into argv, except the metric-threshold globs (owned copies).
+ * Two modes: compare BEFORE AFTER (default), or --noise FILE FILE...
+ * (several runs of one build; see noise.h).
  */
 #ifndef CMP_CLI_H
 #define CMP_CLI_H
@@ -24,6 +26,9 @@ typedef struct {
 typedef struct {
   const char *before;      /* path, "latest", "previous" or NULL (default) */
   const char *after;
+  int noise;               /* --noise: files are runs of one build */
+  const char **files;      /* every positional argument (into argv) */
+  size_t nfiles;
   const char *results_dir; /* --results-dir, else $WPOOL_RESULTS_DIR, else "results" */
   double threshold_pct;    /* default 20 */
   double alpha;            /* default 0.05 */

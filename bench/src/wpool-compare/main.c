@@ -3,7 +3,8 @@
  * regression / improvement / noise / same (rule in report.h).
  *
  * main only wires the steps: parse args (cli), pick the two files (pick),
- * load them (results), match and decide (report), print (render).
+ * load them (results), match and decide (report), print (render); or,
+ * with --noise, replay the rule on every pair of runs of one build (noise).
  * Exit: 0 no regression, 1 regression, 2 bad input or usage — always with
  * one line on stderr saying what was wrong.
  */
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "noise.h"
 #include "pick.h"
 #include "render.h"
 #include "report.h"
@@ -69,6 +71,8 @@ int main(int argc, char **argv) {
     rc = EXIT_OK; /* --help */
   else if (rc != 0)
     rc = bad_input(NULL, why);
+  else if (o.noise)
+    rc = cmp_noise(&o, stdout);
   else if (cmp_pick(&o, &bpath, &apath, why, sizeof why) != 0)
     rc = bad_input(NULL, why);
   else
