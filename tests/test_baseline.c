@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 #include <dirent.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -104,6 +105,13 @@ static void floor_is(json_t *m, const char *floor) {
   assert_true(json_number_value(json_object_get(m, "ratio_to_floor")) > 0);
 }
 
+/* The metric's threshold_pct, 0 when it has none. */
+static void threshold_is(json_t *doc, const char *id, double pct) {
+  json_t *m = wb_metric_find(doc, id);
+  assert_non_null(m);
+  assert_float_equal(json_number_value(json_object_get(m, "threshold_pct")), pct, 1e-9);
+}
+
 static void quick_subset_has_the_ids(void **state) {
   (void)state;
   const char *out = tmp("quick.json");
@@ -133,6 +141,31 @@ static void quick_subset_has_the_ids(void **state) {
   json_t *cfg = json_object_get(doc, "config");
   assert_true(json_is_true(json_object_get(cfg, "quick")));
   assert_int_equal(json_integer_value(json_object_get(json_object_get(cfg, "reps"), "ping")), 2);
+  /* --quick pins to one CPU, and its thresholds are that placement's. */
+  assert_int_equal(json_array_size(json_object_get(cfg, "cpus")), 1);
+  threshold_is(doc, "startup.all_ready/pipe/concurrent/n=1", 35);
+  threshold_is(doc, "ping.rps/pipe/checkout/n=1/c=1", 30);
+  threshold_is(doc, "ping.rps/grpc/pipelined/n=2/c=10", 45);
+  threshold_is(doc, "floor.spawn/sequential/n=2", 0);
+  json_decref(doc);
+}
+
+static int usable_cpus(void) {
+  cpu_set_t set;
+  return sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+}
+
+static void cpus_all_runs_unpinned(void **state) {
+  (void)state;
+  const char *out = tmp("quick.json");
+  int rc = baseline("--quick", "--cpus", "all", "--only", "startup", "--transports", "pipe",
+                    "--startup-sizes", "1", "--reps", "1", "--out", out, NULL);
+  assert_int_equal(rc, 0);
+  json_t *doc = load_ok(out);
+  assert_true(json_is_null(json_object_get(json_object_get(doc, "config"), "cpus")));
+  /* Unpinned, start-up carries the wider threshold (on a one-CPU machine
+   * it is still one CPU). */
+  threshold_is(doc, "startup.all_ready/pipe/concurrent/n=1", usable_cpus() > 1 ? 80 : 35);
   json_decref(doc);
 }
 
@@ -198,6 +231,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(bad_options_exit_2_with_one_line),
       cmocka_unit_test(quick_subset_has_the_ids),
+      cmocka_unit_test(cpus_all_runs_unpinned),
       cmocka_unit_test(without_out_writes_both_files),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

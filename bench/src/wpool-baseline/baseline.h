@@ -52,6 +52,7 @@ typedef struct bl_opts {
   char **worker_argv;       /* split --worker (owned), or NULL */
   int cpus[256];
   int ncpus;                /* 0: placement not set (inherited) */
+  bool cpus_set;            /* --cpus given (all: ncpus 0, no preset pin) */
   const char *out;          /* --out FILE, or NULL: the results directory */
   uint32_t only;            /* bit i selects bl_scenarios[i] */
   bool charts;              /* --no-charts clears it (charts: bench/report) */
@@ -76,6 +77,7 @@ typedef struct wb_ctx {
   uv_loop_t *loop;
   bl_ping_grid_t *ping;     /* NULL until measured (ping.c) */
   int failures;             /* points that failed (bl_fail) */
+  bool one_cpu;             /* the suite runs on a single CPU (metrics.c) */
   uint64_t t_start;         /* when the suite began, for progress */
   const char *scenario;     /* the one running, for progress lines */
 } wb_ctx_t;

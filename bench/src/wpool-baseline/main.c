@@ -9,6 +9,7 @@
  * be written; 2 usage.
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,7 +34,10 @@ static void run_scenarios(wb_ctx_t *c) {
 static int run_suite(const bl_opts_t *o, json_t *doc, double *elapsed_s) {
   uv_loop_t loop;
   uv_loop_init(&loop);
-  wb_ctx_t c = {.opt = o, .doc = doc, .loop = &loop, .t_start = wp_now_ns()};
+  cpu_set_t set;
+  bool one_cpu = sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) == 1;
+  wb_ctx_t c = {.opt = o, .doc = doc, .loop = &loop, .t_start = wp_now_ns(),
+                .one_cpu = one_cpu};
   run_scenarios(&c);
   bl_ping_free(&c);
   bl_floors_resolve(doc);

@@ -6,6 +6,7 @@
  * is the quick subset with two repetitions).
  */
 #include <getopt.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +61,9 @@ static void usage(FILE *f) {
     "                        not measured (default 500; quick 200)\n"
     "  --worker \"CMD ARGS\"   worker command, as for wpool (default\n"
     "                        build/wpool-worker, gRPC build/wpool-worker-grpc)\n"
-    "  --cpus LIST           pin the supervisor and its workers, e.g. 0 or 0-1\n"
+    "  --cpus LIST|all       pin the supervisor and its workers, e.g. 0 or 0-1;\n"
+    "                        all: no pinning (default; --quick pins to the\n"
+    "                        first allowed CPU, see results/README.md)\n"
     "  --out FILE            write the results to FILE instead of results/\n"
     "  --no-charts           accepted; charts are drawn by bench/report\n"
     "  -h, --help\n"
@@ -131,6 +134,23 @@ static void set_list(bl_list_t *l, const int *v, int n) {
   memcpy(l->v, v, sizeof *v * (size_t)n);
 }
 
+/* --quick's placement: the first CPU this process may run on. Unpinned on
+ * a 2-vCPU VM, where each wake-up lands (same vCPU or the other one) and
+ * what the other vCPU's exit from idle costs that minute moved medians of
+ * one build 30-70 % between two runs and P99s up to 4x (16 runs,
+ * bench/compare --noise); on one CPU they stay within 20 % and a smoke
+ * comparison can be sharp. */
+static void pin_first_cpu(bl_opts_t *o) {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return;
+  for (int i = 0; i < CPU_SETSIZE; i++)
+    if (CPU_ISSET(i, &set)) {
+      o->cpus[0] = i;
+      o->ncpus = 1;
+      return;
+    }
+}
+
 /* Fills whatever the command line left unset from the preset. */
 static void apply_presets(bl_opts_t *o, int reps, bool startup_sizes_set,
                           bool warmup_set) {
@@ -168,6 +188,7 @@ static void apply_presets(bl_opts_t *o, int reps, bool startup_sizes_set,
   if (!o->requests) o->requests = o->quick ? 2000 : 10000;
   if (!warmup_set) o->warmup = o->quick ? 200 : 500;
   if (!o->only) o->only = (uint32_t)((1u << bl_nscenarios) - 1);
+  if (o->quick && !o->cpus_set) pin_first_cpu(o);
 }
 
 /* One option; 0 ok, 1 exit 0 (help printed), -1 usage error. */
@@ -204,6 +225,8 @@ static int one_opt(bl_opts_t *o, int c, const char *arg, int *reps,
     o->worker = arg;
     return wb_split_command(arg, &o->worker_argv) ? usage_error("--worker: cannot parse '%s'", arg) : 0;
   case OPT_CPUS:
+    o->cpus_set = true;
+    if (strcmp(arg, "all") == 0) return o->ncpus = 0, 0;
     o->ncpus = wb_parse_cpus(arg, o->cpus, 256);
     return o->ncpus < 0 ? usage_error("--cpus: expected a list like 0 or 0-1, got '%s'", arg) : 0;
   case OPT_OUT: o->out = arg; return 0;
