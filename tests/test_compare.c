@@ -428,8 +428,9 @@ static void markdown_table(void **state) {
   pair(1.5, "lower", &b, &a);
   run_t r = RUN(b, a, "--markdown");
   assert_int_equal(r.status, 1);
-  assert_non_null(strstr(r.out, "| metric | before | after | delta | p | verdict |"));
+  assert_non_null(strstr(r.out, "| metric | before | after | delta | p | threshold | verdict |"));
   assert_non_null(strstr(r.out, "|:--|"));
+  assert_non_null(strstr(r.out, "| 20% | **regression** |")); /* the threshold that applied */
   assert_non_null(strstr(r.out, "**regression**"));
   run_free(&r);
 }

@@ -20,9 +20,10 @@
 /*
  * Regression thresholds (the metric's threshold_pct) by class and by
  * placement: each a margin above the largest regression (p < 0.05) seen
- * between two runs of one build, over 8 unpinned and 12 one-CPU --quick
- * runs on this 2-vCPU VM (bench/compare --noise --metric-threshold '*=0';
- * figures in results/README.md, "Noise"). Rates get their own classes: a
+ * between two runs of one build, over 16 unpinned and 23 one-CPU --quick
+ * runs on this 2-vCPU VM over two hours (bench/compare --noise
+ * --metric-threshold '*=0'; figures in results/README.md, "Noise"). The
+ * noise is not steady: a quiet hour needed half these. Rates get their own classes: a
  * rate cannot fall by more than 100 %. First match wins; a class at 0
  * carries no threshold of its own (compare's --threshold, 20 %, applies).
  * Floors never regress (compare reports them as floor-moved).
@@ -40,19 +41,19 @@ typedef struct noise_class {
 
 static const noise_class_t NOISE[] = {
     {"floor.*", 0, 0},
-    {"*.max/*", 250, 400},            /* one sample */
-    {"*.p9*/*", 120, 175},            /* p90 p95 p99 p99_9 */
-    {"ping.p50/*/pipelined/*", 90, 250}, /* batching on both ends: bistable */
+    {"*.max/*", 300, 450},            /* one sample */
+    {"*.p9*/*", 225, 250},            /* p90 p95 p99 p99_9 */
+    {"ping.p50/*/pipelined/*", 100, 250}, /* batching on both ends: bistable */
     {"*.rps/*/pipelined/*", 45, 75},
-    {"*.rps/*", 30, 50},
-    {"*.mbps/*", 30, 50},
+    {"*.rps/*", 35, 55},
+    {"*.mbps/*", 30, 60},
     {"openloop.p*", 50, 60},          /* p50: the open loop's queueing */
     {"openloop.*", 0, 40},            /* capacity, achieved */
-    {"recovery.*", 65, 70},
-    {"startup.*", 35, 80},
-    {"payload.*", 35, 75},
-    {"ping.*", 0, 80},
-    {"mem.*", 30, 30},                /* 3 runs (quick): the threshold alone */
+    {"recovery.*", 70, 75},
+    {"startup.*", 60, 85},
+    {"payload.*", 50, 80},
+    {"ping.*", 40, 85},
+    {"mem.*", 40, 40},                /* 3 runs (quick): the threshold alone */
 };
 
 static double threshold_for(const wb_ctx_t *c, const char *id) {

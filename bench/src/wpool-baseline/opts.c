@@ -136,10 +136,10 @@ static void set_list(bl_list_t *l, const int *v, int n) {
 
 /* --quick's placement: the first CPU this process may run on. Unpinned on
  * a 2-vCPU VM, where each wake-up lands (same vCPU or the other one) and
- * what the other vCPU's exit from idle costs that minute moved medians of
- * one build 30-70 % between two runs and P99s up to 4x (16 runs,
- * bench/compare --noise); on one CPU they stay within 20 % and a smoke
- * comparison can be sharp. */
+ * what the other vCPU's exit from idle costs that minute, medians of one
+ * build moved up to 75 % between two runs and a pipelined ping 190 % (16
+ * runs, bench/compare --noise); on one CPU, half that or less, so a smoke
+ * comparison can be sharper (results/README.md, "Noise"). */
 static void pin_first_cpu(bl_opts_t *o) {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof set, &set) != 0) return;

@@ -6,15 +6,16 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { COL_ID, COL_BEFORE, COL_AFTER, COL_DELTA, COL_P, COL_VERDICT, NCOLS };
+enum { COL_ID, COL_BEFORE, COL_AFTER, COL_DELTA, COL_P, COL_THR, COL_VERDICT, NCOLS };
 #define CELL 256
 
 typedef struct {
   char c[NCOLS][CELL];
 } cells_t;
 
-static const char *const headers[NCOLS] = {"metric", "before", "after",
-                                           "delta",  "p",      "verdict"};
+/* "threshold": the metric's own (its class's noise) or --threshold. */
+static const char *const headers[NCOLS] = {"metric", "before", "after", "delta",
+                                           "p",      "threshold", "verdict"};
 
 int cmp_use_color(cmp_color_t c, FILE *out) {
   const char *no = getenv("NO_COLOR"); /* no-color.org: set and non-empty */
@@ -57,6 +58,7 @@ static void fill_cells(const cmp_row_t *row, cells_t *c) {
   fmt_value(c->c[COL_AFTER], row->after, row->unit);
   fmt_delta(c->c[COL_DELTA], row->delta_pct);
   fmt_p(c->c[COL_P], row->p);
+  snprintf(c->c[COL_THR], CELL, "%g%%", row->threshold_pct);
   snprintf(c->c[COL_VERDICT], CELL, "%s%s", cmp_verdict_name(row->verdict),
            row->few_runs ? " (few runs)" : "");
 }
@@ -78,7 +80,7 @@ static void fmt_summary(const cmp_report_t *r, const cmp_opts_t *o, char *buf,
                         size_t n) {
   snprintf(buf, n,
            "%zu regression%s, %zu improvement%s, %zu noise, %zu same, "
-           "%zu floor-moved%s (threshold %g%%, alpha %g)",
+           "%zu floor-moved%s (threshold %g%% or the metric's own, alpha %g)",
            r->counts[CMP_REGRESSION], r->counts[CMP_REGRESSION] == 1 ? "" : "s",
            r->counts[CMP_IMPROVEMENT], r->counts[CMP_IMPROVEMENT] == 1 ? "" : "s",
            r->counts[CMP_NOISE], r->counts[CMP_SAME], r->counts[CMP_FLOOR_MOVED],
@@ -210,8 +212,8 @@ static int render_markdown(const cmp_report_t *r, const cmp_opts_t *o,
     fprintf(out, "> warning: %s\n", json_string_value(w));
   if (json_array_size(r->warnings))
     fputc('\n', out);
-  fputs("| metric | before | after | delta | p | verdict |\n", out);
-  fputs("|:--|--:|--:|--:|--:|:--|\n", out);
+  fputs("| metric | before | after | delta | p | threshold | verdict |\n", out);
+  fputs("|:--|--:|--:|--:|--:|--:|:--|\n", out);
   for (i = 0; i < r->nrows; i++)
     md_row(out, &r->rows[i]);
   fputc('\n', out);
