@@ -145,7 +145,7 @@ static void quick_subset_has_the_ids(void **state) {
   assert_int_equal(json_array_size(json_object_get(cfg, "cpus")), 1);
   threshold_is(doc, "startup.all_ready/pipe/concurrent/n=1", 60);
   threshold_is(doc, "ping.rps/pipe/checkout/n=1/c=1", 35);
-  threshold_is(doc, "ping.rps/grpc/pipelined/n=2/c=10", 45);
+  threshold_is(doc, "ping.rps/grpc/pipelined/n=2/c=10", 55);
   threshold_is(doc, "floor.spawn/sequential/n=2", 0);
   json_decref(doc);
 }
