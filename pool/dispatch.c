@@ -6,6 +6,7 @@
  * no transport still refers to it (a gRPC call in the completion queue);
  * wp_call_complete runs the callback once, wp_call_release frees.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,22 +193,30 @@ void wp_call_release(wp_call_t *c) {
   if (c->completed && c->transport_refs == 0 && !c->slot) free(c);
 }
 
-/* ---- checkout: slots with spare capacity, round robin ----------------- */
+/* ---- checkout: slots with spare capacity ------------------------------ */
 
 static bool slot_has_room(const wp_slot_t *s) {
   return s->state == SLOT_READY && !s->suspect &&
          s->inflight.len < (size_t)s->pool->opts.max_inflight;
 }
 
-void wp_slot_avail_update(wp_slot_t *s) {
+static void avail_insert(wp_slot_t *s, bool front) {
   wp_pool_t *p = s->pool;
   if (s->in_avail || !slot_has_room(s)) return;
+  s->in_avail = true;
+  if (front) {
+    s->avail_next = p->avail_head;
+    p->avail_head = s;
+    if (!p->avail_tail) p->avail_tail = s;
+    return;
+  }
   s->avail_next = NULL;
   if (p->avail_tail) p->avail_tail->avail_next = s;
   else p->avail_head = s;
   p->avail_tail = s;
-  s->in_avail = true;
 }
+
+void wp_slot_avail_update(wp_slot_t *s) { avail_insert(s, false); }
 
 void wp_slot_avail_remove(wp_slot_t *s) {
   wp_pool_t *p = s->pool;
@@ -263,12 +272,18 @@ void wp_dispatch(wp_pool_t *p) {
 }
 
 /* Takes an answered (or abandoned) call off its worker, which then has
- * room for the next one. */
+ * room for the next one. It goes to the front of the line: the worker that
+ * answered last is the one still warm (its pages in cache, gRPC's threads
+ * not yet parked), so below full load a few hot workers serve and the
+ * rest stay idle, as a LIFO free list does in connection pools. With four
+ * workers at one request in flight, round robin cost 27 % of the rate on
+ * one CPU (pipe 171k vs 235k req/s with one worker) and 23 % unpinned
+ * (gRPC 8.6k vs 11.2k). */
 void wp_slot_detach(wp_slot_t *s, wp_call_t *c) {
   call_list_remove(&s->inflight, c);
   c->slot = NULL;
   overrun_unwatch(c);
-  wp_slot_avail_update(s);
+  avail_insert(s, true);
   if (s->role == ROLE_RETIRING && s->state == SLOT_CLOSING && !s->failed &&
       s->inflight.len == 0)
     wp_slot_drained(s);

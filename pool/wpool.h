@@ -74,7 +74,10 @@ typedef struct wp_options {
   wp_transport_t transport;
   int grpc_tcp;               /* gRPC over 127.0.0.1:0 instead of a unix socket */
   int grpc_no_listen_args;
-  int max_inflight;           /* requests in flight per worker, >= 1 (default 1) */
+  int max_inflight;           /* requests in flight per worker, >= 1 (default 1).
+                               * Requests go FIFO to the worker that answered
+                               * last (LIFO checkout: the warm one); a worker
+                               * with room left after a send goes to the back. */
   size_t queue_limit;         /* queued (not yet dispatched) requests; default 1<<20 */
   uint64_t request_timeout_ns;/* from wp_pool_call to reply; 0 = none */
   uint64_t start_timeout_ns;  /* spawn → Hello; default 10 s */

@@ -127,6 +127,50 @@ static void dispatch_10k(void **state) {
   free(toks);
 }
 
+typedef struct slot_seen {
+  int slot, done, err;
+} slot_seen_t;
+
+static void on_slot(wp_pool_t *p, int err, const wp_reply_t *r, void *arg) {
+  (void)p;
+  slot_seen_t *s = arg;
+  s->done++;
+  s->err |= err;
+  if (!err) s->slot = r->slot;
+}
+
+/* Checkout is LIFO: one request at a time keeps going to the worker that
+ * answered last (the warm one); as many at once as workers spreads over
+ * all of them. */
+static void checkout_prefers_last_answered(void **state) {
+  (void)state;
+  enum { W = 4 };
+  fx_t f;
+  fx_init(&f, W);
+  assert_int_equal(fx_start(&f), 0);
+  wp_request_t req = {.kind = WP_REQ_PING, .payload = "x", .payload_len = 1};
+  int first = -1;
+  for (int i = 0; i < 50; i++) {
+    slot_seen_t s = {.slot = -1};
+    assert_int_equal(wp_pool_call(f.pool, &req, on_slot, &s), 0);
+    while (!s.done) uv_run(&f.loop, UV_RUN_ONCE);
+    assert_int_equal(s.err, 0);
+    if (first < 0) first = s.slot;
+    assert_int_equal(s.slot, first);
+  }
+  slot_seen_t all[W] = {0};
+  for (int i = 0; i < W; i++) assert_int_equal(wp_pool_call(f.pool, &req, on_slot, &all[i]), 0);
+  for (int i = 0; i < W; i++)
+    while (!all[i].done) uv_run(&f.loop, UV_RUN_ONCE);
+  int used = 0;
+  for (int i = 0; i < W; i++) {
+    assert_int_equal(all[i].err, 0);
+    used |= 1 << all[i].slot;
+  }
+  assert_int_equal(used, (1 << W) - 1);
+  fx_finish(&f);
+}
+
 /* The closed-loop driver used by `wpool ping` and the benchmark. */
 static void closed_loop_driver(void **state) {
   (void)state;
@@ -637,6 +681,7 @@ int main(void) {
       cmocka_unit_test(lifecycle_concurrent),
       cmocka_unit_test(lifecycle_sequential),
       cmocka_unit_test(dispatch_10k),
+      cmocka_unit_test(checkout_prefers_last_answered),
       cmocka_unit_test(closed_loop_driver),
       cmocka_unit_test(missing_command),
       cmocka_unit_test(exit_before_hello),
