@@ -153,20 +153,42 @@ static void on_written(uv_write_t *w, int status) {
     wp_slot_fail(s, WP_EWORKER_EXITED);
 }
 
-static int send_pipe(wp_slot_t *s, const Wpool__V1__Request *r) {
-  size_t n = wpool__v1__request__get_packed_size(r);
-  if (n > s->pool->opts.max_frame) return WP_EINVAL;
-  pipe_write_t *w = malloc(sizeof *w + WP_FRAME_HDR + n);
+/* Queues what uv_try_write could not write, in a request of its own. */
+static int queue_rest(wp_slot_t *s, const uint8_t *data, size_t n) {
+  pipe_write_t *w = malloc(sizeof *w + n);
   if (!w) return WP_ENOMEM;
-  wp_frame_put_header(w->data, (uint32_t)n);
-  wpool__v1__request__pack(r, w->data + WP_FRAME_HDR);
+  memcpy(w->data, data, n);
   w->req.data = s;
-  uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)(WP_FRAME_HDR + n));
+  uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)n);
   if (uv_write(&w->req, (uv_stream_t *)&s->in, &b, 1, on_written) != 0) {
     free(w);
     return WP_EWORKER_EXITED;
   }
   return 0;
+}
+
+/* Packs the frame into the slot's buffer and writes it at once: the pipe
+ * almost always has room, so no write request is allocated, queued and
+ * completed on a later loop turn (a third of the supervisor's work per
+ * ping at C=1). uv_try_write refuses while earlier writes are queued, so
+ * frames stay in order; what it leaves goes out through uv_write. */
+static int send_pipe(wp_slot_t *s, const Wpool__V1__Request *r) {
+  size_t n = wpool__v1__request__get_packed_size(r);
+  if (n > s->pool->opts.max_frame) return WP_EINVAL;
+  size_t total = WP_FRAME_HDR + n;
+  if (total > s->wcap) {
+    uint8_t *b = realloc(s->wbuf, total);
+    if (!b) return WP_ENOMEM;
+    s->wbuf = b;
+    s->wcap = total;
+  }
+  wp_frame_put_header(s->wbuf, (uint32_t)n);
+  wpool__v1__request__pack(r, s->wbuf + WP_FRAME_HDR);
+  uv_buf_t b = uv_buf_init((char *)s->wbuf, (unsigned)total);
+  int done = uv_try_write((uv_stream_t *)&s->in, &b, 1);
+  if (done == UV_EAGAIN) done = 0;
+  if (done < 0) return WP_EWORKER_EXITED;
+  return (size_t)done == total ? 0 : queue_rest(s, s->wbuf + done, total - (size_t)done);
 }
 
 /* Has the worker's process exited (still unreaped)? Tells a call that

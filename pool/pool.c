@@ -158,6 +158,7 @@ void wp_pool_free(wp_pool_t *p) {
   for (int i = 0; p->slots && i < p->nslots; i++) {
     wp_frame_decoder_free(&p->slots[i].dec);
     free(p->slots[i].rbuf);
+    free(p->slots[i].wbuf);
     free(p->slots[i].address);
   }
   free(p->slots);

@@ -91,6 +91,8 @@ struct wp_slot {
   bool in_open, out_open, exitw_open;
   wp_frame_decoder_t dec;
   uint8_t *rbuf;           /* read buffer handed to libuv */
+  uint8_t *wbuf;           /* a request's frame, packed before writing */
+  size_t wcap;
   call_list_t inflight;    /* calls sent to this worker, oldest first */
   wp_slot_t *avail_next;   /* in pool->avail (has spare capacity) */
   bool in_avail;

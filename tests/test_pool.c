@@ -89,6 +89,22 @@ static void on_many(wp_pool_t *p, int err, const wp_reply_t *r, void *arg) {
     t->m->bad_payload++;
 }
 
+/* A big echo: its payload is the pattern of request idx. */
+static void on_big(wp_pool_t *p, int err, const wp_reply_t *r, void *arg) {
+  (void)p;
+  many_tok_t *t = arg;
+  t->m->calls[t->idx]++;
+  t->m->done++;
+  if (err) {
+    t->m->errors++;
+    return;
+  }
+  bool same = r->payload_len == 300 * 1024;
+  for (size_t j = 0; same && j < r->payload_len; j++)
+    same = r->payload[j] == (uint8_t)('a' + (t->idx * 7 + (int)j) % 26);
+  if (!same) t->m->bad_payload++;
+}
+
 /* 10,000 requests, at most 100 in flight, 4 workers: every callback runs
  * exactly once with its own payload back (ids matched). */
 static void dispatch_10k(void **state) {
@@ -169,6 +185,39 @@ static void checkout_prefers_last_answered(void **state) {
   }
   assert_int_equal(used, (1 << W) - 1);
   fx_finish(&f);
+}
+
+/* Frames larger than the pipe holds (64 KiB), several at once on one
+ * worker: the first write is partial and the rest queue behind it, so
+ * every echo must come back whole, in order, byte for byte. */
+static void large_frames_queue_in_order(void **state) {
+  (void)state;
+  enum { K = 6, BYTES = 300 * 1024 };
+  fx_t f;
+  fx_init(&f, 1);
+  f.o.max_inflight = K;
+  assert_int_equal(fx_start(&f), 0);
+  many_t m = {.calls = calloc(K, sizeof(int))};
+  many_tok_t toks[K];
+  char *bufs[K];
+  for (int i = 0; i < K; i++) {
+    bufs[i] = malloc(BYTES);
+    for (int j = 0; j < BYTES; j++) bufs[i][j] = (char)('a' + (i * 7 + j) % 26);
+  }
+  for (int i = 0; i < K; i++) {
+    toks[i] = (many_tok_t){.m = &m, .idx = i};
+    wp_request_t req = {.kind = WP_REQ_PING, .payload = bufs[i], .payload_len = BYTES};
+    assert_int_equal(wp_pool_call(f.pool, &req, on_big, &toks[i]), 0);
+  }
+  uint64_t end = wp_now_ns() + 30 * S;
+  while (m.done < K && wp_now_ns() < end) uv_run(&f.loop, UV_RUN_ONCE);
+  assert_int_equal(m.done, K);
+  assert_int_equal(m.errors, 0);
+  assert_int_equal(m.bad_payload, 0);
+  for (int i = 0; i < K; i++) assert_int_equal(m.calls[i], 1);
+  fx_finish(&f);
+  for (int i = 0; i < K; i++) free(bufs[i]);
+  free(m.calls);
 }
 
 /* The closed-loop driver used by `wpool ping` and the benchmark. */
@@ -682,6 +731,7 @@ int main(void) {
       cmocka_unit_test(lifecycle_sequential),
       cmocka_unit_test(dispatch_10k),
       cmocka_unit_test(checkout_prefers_last_answered),
+      cmocka_unit_test(large_frames_queue_in_order),
       cmocka_unit_test(closed_loop_driver),
       cmocka_unit_test(missing_command),
       cmocka_unit_test(exit_before_hello),
