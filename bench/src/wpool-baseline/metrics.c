@@ -26,7 +26,10 @@
  * noise is not steady: a quiet hour needed half these. Rates get their own classes: a
  * rate cannot fall by more than 100 %. First match wins; a class at 0
  * carries no threshold of its own (compare's --threshold, 20 %, applies).
- * Floors never regress (compare reports them as floor-moved).
+ * Floors never regress (compare reports them as floor-moved). The open
+ * loop at 80 % of capacity (full suite only) sits at the knee: one binary
+ * gave P50 0.5-2.6 ms and P90 0.7-11.9 ms over three runs, so its
+ * percentiles are reported and charted but only a 20x change would fail.
  *
  * Why per placement: on one CPU a wake-up is a context switch; unpinned,
  * each lands on the same vCPU or the other one, and the other one's exit
@@ -41,6 +44,7 @@ typedef struct noise_class {
 
 static const noise_class_t NOISE[] = {
     {"floor.*", 0, 0},
+    {"openloop.p*/load=80", 2000, 2000}, /* at the knee: see below */
     {"*.max/*", 400, 450},            /* one sample */
     {"*.p9*/*", 225, 250},            /* p90 p95 p99 p99_9 */
     {"ping.p50/*/pipelined/*", 120, 250}, /* batching on both ends: bistable */
