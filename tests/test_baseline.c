@@ -143,9 +143,9 @@ static void quick_subset_has_the_ids(void **state) {
   assert_int_equal(json_integer_value(json_object_get(json_object_get(cfg, "reps"), "ping")), 2);
   /* --quick pins to one CPU, and its thresholds are that placement's. */
   assert_int_equal(json_array_size(json_object_get(cfg, "cpus")), 1);
-  threshold_is(doc, "startup.all_ready/pipe/concurrent/n=1", 60);
-  threshold_is(doc, "ping.rps/pipe/checkout/n=1/c=1", 35);
-  threshold_is(doc, "ping.rps/grpc/pipelined/n=2/c=10", 55);
+  threshold_is(doc, "startup.all_ready/pipe/concurrent/n=1", 85);
+  threshold_is(doc, "ping.rps/pipe/checkout/n=1/c=1", 55);
+  threshold_is(doc, "ping.rps/grpc/pipelined/n=2/c=10", 65);
   threshold_is(doc, "floor.spawn/sequential/n=2", 0);
   json_decref(doc);
 }
@@ -165,7 +165,7 @@ static void cpus_all_runs_unpinned(void **state) {
   assert_true(json_is_null(json_object_get(json_object_get(doc, "config"), "cpus")));
   /* Unpinned, start-up carries the wider threshold (on a one-CPU machine
    * it is still one CPU). */
-  threshold_is(doc, "startup.all_ready/pipe/concurrent/n=1", usable_cpus() > 1 ? 85 : 60);
+  threshold_is(doc, "startup.all_ready/pipe/concurrent/n=1", usable_cpus() > 1 ? 90 : 85);
   json_decref(doc);
 }
 

@@ -20,10 +20,11 @@
 /*
  * Regression thresholds (the metric's threshold_pct) by class and by
  * placement: each a margin above the largest regression (p < 0.05) seen
- * between two runs of one build, over 16 unpinned and 39 one-CPU --quick
- * runs on this 2-vCPU VM over two hours (bench/compare --noise
+ * between two --quick runs of the suite on this 2-vCPU VM, up to three
+ * hours apart: 16 unpinned, 58 on one CPU (bench/compare --noise
  * --metric-threshold '*=0'; figures in results/README.md, "Noise"). The
- * noise is not steady: a quiet hour needed half these. Rates get their own classes: a
+ * noise is not steady: a quiet hour needed half these, and a before/after
+ * of a refactor is hours apart, so the worst is what counts. Rates get their own classes: a
  * rate cannot fall by more than 100 %. First match wins; a class at 0
  * carries no threshold of its own (compare's --threshold, 20 %, applies).
  * Floors never regress (compare reports them as floor-moved). The open
@@ -45,18 +46,18 @@ typedef struct noise_class {
 static const noise_class_t NOISE[] = {
     {"floor.*", 0, 0},
     {"openloop.p*/load=80", 2000, 2000}, /* at the knee: see below */
-    {"*.max/*", 400, 450},            /* one sample */
+    {"*.max/*", 450, 500},            /* one sample */
     {"*.p9*/*", 225, 250},            /* p90 p95 p99 p99_9 */
-    {"ping.p50/*/pipelined/*", 120, 250}, /* batching on both ends: bistable */
-    {"*.rps/*/pipelined/*", 55, 75},
-    {"*.rps/*", 35, 55},
-    {"*.mbps/*", 30, 60},
+    {"ping.p50/*/pipelined/*", 130, 250}, /* batching on both ends: bistable */
+    {"*.rps/*/pipelined/*", 65, 75},
+    {"*.rps/*", 55, 60},
+    {"*.mbps/*", 50, 60},
     {"openloop.p*", 50, 60},          /* p50: the open loop's queueing */
     {"openloop.*", 0, 40},            /* capacity, achieved */
-    {"recovery.*", 70, 75},
-    {"startup.*", 60, 85},
-    {"payload.*", 50, 80},
-    {"ping.*", 40, 85},
+    {"recovery.*", 75, 80},
+    {"startup.*", 85, 90},
+    {"payload.*", 75, 80},
+    {"ping.*", 100, 100},
     {"mem.*", 40, 40},                /* 3 runs (quick): the threshold alone */
 };
 
