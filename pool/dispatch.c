@@ -335,6 +335,9 @@ int wp_pool_call(wp_pool_t *p, const wp_request_t *req, wp_reply_cb cb,
                  void *arg) {
   if (!p || !req || !cb) return WP_EINVAL;
   if (req->kind != WP_REQ_PING && req->kind != WP_REQ_WORK) return WP_EINVAL;
+  /* Refused here, not at send: a frame the link cannot carry would be read
+   * as a broken link and take every worker down in turn. */
+  if (req->payload_len > p->opts.max_frame - WP_REQ_ENVELOPE) return WP_EINVAL;
   if (p->state == POOL_FAILED) return WP_EFAILED;
   if (p->state != POOL_RUNNING && p->state != POOL_STARTING) return WP_ESTOPPED;
   if (p->queue.len >= p->opts.queue_limit) {

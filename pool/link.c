@@ -186,8 +186,10 @@ static int send_pipe(wp_slot_t *s, const Wpool__V1__Request *r) {
   wpool__v1__request__pack(r, s->wbuf + WP_FRAME_HDR);
   uv_buf_t b = uv_buf_init((char *)s->wbuf, (unsigned)total);
   int done = uv_try_write((uv_stream_t *)&s->in, &b, 1);
-  if (done == UV_EAGAIN) done = 0;
-  if (done < 0) return WP_EWORKER_EXITED;
+  /* EAGAIN, and errors too: a broken pipe must fail the worker later, from
+   * on_written, as uv_write reports it; failing it here would run other
+   * calls' callbacks inside the wp_pool_call that sent this one. */
+  if (done < 0) done = 0;
   return (size_t)done == total ? 0 : queue_rest(s, s->wbuf + done, total - (size_t)done);
 }
 

@@ -103,7 +103,7 @@ static int copy_argv(wp_pool_t *p, char *const *argv) {
 
 static int check_options(const wp_options_t *o) {
   if (o->size < 1 || o->max_inflight < 1 || o->queue_limit < 1 ||
-      o->max_frame < 16)
+      o->max_frame < 256)
     return WP_EINVAL;
   if (o->mode != WP_MODE_CONCURRENT && o->mode != WP_MODE_SEQUENTIAL)
     return WP_EINVAL;

@@ -170,6 +170,9 @@ void wp_dispatch_soon(wp_pool_t *p);
 void wp_call_complete(wp_call_t *c, int err, const uint8_t *payload,
                       size_t len, int slot);
 void wp_call_release(wp_call_t *c);   /* transport done with it */
+/* The most a request adds around its payload when encoded (id, kind and
+ * Work's fields, as varints with their tags): 64 is above it. */
+#define WP_REQ_ENVELOPE 64u
 void wp_slot_avail_update(wp_slot_t *s);
 void wp_slot_avail_remove(wp_slot_t *s);
 void wp_slot_detach(wp_slot_t *s, wp_call_t *c);

@@ -83,7 +83,9 @@ typedef struct wp_options {
   uint64_t start_timeout_ns;  /* spawn → Hello; default 10 s */
   uint64_t stop_grace_ns;     /* stdin closed → SIGTERM; SIGKILL min(grace/4,
                                * 1 s) after that; default 2 s */
-  uint32_t max_frame;         /* largest frame accepted; default 16 MiB */
+  uint32_t max_frame;         /* largest frame, either way; default 16 MiB,
+                               * at least 256; a request's payload may use
+                               * all but 64 bytes of it */
   const int *cpus;            /* pin workers to these CPUs (NULL: inherit) */
   int ncpus;
   /* Restart policy: a worker that exits while the pool runs is restarted
@@ -172,7 +174,8 @@ int wp_pool_new(uv_loop_t *loop, const wp_options_t *opts, wp_pool_t **out);
  * 3 per pipe worker, 4 per gRPC worker; raise the soft limit). */
 int wp_pool_start(wp_pool_t *p, wp_start_cb cb, void *arg);
 /* Queues a request; cb runs exactly once, never before this returns.
- * Returns 0, or an error (and then cb never runs). */
+ * Returns 0, or an error (and then cb never runs): WP_EINVAL for a bad
+ * request, among them a payload larger than max_frame - 64. */
 int wp_pool_call(wp_pool_t *p, const wp_request_t *req, wp_reply_cb cb,
                  void *arg);
 /* Fails queued requests with WP_ESTOPPED, closes workers' stdin, waits

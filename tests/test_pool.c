@@ -220,6 +220,29 @@ static void large_frames_queue_in_order(void **state) {
   free(m.calls);
 }
 
+/* A payload the frame cannot carry is refused at the call, by name; the
+ * worker is not blamed and serves the next request. */
+static void oversized_request_refused(void **state) {
+  (void)state;
+  fx_t f;
+  fx_init(&f, 1);
+  f.o.max_frame = 1024;
+  assert_int_equal(fx_start(&f), 0);
+  char big[1024 - 64 + 1];
+  memset(big, 'b', sizeof big);
+  wp_request_t req = {.kind = WP_REQ_PING, .payload = big, .payload_len = sizeof big};
+  slot_seen_t s = {.slot = -1};
+  assert_int_equal(wp_pool_call(f.pool, &req, on_slot, &s), WP_EINVAL);
+  req.payload_len = sizeof big - 1; /* the largest that fits */
+  assert_int_equal(wp_pool_call(f.pool, &req, on_slot, &s), 0);
+  while (!s.done) uv_run(&f.loop, UV_RUN_ONCE);
+  assert_int_equal(s.err, 0);
+  wp_stats_t st;
+  wp_pool_stats(f.pool, &st);
+  assert_int_equal(st.restarts, 0);
+  fx_finish(&f);
+}
+
 /* The closed-loop driver used by `wpool ping` and the benchmark. */
 static void closed_loop_driver(void **state) {
   (void)state;
@@ -732,6 +755,7 @@ int main(void) {
       cmocka_unit_test(dispatch_10k),
       cmocka_unit_test(checkout_prefers_last_answered),
       cmocka_unit_test(large_frames_queue_in_order),
+      cmocka_unit_test(oversized_request_refused),
       cmocka_unit_test(closed_loop_driver),
       cmocka_unit_test(missing_command),
       cmocka_unit_test(exit_before_hello),
