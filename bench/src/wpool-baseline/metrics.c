@@ -55,6 +55,7 @@ static const noise_class_t NOISE[] = {
     {"openloop.p*", 50, 60},          /* p50: the open loop's queueing */
     {"openloop.*", 0, 40},            /* capacity, achieved */
     {"recovery.*", 75, 80},
+    {"startup.speedup/*", 0, 40},     /* a ratio, higher is better */
     {"startup.*", 85, 90},
     {"payload.*", 75, 80},
     {"ping.*", 100, 100},

@@ -86,15 +86,20 @@ static void one_round(wb_ctx_t *c, wp_transport_t t, const char *buf, pl_point_t
   bl_pool_options(c, t, 1, &po);
   wp_pool_t *p = NULL;
   int err = bl_pool_up(c, &po, &p);
+  if (err) bl_fail(c, "payload %s: pool did not start: %s (%s)", tn, wp_strerror(err), wp_errname(err));
+  /* After a failure this round's pool is not trusted for the sizes left
+   * (its worker may be gone); they are skipped for good, as failed. */
   for (size_t i = 0; i < NSIZES; i++) {
     if (!ok[i]) continue;
     bl_status(c, "payload %s round %d/%d: %u B", tn, r + 1, PL_MAX_REPS, SIZES[i]);
     int e = err ? err : measure(c, p, SIZES[i], buf, &pts[i], r);
     if (!e) continue;
     ok[i] = false;
-    bl_fail(c, "payload %s %u B failed: %s (%s)", tn, SIZES[i], wp_strerror(e), wp_errname(e));
+    if (err) bl_fail(c, "payload %s %u B skipped: this round's pool failed", tn, SIZES[i]);
+    else bl_fail(c, "payload %s %u B failed: %s (%s)", tn, SIZES[i], wp_strerror(e), wp_errname(e));
+    err = err ? err : e;
   }
-  if (!err) bl_pool_down(c, p);
+  if (p) bl_pool_down(c, p);
 }
 
 /* Rounds, each on a fresh pool, as in ping.c: on two vCPUs the worker
