@@ -77,7 +77,11 @@ typedef struct wp_options {
   int max_inflight;           /* requests in flight per worker, >= 1 (default 1).
                                * Requests go FIFO to the worker that answered
                                * last (LIFO checkout: the warm one); a worker
-                               * with room left after a send goes to the back. */
+                               * with room left after a send goes to the back.
+                               * So at low load a worker that answers fast
+                               * with errors draws most requests: watch
+                               * wp_stats_t errors, and keep kill_on_timeout
+                               * on so a hanging one is replaced. */
   size_t queue_limit;         /* queued (not yet dispatched) requests; default 1<<20 */
   uint64_t request_timeout_ns;/* from wp_pool_call to reply; 0 = none */
   uint64_t start_timeout_ns;  /* spawn → Hello; default 10 s */

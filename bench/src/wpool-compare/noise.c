@@ -12,6 +12,7 @@
 typedef struct {
   const char *id;     /* borrowed from a loaded document */
   size_t flagged;     /* ordered pairs that called it a regression */
+  size_t orders;      /* ordered pairs that had it on both sides */
   double max_flagged; /* largest |delta| among those, percent */
   double max_delta;   /* largest |delta| among all pairs, percent */
   double threshold;   /* the threshold the rule applied */
@@ -65,6 +66,7 @@ static int add_order(noise_t *n, const cmp_opts_t *o, size_t i, size_t j, int *l
       break;
     }
     double d = fabs(cr->delta_pct);
+    nr->orders++;
     nr->threshold = cr->threshold_pct;
     if (d > nr->max_delta)
       nr->max_delta = d;
@@ -124,7 +126,7 @@ static void print(noise_t *n, FILE *out) {
           "quiet at");
   for (size_t i = 0; i < n->nrows && n->rows[i].flagged; i++) {
     const noise_row_t *r = &n->rows[i];
-    fprintf(out, "%-48s %3zu/%-3zu %9.1f%% %9.0f%% %9.0f%%\n", r->id, r->flagged, 2 * n->pairs,
+    fprintf(out, "%-48s %3zu/%-3zu %9.1f%% %9.0f%% %9.0f%%\n", r->id, r->flagged, r->orders,
             r->max_flagged, r->threshold, quiet_threshold(r));
   }
   fprintf(out, "\n%zu metric%s regressed between runs of one build. orders: in how many of the\n"
