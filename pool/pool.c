@@ -761,6 +761,15 @@ void wp_pool_stop(wp_pool_t *p, wp_stop_cb cb, void *arg) {
   stop_finish_maybe(p);
 }
 
+/* The grace is what a second Ctrl-C gives up: straight to SIGKILL. */
+void wp_pool_stop_now(wp_pool_t *p, wp_stop_cb cb, void *arg) {
+  if (!p) return;
+  wp_pool_stop(p, cb, arg);
+  if (p->state != POOL_STOPPING) return;
+  uv_timer_stop(&p->stop_timer);
+  on_stop_kill(&p->stop_timer);
+}
+
 /* Called by link.c when a closing slot's stdout ends: the worker is done
  * talking; whatever is still in flight will not be answered. */
 void wp_slot_out_eof(wp_slot_t *s) {
@@ -815,6 +824,24 @@ int wp_pool_signal(wp_pool_t *p, int slot, int sig) {
     return 0;
   if (s->pidfd >= 0 && errno != ENOSYS) return WP_EIO;
   return kill(s->tl.pid, sig) == 0 ? 0 : WP_EIO;
+}
+
+/* Both hosts of the logical slot count: a retiring worker still holds
+ * what it was sent before its successor took over. */
+int wp_pool_slot_inflight(const wp_pool_t *p, int slot, uint64_t *oldest_ns, int *pid) {
+  if (oldest_ns) *oldest_ns = 0;
+  if (pid) *pid = 0;
+  if (!p || slot < 0 || slot >= p->opts.size) return 0;
+  const wp_slot_t *a = &p->slots[slot], *hosts[2] = {a, a->twin};
+  int n = 0;
+  for (int i = 0; i < 2; i++) {
+    const wp_call_t *c = hosts[i]->inflight.head;
+    n += (int)hosts[i]->inflight.len;
+    if (!c || (oldest_ns && *oldest_ns && *oldest_ns <= c->dispatched)) continue;
+    if (oldest_ns) *oldest_ns = c->dispatched;
+    if (pid) *pid = hosts[i]->tl.pid;
+  }
+  return n;
 }
 
 void wp_pool_stats(const wp_pool_t *p, wp_stats_t *out) {

@@ -188,6 +188,10 @@ int wp_pool_call(wp_pool_t *p, const wp_request_t *req, wp_reply_cb cb,
  * handle is closed. In-flight requests get their replies if they arrive in
  * the grace period, else WP_ESTOPPED. */
 void wp_pool_stop(wp_pool_t *p, wp_stop_cb cb, void *arg);
+/* wp_pool_stop without the grace: every worker's process group is
+ * SIGKILLed now (a second Ctrl-C). On a pool already stopping it cuts the
+ * grace short and the first stop's callback is kept (cb is ignored). */
+void wp_pool_stop_now(wp_pool_t *p, wp_stop_cb cb, void *arg);
 /* Only after the stop callback ran, or if wp_pool_start was never called.
  * After wp_pool_start returned an error, call wp_pool_stop first. */
 void wp_pool_free(wp_pool_t *p);
@@ -206,6 +210,12 @@ int wp_pool_slot_ready(const wp_pool_t *p, int slot);
  * chaos testing: a SIGKILLed worker is restarted like any crash, and
  * wp_pool_timeline then shows the replacement's spawn and ready times. */
 int wp_pool_signal(wp_pool_t *p, int slot, int sig);
+
+/* Requests in flight on the slot's workers now; *oldest_ns (0 if none):
+ * when the oldest of them was sent to its worker, *pid: that worker. For a
+ * caller's watchdog: which worker holds a request nobody answers. Either
+ * out pointer may be NULL. */
+int wp_pool_slot_inflight(const wp_pool_t *p, int slot, uint64_t *oldest_ns, int *pid);
 
 typedef struct wp_stats {
   uint64_t calls, replies, errors, queued_now, inflight_now;
