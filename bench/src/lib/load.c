@@ -1,6 +1,8 @@
 /* load.c — see load.h. */
 #include "load.h"
 
+#include "interrupt.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/timerfd.h>
@@ -29,6 +31,7 @@ void wb_pool_down(uv_loop_t *loop, wp_pool_t *p) {
   wp_pool_stop(p, on_stopped, &stopped);
   while (!stopped && uv_run(loop, UV_RUN_ONCE)) {
   }
+  wb_interrupt_release(p);
   wp_pool_free(p);
 }
 
@@ -37,6 +40,11 @@ int wb_pool_up(uv_loop_t *loop, const wp_options_t *o, wp_pool_t **out) {
   wp_pool_t *p;
   int rc = wp_pool_new(loop, o, &p);
   if (rc) return rc;
+  rc = wb_interrupt_hold(loop, p);
+  if (rc) {
+    wp_pool_free(p);
+    return rc;
+  }
   up_state_t u = {0};
   rc = wp_pool_start(p, on_started, &u);
   while (rc == 0 && !u.done && uv_run(loop, UV_RUN_ONCE)) {
@@ -84,6 +92,7 @@ typedef struct closed {
   bool stop_sending;
   int fatal;
   uint64_t issued;          /* requests handed to the pool, with warm-up */
+  wb_guard_t guard;
 } closed_t;
 
 typedef struct token {
@@ -125,6 +134,7 @@ static void on_reply(wp_pool_t *p, int err, const wp_reply_t *rep, void *arg) {
   uint64_t now = wp_now_ns();
   cl->inflight--;
   cl->answered++;
+  if (!err) wb_guard_answer(&cl->guard, now - t->sent_at);
   bool measuring = cl->t_start != 0;
   if (measuring) {
     cl->r->sent++;
@@ -135,11 +145,16 @@ static void on_reply(wp_pool_t *p, int err, const wp_reply_t *rep, void *arg) {
       cl->r->ok++;
       wb_hist_record(cl->r->lat, now - t->sent_at);
     }
+  } else if (err) {
+    cl->r->warmup_failed++;
+    if (!cl->r->warmup_first_err) cl->r->warmup_first_err = err;
   }
   if (!measuring && cl->answered >= cl->l->warmup) begin_measuring(cl);
   if (err == WP_ESTOPPED || err == WP_EFAILED) cl->fatal = err;
   if (want_more(cl)) send_one(cl, t);
 }
+
+static void closed_stalled(void *arg) { ((closed_t *)arg)->stop_sending = true; }
 
 int wb_run_closed(uv_loop_t *loop, wp_pool_t *p, const wb_load_t *l,
                   wb_load_result_t *r) {
@@ -152,6 +167,12 @@ int wb_run_closed(uv_loop_t *loop, wp_pool_t *p, const wb_load_t *l,
     return WP_ENOMEM;
   }
   closed_t cl = {.loop = loop, .pool = p, .l = l, .r = r};
+  int rc = wb_guard_start(&cl.guard, loop, p, l->stall_ns, &l->req, &r->stall,
+                          closed_stalled, &cl);
+  if (rc) {
+    free(tokens);
+    return rc;
+  }
   if (l->warmup == 0) begin_measuring(&cl);
   for (int i = 0; i < l->concurrency; i++) {
     tokens[i].cl = &cl;
@@ -161,10 +182,12 @@ int wb_run_closed(uv_loop_t *loop, wp_pool_t *p, const wb_load_t *l,
   while (cl.inflight > 0 && uv_run(loop, UV_RUN_ONCE)) {
   }
   uint64_t end = wp_now_ns();
+  wb_guard_close(&cl.guard, loop);
   r->elapsed_s = cl.t_start ? (double)(end - cl.t_start) / 1e9 : 0;
   r->rps = r->elapsed_s > 0 ? (double)r->ok / r->elapsed_s : 0;
   free(tokens);
-  return cl.fatal;
+  if (cl.fatal) return cl.fatal;
+  return r->stall.workers ? WP_ETIMEDOUT : 0;
 }
 
 /* ---- open loop ------------------------------------------------------------ */
@@ -210,6 +233,7 @@ struct open_run {
   bool over;                /* schedule ended: nothing more is sent */
   int fatal;
   open_tok_t *tokens, *free_tok;
+  wb_guard_t guard;
 };
 
 static uint64_t intended(const open_run_t *run, uint64_t i) {
@@ -309,8 +333,9 @@ static void on_open_reply(wp_pool_t *p, int err, const wp_reply_t *rep, void *ar
   open_run_t *run = t->run;
   uint64_t now = wp_now_ns();
   run->outstanding--;
+  if (!err) wb_guard_answer(&run->guard, now - t->sent_at);
+  wb_open_result_t *r = run->r;
   if (measured(run, t->idx)) {
-    wb_open_result_t *r = run->r;
     run->last_answer = now;
     if (err) {
       r->failed++;
@@ -320,6 +345,9 @@ static void on_open_reply(wp_pool_t *p, int err, const wp_reply_t *rep, void *ar
       wb_hist_record(r->lat, now - intended(run, t->idx));
       wb_hist_record(r->lat_sent, now - t->sent_at);
     }
+  } else if (err) {
+    r->warmup_failed++;
+    if (!r->warmup_first_err) r->warmup_first_err = err;
   }
   if (err == WP_ESTOPPED || err == WP_EFAILED) run->fatal = err;
   t->next_free = run->free_tok;
@@ -385,6 +413,9 @@ static void open_finish(open_run_t *run) {
   r->achieved_rps = r->elapsed_s > 0 ? (double)r->ok / r->elapsed_s : 0;
 }
 
+/* A stalled worker: nothing more is sent, what is out drains. */
+static void open_stalled(void *arg) { ((open_run_t *)arg)->over = true; }
+
 int wb_run_open(uv_loop_t *loop, wp_pool_t *p, const wb_open_t *o,
                 wb_open_result_t *r) {
   memset(r, 0, sizeof *r);
@@ -394,14 +425,18 @@ int wb_run_open(uv_loop_t *loop, wp_pool_t *p, const wb_open_t *o,
   r->target_rps = o->rate;
   run.total = o->warmup + open_count(o);
   int rc = open_setup(loop, &run);
+  if (rc == 0)
+    rc = wb_guard_start(&run.guard, loop, p, o->stall_ns, &o->req, &r->stall,
+                        open_stalled, &run);
   if (rc == 0) {
     run.t0 = wp_now_ns();
     pump(&run);
     while ((!run.over || run.outstanding > 0) && uv_run(loop, UV_RUN_ONCE)) {
     }
     open_finish(&run);
-    rc = run.fatal;
+    rc = run.fatal ? run.fatal : r->stall.workers ? WP_ETIMEDOUT : 0;
   }
+  wb_guard_close(&run.guard, loop);
   if (run.tfd >= 0) {
     uv_close((uv_handle_t *)&run.poll, on_poll_closed);
     while (!run.closed && uv_run(loop, UV_RUN_ONCE)) {

@@ -22,10 +22,13 @@
 #include <stdint.h>
 
 #include "hist.h"
+#include "stall.h"
 #include "wpool.h"
 
 /* Starts a pool and runs loop until it is up (or the start failed).
- * On failure the pool is already stopped and freed; *out is NULL. */
+ * On failure the pool is already stopped and freed; *out is NULL. From up
+ * to down the pool is held for interrupt.h: SIGINT/SIGTERM/SIGHUP stop it
+ * and exit the program. */
 int wb_pool_up(uv_loop_t *loop, const wp_options_t *o, wp_pool_t **out);
 /* Stops the pool, runs the loop until every child is reaped, frees it. */
 void wb_pool_down(uv_loop_t *loop, wp_pool_t *p);
@@ -41,17 +44,24 @@ typedef struct wb_start_result {
 /* Summarises the timelines of an up pool started at t0. */
 void wb_start_summary(const wp_pool_t *p, uint64_t t0, wb_start_result_t *r);
 
+/* Both loops always end, even when a worker stops answering: see stall.h
+ * (a stalled run returns WP_ETIMEDOUT and says which worker in its stall). */
+
 typedef struct wb_load {
   int concurrency;          /* requests in flight, exactly (closed loop) */
   uint64_t requests;        /* stop after this many answered (0: duration) */
   uint64_t duration_ns;     /* or after this long */
   uint64_t warmup;          /* requests answered before measuring */
   wp_request_t req;         /* template: kind, payload, work */
+  uint64_t stall_ns;        /* stall bound: 0 scaled (stall.h), or WB_STALL_OFF */
 } wb_load_t;
 
 typedef struct wb_load_result {
   uint64_t sent, ok, failed;
   int first_err;            /* first WP_E* seen, 0 if none */
+  uint64_t warmup_failed;   /* failures during the warm-up, not in failed */
+  int warmup_first_err;     /* the first of them */
+  wb_stall_t stall;         /* a worker that stopped answering, if any */
   double elapsed_s;         /* measured part only */
   double rps;               /* ok / elapsed_s */
   wb_hist_t *lat;           /* per-request latency, ns (caller frees) */
@@ -75,6 +85,7 @@ typedef struct wb_open {
    * intended time. 0 means WB_OPEN_DEFAULT_CAP. */
   uint64_t max_outstanding;
   wp_request_t req;         /* template: kind, payload, work */
+  uint64_t stall_ns;        /* stall bound: 0 scaled (stall.h), or WB_STALL_OFF */
 } wb_open_t;
 
 #define WB_OPEN_DEFAULT_CAP 10000
@@ -85,6 +96,9 @@ typedef struct wb_open_result {
   uint64_t unsent;          /* measured requests still waiting for the cap
                                when the schedule ended: never sent */
   int first_err;            /* first WP_E* seen, 0 if none */
+  uint64_t warmup_failed;   /* failures during the warm-up, not in failed */
+  int warmup_first_err;     /* the first of them */
+  wb_stall_t stall;         /* a worker that stopped answering, if any */
   double target_rps;        /* the rate asked for */
   double achieved_rps;      /* ok / elapsed_s */
   double elapsed_s;         /* first measured intended time → the later of

@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 
 #include "cmdline.h"
+#include "interrupt.h"
 
 void cli_err(const char *cmd, const char *fmt, ...) {
   va_list ap;
@@ -54,6 +55,7 @@ int cli_pool_opt(cli_pool_t *c, const char *cmd, int opt, const char *arg) {
   case OPT_MAX_INFLIGHT:
     if (wb_parse_uint(arg, 1, 100000, &v)) goto bad;
     c->o.max_inflight = (int)v;
+    c->inflight_given = true;
     return 1;
   case OPT_TIMEOUT:
     if (wb_parse_duration(arg, &c->o.request_timeout_ns)) goto bad;
@@ -80,7 +82,15 @@ static void raise_nofile(const wp_options_t *o) {
   (void)setrlimit(RLIMIT_NOFILE, &rl);
 }
 
+void cli_pool_fit_inflight(cli_pool_t *c, int concurrency) {
+  if (!c->inflight_given && concurrency > c->o.size)
+    c->o.max_inflight = (concurrency + c->o.size - 1) / c->o.size;
+}
+
 int cli_pool_apply(cli_pool_t *c, const char *cmd) {
+  char name[64];
+  snprintf(name, sizeof name, "wpool %s", cmd);
+  wb_interrupt_name(name);
   raise_nofile(&c->o);
   if (c->ncpus == 0) return 0;
   /* Workers inherit the supervisor's affinity at spawn. */

@@ -7,6 +7,7 @@
 #define WPOOL_CLI_H
 
 #include <getopt.h>
+#include <stdbool.h>
 
 #include "wpool.h"
 
@@ -36,22 +37,30 @@ enum {
   "      --listen L         gRPC listen style: unix (default) or tcp\n"      \
   "      --worker \"CMD ARGS\" worker command (default build/wpool-worker)\n"  \
   "      --cpus LIST        pin supervisor and workers, e.g. 0 or 0-1\n"      \
-  "      --max-inflight K   requests in flight per worker (default 1)\n"     \
-  "      --timeout DUR      per-request timeout, e.g. 5s (default none)\n"
+  "      --max-inflight K   requests in flight per worker (default 1; ping and\n" \
+  "                         chaos default to ceil(C/N))\n"                 \
+  "      --timeout DUR      per-request timeout, e.g. 5s (default none: a load\n" \
+  "                         ends when a worker holds a request longer than\n" \
+  "                         2 s and 50x the slowest answer)\n"
 
 typedef struct cli_pool {
   wp_options_t o;
   char **argv;      /* owned worker command, or NULL */
   int cpus[256];
   int ncpus;
+  bool inflight_given;  /* --max-inflight typed: never adapted */
 } cli_pool_t;
 
 void cli_pool_init(cli_pool_t *c);
 void cli_pool_free(cli_pool_t *c);
 /* Handles one shared option: 1 handled, 0 not ours, -1 bad value (printed). */
 int cli_pool_opt(cli_pool_t *c, const char *cmd, int opt, const char *arg);
-/* Applies --cpus to this process. 0, or -1 (printed). */
+/* Applies --cpus to this process and names it for interrupt.h ("wpool
+ * CMD"). 0, or -1 (printed). */
 int cli_pool_apply(cli_pool_t *c, const char *cmd);
+/* Pipelining is what lets C in flight exceed the pool size: without
+ * --max-inflight, ceil(C / N) per worker. What the user typed stands. */
+void cli_pool_fit_inflight(cli_pool_t *c, int concurrency);
 
 /* One clear line on stderr: "wpool CMD: ..." */
 void cli_err(const char *cmd, const char *fmt, ...)

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "cmdline.h"
+#include "interrupt.h"
 #include "load.h"
 
 static const char *CMD = "ping";
@@ -50,17 +51,18 @@ static void print_pcts(const char *label, const wb_hist_t *h) {
 }
 
 static void print_result(const cli_pool_t *cp, int conc, const wb_load_result_t *r) {
-  printf("%d %s workers, %d in flight (closed loop): %llu ok, %llu failed in %.3f s\n",
-         cp->o.size, wp_transport_name(cp->o.transport), conc,
+  printf("%d %s workers, %d in flight (closed loop), at most %d per worker: "
+         "%llu ok, %llu failed in %.3f s\n",
+         cp->o.size, wp_transport_name(cp->o.transport), conc, cp->o.max_inflight,
          (unsigned long long)r->ok, (unsigned long long)r->failed, r->elapsed_s);
   printf("throughput  %.0f req/s\n", r->rps);
   print_pcts("latency us ", r->lat);
 }
 
 static void print_open(const cli_pool_t *cp, const wb_open_result_t *r) {
-  printf("%d %s workers, open loop, target %.0f/s, achieved %.0f/s: %llu ok, "
-         "%llu failed in %.3f s\n",
-         cp->o.size, wp_transport_name(cp->o.transport), r->target_rps,
+  printf("%d %s workers, open loop, at most %d in flight per worker, target %.0f/s, "
+         "achieved %.0f/s: %llu ok, %llu failed in %.3f s\n",
+         cp->o.size, wp_transport_name(cp->o.transport), cp->o.max_inflight, r->target_rps,
          r->achieved_rps, (unsigned long long)r->ok,
          (unsigned long long)r->failed, r->elapsed_s);
   print_pcts("latency us (from intended send)", r->lat);
@@ -71,18 +73,45 @@ static void print_open(const cli_pool_t *cp, const wb_open_result_t *r) {
            (unsigned long long)r->overflow, (unsigned long long)r->unsent);
 }
 
+/* The one line a failed run ends with. A stall names the worker that held
+ * the unanswered requests; failures are counted in the measured part and
+ * in the warm-up apart (a pool that gives up during the warm-up fails no
+ * measured request), and a fatal error that is not the first failure is
+ * named too. */
+static void report_failure(int err, const wb_stall_t *st, uint64_t failed,
+                           int first, uint64_t wfailed, int wfirst) {
+  char line[512];
+  if (st->workers) {
+    wb_stall_describe(st, line, sizeof line);
+    cli_err(CMD, "%s; it was killed and the run stopped", line);
+    return;
+  }
+  if (!failed && !wfailed) {
+    cli_err(CMD, "the run stopped: %s (%s)", wp_strerror(err), wp_errname(err));
+    return;
+  }
+  int f = wfirst ? wfirst : first;
+  int n = snprintf(line, sizeof line, "%llu measured requests failed, %llu during warm-up; first: %s (%s)",
+                   (unsigned long long)failed, (unsigned long long)wfailed,
+                   wp_strerror(f), wp_errname(f));
+  if (err != f && n > 0 && (size_t)n < sizeof line)
+    snprintf(line + n, sizeof line - (size_t)n, "; the run stopped: %s (%s)",
+             wp_strerror(err), wp_errname(err));
+  cli_err(CMD, "%s", line);
+}
+
 /* The open-loop run of `wpool ping --rate`; the exit code. */
 static int run_open(uv_loop_t *loop, wp_pool_t *p, const cli_pool_t *cp,
                     const wb_open_t *o) {
   wb_open_result_t r;
   int err = wb_run_open(loop, p, o, &r);
   if (!err && r.failed) err = r.first_err;
+  if (!err && r.warmup_failed) err = r.warmup_first_err;
   if (r.lat && r.lat_sent) print_open(cp, &r);
   wb_hist_free(r.lat);
   wb_hist_free(r.lat_sent);
   if (err) {
-    cli_err(CMD, "%llu requests failed, first: %s (%s)",
-            (unsigned long long)r.failed, wp_strerror(err), wp_errname(err));
+    report_failure(err, &r.stall, r.failed, r.first_err, r.warmup_failed, r.warmup_first_err);
     return EXIT_RUNTIME;
   }
   return EXIT_OK;
@@ -93,11 +122,11 @@ static int run_closed(uv_loop_t *loop, wp_pool_t *p, const cli_pool_t *cp,
   wb_load_result_t r;
   int err = wb_run_closed(loop, p, l, &r);
   if (!err && r.failed) err = r.first_err;
+  if (!err && r.warmup_failed) err = r.warmup_first_err;
   if (r.lat) print_result(cp, l->concurrency, &r);
   wb_hist_free(r.lat);
   if (err) {
-    cli_err(CMD, "%llu requests failed, first: %s (%s)",
-            (unsigned long long)r.failed, wp_strerror(err), wp_errname(err));
+    report_failure(err, &r.stall, r.failed, r.first_err, r.warmup_failed, r.warmup_first_err);
     return EXIT_RUNTIME;
   }
   return EXIT_OK;
@@ -137,7 +166,10 @@ int cmd_ping(int argc, char **argv) {
     default: goto usage_err;
     }
   }
-  if (optind != argc) goto usage_err;
+  if (optind != argc) {
+    cli_err(CMD, "unexpected argument '%s'", argv[optind]);
+    goto usage_err;
+  }
   if (!l.requests == !l.duration_ns) {
     cli_err(CMD, "give exactly one of --requests or --duration");
     goto usage_err;
@@ -147,9 +179,12 @@ int cmd_ping(int argc, char **argv) {
     goto usage_err;
   }
   if (cli_pool_apply(&cp, CMD)) goto usage_err;
-  /* Pipelining is what lets C exceed the pool size. */
-  if (cp.o.max_inflight == 1 && l.concurrency > cp.o.size)
-    cp.o.max_inflight = (l.concurrency + cp.o.size - 1) / cp.o.size;
+  cli_pool_fit_inflight(&cp, l.concurrency);
+  /* An explicit --timeout ends a stalled request (the pool kills its
+   * worker); without one the load's stall bound does. */
+  if (cp.o.request_timeout_ns) l.stall_ns = WB_STALL_OFF;
+  wb_interrupt_doing("a ping load on %d %s workers", cp.o.size,
+                     wp_transport_name(cp.o.transport));
 
   char *buf = malloc(payload ? payload : 1);
   memset(buf, 'p', payload);
@@ -169,7 +204,7 @@ int cmd_ping(int argc, char **argv) {
       uint64_t half_s = (uint64_t)(rate / 2) + 1;
       wb_open_t o = {.rate = rate, .requests = l.requests, .duration_ns = l.duration_ns,
                      .warmup = warmup_given || l.warmup < half_s ? l.warmup : half_s,
-                     .max_outstanding = max_out, .req = l.req};
+                     .max_outstanding = max_out, .req = l.req, .stall_ns = l.stall_ns};
       rc = run_open(&loop, p, &cp, &o);
     } else {
       rc = run_closed(&loop, p, &cp, &l);

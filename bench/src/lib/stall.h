@@ -1,0 +1,60 @@
+/*
+ * stall.h — the watchdog that makes every measuring loop end, even when a
+ * worker stops answering (SIGSTOPped, or it reads requests and never
+ * replies) and no request timeout is set: a benchmark must always end.
+ *
+ * Owns: the stall bound and what a stall did. A worker that has held a
+ * request for longer than the bound is SIGKILLed through the pool (its
+ * requests then fail and the pool restarts it); the loop that owns the
+ * guard stops sending and, once the rest is answered, returns WP_ETIMEDOUT
+ * with the stall filled in. The bound, unless the caller gives one: the
+ * larger of 2 s, 50 x the slowest answer so far and 50 x the request's own
+ * work (cpu_us + sleep_us) x the requests on that worker — a slow but
+ * working pool never trips it.
+ */
+#ifndef WB_STALL_H
+#define WB_STALL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wpool.h"
+
+#define WB_STALL_OFF UINT64_MAX /* no bound: a request timeout ends stalls */
+
+typedef struct wb_stall {
+  uint64_t unanswered;      /* requests the stalled workers held */
+  int workers;              /* workers found stalled (0: none) */
+  int slot, pid;            /* the first of them */
+  uint64_t bound_ns;        /* the bound it passed */
+} wb_stall_t;
+
+/* "N requests got no answer within B s: worker slot S (pid P) held them"
+ * (and how many other workers did), into buf. */
+void wb_stall_describe(const wb_stall_t *s, char *buf, size_t len);
+
+typedef struct wb_guard {
+  uv_timer_t timer;
+  wp_pool_t *pool;
+  uint64_t bound_ns;        /* the caller's, 0 = scaled */
+  uint64_t work_ns;         /* the request's own cpu + sleep */
+  uint64_t slowest;         /* slowest answer so far, ns */
+  int *killed;              /* per slot: the pid this guard killed */
+  wb_stall_t *out;
+  bool armed, fired, closed;
+  void (*on_fire)(void *arg); /* first stall: the loop stops sending */
+  void *arg;
+} wb_guard_t;
+
+/* Watches p every 100 ms until wb_guard_close. bound_ns: 0 scaled, or
+ * WB_STALL_OFF (then nothing is watched). 0 or WP_E*. */
+int wb_guard_start(wb_guard_t *g, uv_loop_t *loop, wp_pool_t *p, uint64_t bound_ns,
+                   const wp_request_t *req, wb_stall_t *out,
+                   void (*on_fire)(void *arg), void *arg);
+/* An answer came after latency_ns: the scaled bound follows it. */
+void wb_guard_answer(wb_guard_t *g, uint64_t latency_ns);
+/* Stops watching; returns once the timer is closed. */
+void wb_guard_close(wb_guard_t *g, uv_loop_t *loop);
+
+#endif
