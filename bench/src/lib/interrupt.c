@@ -36,6 +36,8 @@ void wb_interrupt_doing(const char *fmt, ...) {
   va_end(ap);
 }
 
+bool wb_interrupted(void) { return g.signum != 0; }
+
 static const char *signame(int sig) {
   return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal";
 }

@@ -14,12 +14,18 @@
 #ifndef WB_INTERRUPT_H
 #define WB_INTERRUPT_H
 
+#include <stdbool.h>
+
 #include "wpool.h"
 
 /* The name the line starts with, e.g. "wpool ping" (default: the program). */
 void wb_interrupt_name(const char *prog);
 /* What the program is doing, for the line: "interrupted <doing>". */
 void wb_interrupt_doing(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A signal came: the pools are stopping and the program exits when they
+ * are down. What fails meanwhile (WP_ESTOPPED) is the signal's doing, not
+ * worth a line of its own. */
+bool wb_interrupted(void);
 /* p (running on loop) is held: a signal now stops it. 0 or WP_E*. */
 int wb_interrupt_hold(uv_loop_t *loop, wp_pool_t *p);
 /* p is stopped and about to be freed (after a signal: exits here). */

@@ -16,6 +16,7 @@
 
 #include "baseline.h"
 #include "cmdline.h"
+#include "interrupt.h"
 #include "output.h"
 #include "ping.h"
 #include "results.h"
@@ -25,6 +26,7 @@ static void run_scenarios(wb_ctx_t *c) {
   for (size_t i = 0; i < bl_nscenarios; i++) {
     if (!(c->opt->only & (1u << i))) continue;
     c->scenario = bl_scenarios[i]->name;
+    wb_interrupt_doing("the %s scenario (no results saved)", c->scenario);
     bl_scenarios[i]->run(c);
   }
   c->scenario = NULL;
@@ -54,6 +56,7 @@ static int run_suite(const bl_opts_t *o, json_t *doc, double *elapsed_s) {
 int main(int argc, char **argv) {
   /* A worker that dies mid-write must not kill the benchmark. */
   signal(SIGPIPE, SIG_IGN);
+  wb_interrupt_name("baseline");
   bl_opts_t o;
   int rc = bl_opts_parse(argc, argv, &o);
   if (rc != 0) {

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cmdline.h"
+#include "interrupt.h"
 #include "tune.h"
 
 /* Sweeps, decides, prints, saves; the exit code. */
@@ -43,6 +44,7 @@ static int run(const tune_opts_t *o) {
 int main(int argc, char **argv) {
   /* A worker that dies mid-write must not kill the benchmark. */
   signal(SIGPIPE, SIG_IGN);
+  wb_interrupt_name("tune");
   tune_opts_t o;
   int rc = tune_opts_parse(argc, argv, &o);
   if (rc != 0) {

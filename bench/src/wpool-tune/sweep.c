@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "interrupt.h"
 #include "load.h"
 #include "stats.h"
 #include "tune.h"
@@ -45,6 +46,7 @@ static int measure(const tune_opts_t *o, uv_loop_t *loop, tune_point_t *pt, int 
   /* libuv timers count from the loop's cached time; refresh it so the
    * pool's start timeout is not shortened by the previous run. */
   uv_update_time(loop);
+  wb_interrupt_doing("the sweep at size %d (no recommendation)", pt->n);
   int err = wb_pool_up(loop, &po, &p);
   if (err) return err;
   wb_load_t l = {.concurrency = pt->c, .duration_ns = o->warmup_ns,

@@ -11,16 +11,19 @@
  *   hung      calls still unanswered after the load ended + --drain
  *   lost      sent − answered − failed once the pool has stopped: calls
  *             whose callback never ran at all
- * Exit 1 if anything is lost, hung, answered twice, a kill never
- * recovered, or the pool failed.
+ * Exit 1, with one line saying why, if anything is lost, hung, answered
+ * twice, a kill never recovered, the pool failed, or no kill happened at
+ * all (then the run proved nothing).
  */
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "cmdline.h"
+#include "interrupt.h"
 #include "load.h"
 #include "stats.h"
 
@@ -33,7 +36,8 @@ static void usage(FILE *f) {
           "usage: wpool chaos -n N [-c C] [--duration DUR] [--kill-every DUR] [options]\n"
           "Closed-loop ping load while a random ready worker is SIGKILLed every\n"
           "interval; prints sent, answered, failed (by error name), hung, lost and\n"
-          "recovery time (kill -> replacement ready). Exit 1 if anything is lost or hung.\n"
+          "recovery time (kill -> replacement ready). Exit 1 if anything is lost or hung,\n"
+          "or no worker was killed.\n"
           "  -c, --concurrency C    requests in flight (default 100)\n"
           "  -d, --duration DUR     how long to load and kill (default 10s)\n"
           "      --kill-every DUR   SIGKILL interval (default 200ms)\n"
@@ -66,6 +70,8 @@ struct chaos {
   uint64_t sent, answered, failed, dups, outstanding;
   uint64_t by_err[NERR], refused_by_err[NERR], refused;
   uint64_t kills;
+  uint64_t kill_errors;   /* wp_pool_signal refused a chosen victim */
+  uint64_t no_victim;     /* ticks that found no ready worker to kill */
   kill_rec_t *slots;
   double *recovery_ms;    /* one per recovered kill: kill → ready */
   double *delay_ms;       /* of which kill → replacement spawn asked */
@@ -163,11 +169,17 @@ static void on_kill(uv_timer_t *t) {
   harvest(ch);
   refill(ch);
   int i = pick_victim(ch);
-  if (i < 0) return;
+  if (i < 0) {
+    ch->no_victim++;
+    return;
+  }
   wp_timeline_t tl;
   wp_pool_timeline(ch->pool, i, &tl);
   uint64_t now = wp_now_ns();
-  if (wp_pool_signal(ch->pool, i, SIGKILL) != 0) return;
+  if (wp_pool_signal(ch->pool, i, SIGKILL) != 0) {
+    ch->kill_errors++;
+    return;
+  }
   ch->slots[i] = (kill_rec_t){.pending = true, .gen = tl.generation, .at = now};
   ch->kills++;
 }
@@ -269,7 +281,9 @@ static void print_report(const chaos_t *ch, const cli_pool_t *cp, const chaos_op
   printf("lost        %llu\n", (unsigned long long)lost);
   printf("hung        %llu\n", (unsigned long long)hung);
   printf("duplicates  %llu\n", (unsigned long long)ch->dups);
-  printf("kills       %llu (recovered %zu)\n", (unsigned long long)ch->kills, ch->nrecovered);
+  printf("kills       %llu (recovered %zu; %llu refused, %llu ticks found no ready worker)\n",
+         (unsigned long long)ch->kills, ch->nrecovered, (unsigned long long)ch->kill_errors,
+         (unsigned long long)ch->no_victim);
   print_recovery(ch);
   printf("pool        restarts %llu, worker exits %llu, protocol errors %llu\n",
          (unsigned long long)ch->st.restarts, (unsigned long long)ch->st.worker_exits,
@@ -303,7 +317,9 @@ static int parse(int argc, char **argv, cli_pool_t *cp, chaos_opts_t *co) {
     default: return EXIT_USAGE;
     }
   }
-  return optind == argc ? 0 : EXIT_USAGE;
+  if (optind == argc) return 0;
+  cli_err(CMD, "unexpected argument '%s'", argv[optind]);
+  return EXIT_USAGE;
 bad:
   cli_err(CMD, "bad value '%s' for -%c", optarg, c);
   return EXIT_USAGE;
@@ -312,17 +328,56 @@ bad:
 /* Chaos kills are not the workers' fault: the restart intensity must
  * allow them (every kill in a window, twice over), or the pool would
  * rightly give up and the run would measure that instead. */
-static void tune_options(wp_options_t *o, const chaos_opts_t *co) {
-  if (o->max_inflight == 1 && co->conc > o->size)
-    o->max_inflight = (co->conc + o->size - 1) / o->size;
+static void tune_options(cli_pool_t *cp, const chaos_opts_t *co) {
+  wp_options_t *o = &cp->o;
+  cli_pool_fit_inflight(cp, co->conc);
   if (o->restart_max == 0) {
     uint64_t per_window = o->restart_window_ns / co->kill_every + 1;
     o->restart_max = (int)(2 * per_window) + 5 * o->size;
   }
 }
 
+/* Appends one reason to the verdict line. */
+static void because(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void because(char *buf, size_t len, const char *fmt, ...) {
+  size_t n = strlen(buf);
+  if (n && n + 2 < len) {
+    strcat(buf, "; ");
+    n += 2;
+  }
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf + n, len - n, fmt, ap);
+  va_end(ap);
+}
+
+/* The exit code, and one line with every reason for a failure. */
+static int verdict(const chaos_t *ch, const chaos_opts_t *co, uint64_t hung, uint64_t lost) {
+  char why[512] = "";
+  if (lost) because(why, sizeof why, "%llu calls lost (callback never ran)", (unsigned long long)lost);
+  if (hung)
+    because(why, sizeof why, "%llu calls hung (no answer %.1f s after the load)",
+            (unsigned long long)hung, (double)co->drain / 1e9);
+  if (ch->dups) because(why, sizeof why, "%llu calls answered twice", (unsigned long long)ch->dups);
+  if (ch->nrecovered < ch->kills)
+    because(why, sizeof why, "%llu of %llu kills never recovered",
+            (unsigned long long)(ch->kills - ch->nrecovered), (unsigned long long)ch->kills);
+  if (ch->refused_by_err[-WP_EFAILED])
+    because(why, sizeof why, "the pool failed (restart intensity exceeded)");
+  /* Without a kill the run tested nothing: passing it would be vacuous. */
+  if (ch->kills == 0)
+    because(why, sizeof why, "no worker was killed (%llu kills refused, %llu ticks found no "
+            "ready worker): nothing was tested", (unsigned long long)ch->kill_errors,
+            (unsigned long long)ch->no_victim);
+  if (!why[0]) return EXIT_OK;
+  if (!wb_interrupted()) cli_err(CMD, "%s", why);
+  return EXIT_RUNTIME;
+}
+
 static int chaos_main(uv_loop_t *loop, cli_pool_t *cp, const chaos_opts_t *co) {
   wp_pool_t *p;
+  wb_interrupt_doing("a chaos run on %d workers", cp->o.size);
   int err = wb_pool_up(loop, &cp->o, &p);
   if (err) {
     cli_err(CMD, "pool did not start: %s (%s)", wp_strerror(err), wp_errname(err));
@@ -344,10 +399,7 @@ static int chaos_main(uv_loop_t *loop, cli_pool_t *cp, const chaos_opts_t *co) {
   wb_pool_down(loop, p); /* answers whatever is still outstanding */
   uint64_t lost = ch.sent - ch.answered - ch.failed;
   print_report(&ch, cp, co, hung, lost);
-  bool failed_pool = ch.refused_by_err[-WP_EFAILED] > 0;
-  if (failed_pool) cli_err(CMD, "the pool failed (restart intensity exceeded)");
-  int rc = (lost || hung || ch.dups || ch.nrecovered < ch.kills || failed_pool)
-               ? EXIT_RUNTIME : EXIT_OK;
+  int rc = verdict(&ch, co, hung, lost);
   free(ch.tokens);
   free(ch.slots);
   free(ch.recovery_ms);
@@ -368,7 +420,7 @@ int cmd_chaos(int argc, char **argv) {
     cli_pool_free(&cp);
     return rc > 0 ? rc : EXIT_OK;
   }
-  tune_options(&cp.o, &co);
+  tune_options(&cp, &co);
   uv_loop_t loop;
   uv_loop_init(&loop);
   rc = chaos_main(&loop, &cp, &co);

@@ -81,6 +81,7 @@ static void print_open(const cli_pool_t *cp, const wb_open_result_t *r) {
 static void report_failure(int err, const wb_stall_t *st, uint64_t failed,
                            int first, uint64_t wfailed, int wfirst) {
   char line[512];
+  if (wb_interrupted()) return;
   if (st->workers) {
     wb_stall_describe(st, line, sizeof line);
     cli_err(CMD, "%s; it was killed and the run stopped", line);

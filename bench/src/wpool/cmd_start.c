@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "cmdline.h"
+#include "interrupt.h"
 #include "load.h"
 
 static const char *CMD = "start";
@@ -35,6 +36,9 @@ static void print_timelines(const wp_pool_t *p, uint64_t t0) {
   }
 }
 
+/* The ping's timeout when --timeout is not given. */
+#define START_PING_TIMEOUT_NS 10000000000ull
+
 typedef struct ping_each {
   int pending, ok;
   int first_err;
@@ -53,11 +57,11 @@ static void on_pong(wp_pool_t *p, int err, const wp_reply_t *r, void *arg) {
 }
 
 /* One ping per worker: with max_inflight 1 and N in flight, each request
- * lands on a different worker. */
-static int ping_each(uv_loop_t *loop, wp_pool_t *p, int n) {
+ * lands on a different worker. --timeout bounds it, else 10 s. */
+static int ping_each(uv_loop_t *loop, wp_pool_t *p, int n, uint64_t timeout_ns, int *ok) {
   ping_each_t pe = {0};
   wp_request_t req = {.kind = WP_REQ_PING, .payload = "ping", .payload_len = 4,
-                      .timeout_ns = 10000000000ull};
+                      .timeout_ns = timeout_ns ? timeout_ns : START_PING_TIMEOUT_NS};
   for (int i = 0; i < n; i++) {
     int rc = wp_pool_call(p, &req, on_pong, &pe);
     if (rc) return rc;
@@ -65,6 +69,7 @@ static int ping_each(uv_loop_t *loop, wp_pool_t *p, int n) {
   }
   while (pe.pending > 0 && uv_run(loop, UV_RUN_ONCE)) {
   }
+  *ok = pe.ok;
   return pe.first_err;
 }
 
@@ -100,8 +105,12 @@ int cmd_start(int argc, char **argv) {
     else if (c == 'H') { if (wb_parse_duration(optarg, &hold)) { cli_err(CMD, "bad --hold"); goto usage_err; } }
     else goto usage_err;
   }
-  if (optind != argc) goto usage_err;
+  if (optind != argc) {
+    cli_err(CMD, "unexpected argument '%s'", argv[optind]);
+    goto usage_err;
+  }
   if (cli_pool_apply(&cp, CMD)) goto usage_err;
+  wb_interrupt_doing("starting %d workers", cp.o.size);
 
   uv_loop_t loop;
   uv_loop_init(&loop);
@@ -119,14 +128,18 @@ int cmd_start(int argc, char **argv) {
            "mean spawn→ready %.3f ms\n",
            cp.o.size, wp_transport_name(cp.o.transport), wp_mode_name(cp.o.mode),
            sr.first_ready_ms, sr.all_ready_ms, sr.mean_ready_ms);
-    err = ping_each(&loop, p, cp.o.size);
-    if (err) {
-      cli_err(CMD, "ping failed: %s (%s)", wp_strerror(err), wp_errname(err));
+    int ok = 0;
+    wb_interrupt_doing("pinging %d workers", cp.o.size);
+    err = ping_each(&loop, p, cp.o.size, cp.o.request_timeout_ns, &ok);
+    if (err && !wb_interrupted()) {
+      cli_err(CMD, "ping failed (%d of %d workers answered): %s (%s)", ok, cp.o.size,
+              wp_strerror(err), wp_errname(err));
       rc = EXIT_RUNTIME;
     } else if (!quiet) {
       printf("pinged all %d workers\n", cp.o.size);
     }
     if (hold) {
+      wb_interrupt_doing("holding %d workers (--hold)", cp.o.size);
       fflush(stdout);
       hold_pool(&loop, hold);
     }
