@@ -317,6 +317,37 @@ class PipeTransport(unittest.TestCase):
         assert_dies_with_parent(self, [PYTHON, EXAMPLE])
 
 
+def assert_missing_module_says_how(test, argv, env, module, debian, pip):
+    """A Python without `module`: one line on stderr naming it and how to
+    get it, exit 2, nothing on stdout."""
+    w = WorkerProc(argv, env=env)
+    test.addCleanup(w.close)
+    test.assertEqual(w.wait(), 2)
+    lines = w.stderr().strip().splitlines()
+    test.assertEqual(len(lines), 1, lines)
+    for word in (module, debian, pip):
+        test.assertIn(word, lines[0])
+    test.assertEqual(w.read_rest(), b"")
+
+
+class MissingDependency(unittest.TestCase):
+    def test_no_protobuf(self):
+        # -S: no site, so no dist-packages: the stdlib alone, as in a bare
+        # venv or pyenv python.
+        assert_missing_module_says_how(self, [PYTHON, "-S", EXAMPLE], worker_env(),
+                                       "google.protobuf", "python3-protobuf", "protobuf")
+
+    def test_no_grpcio(self):
+        # protobuf present, grpc shadowed by a package whose import fails.
+        with tempfile.TemporaryDirectory() as tmp:
+            os.mkdir(os.path.join(tmp, "grpc"))
+            with open(os.path.join(tmp, "grpc", "__init__.py"), "w") as f:
+                f.write("raise ModuleNotFoundError(\"No module named 'grpc'\", name='grpc')\n")
+            env = worker_env(PYTHONPATH=tmp)
+            assert_missing_module_says_how(self, [PYTHON, EXAMPLE, "--transport", "grpc"], env,
+                                           "grpc", "python3-grpcio", "grpcio")
+
+
 def assert_dies_with_parent(test, worker_argv):
     """Kills a worker's parent with SIGKILL while the worker's stdin stays
     open: only PR_SET_PDEATHSIG can end the worker then."""

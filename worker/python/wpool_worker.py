@@ -53,7 +53,8 @@ print() in a handler cannot corrupt the protocol.
 
 Exit codes: 0 on stdin EOF or Shutdown (or the supervisor closing stdout);
 1 on an I/O or gRPC failure; 2 on a protocol error (oversized, truncated or
-garbage frame) or bad usage — with one line on stderr saying why.
+garbage frame), bad usage or a missing module (protobuf; grpcio for gRPC:
+Debian python3-protobuf, python3-grpcio) — with one line on stderr saying why.
 
 The message classes are built at run time from the descriptor set that
 `make` writes (build/gen/wpool.desc); $WPOOL_DESC overrides its location.
@@ -370,6 +371,30 @@ def _say(msg):
     sys.stderr.flush()
 
 
+# The third-party modules the SDK imports: (Debian package, pip package).
+_DEPENDENCIES = {
+    "google.protobuf": ("python3-protobuf", "protobuf"),
+    "grpc": ("python3-grpcio", "grpcio"),
+}
+
+
+def _require(module):
+    """Imports module, or says in one line which package provides it and
+    exits 2: a venv or pyenv python3 often lacks what Debian's has, and a
+    traceback ending in "No module named 'google'" does not say what to do."""
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError as e:
+        debian, pip = _DEPENDENCIES[module]
+        other = "" if sys.executable == "/usr/bin/python3" else \
+            " or start the worker with /usr/bin/python3"
+        _say(f"cannot import {module} ({e}) in {sys.executable}: install it "
+             f"(Debian: apt install {debian}; pip: pip install {pip}){other}")
+        sys.exit(EXIT_PROTOCOL)
+
+
 # --------------------------------------------------------------------------
 # Transports
 # --------------------------------------------------------------------------
@@ -540,6 +565,9 @@ def run(handler=None, argv=None):
     """Runs a worker with `handler` (see the module docstring) and exits the
     process with the worker's exit code. `argv` defaults to sys.argv[1:]."""
     opts = parse_args(argv)
+    _require("google.protobuf")
+    if opts.transport == "grpc":
+        _require("grpc")
     die_with_parent()
     # Ctrl-C in the supervisor's terminal ends us like the C worker, without
     # a KeyboardInterrupt traceback from whatever line we were on.
