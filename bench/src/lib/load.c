@@ -90,15 +90,23 @@ typedef struct closed {
   uint64_t t_start;         /* end of warm-up */
   uint64_t t_end_goal;      /* duration mode */
   bool stop_sending;
+  bool stalled;             /* the guard fired: stop waiting */
+  bool left;                /* returned with requests outstanding */
   int fatal;
   uint64_t issued;          /* requests handed to the pool, with warm-up */
   wb_guard_t guard;
+  struct token *tokens;
 } closed_t;
 
 typedef struct token {
   closed_t *cl;
   uint64_t sent_at;
 } token_t;
+
+static void closed_free(closed_t *cl) {
+  free(cl->tokens);
+  free(cl);
+}
 
 static bool want_more(closed_t *cl) {
   if (cl->stop_sending || cl->fatal) return false;
@@ -133,6 +141,10 @@ static void on_reply(wp_pool_t *p, int err, const wp_reply_t *rep, void *arg) {
   closed_t *cl = t->cl;
   uint64_t now = wp_now_ns();
   cl->inflight--;
+  if (cl->left) { /* the run is over (a stall): the last one out frees it */
+    if (cl->inflight == 0) closed_free(cl);
+    return;
+  }
   cl->answered++;
   if (!err) wb_guard_answer(&cl->guard, now - t->sent_at);
   bool measuring = cl->t_start != 0;
@@ -154,40 +166,45 @@ static void on_reply(wp_pool_t *p, int err, const wp_reply_t *rep, void *arg) {
   if (want_more(cl)) send_one(cl, t);
 }
 
-static void closed_stalled(void *arg) { ((closed_t *)arg)->stop_sending = true; }
+static void closed_stalled(void *arg) {
+  closed_t *cl = arg;
+  cl->stop_sending = cl->stalled = true;
+}
 
+/* The state lives on the heap: after a stall the run returns with
+ * requests outstanding, and their callbacks (run by the pool's stop) still
+ * need it. */
 int wb_run_closed(uv_loop_t *loop, wp_pool_t *p, const wb_load_t *l,
                   wb_load_result_t *r) {
   if (l->concurrency < 1 || (!l->requests && !l->duration_ns)) return WP_EINVAL;
   memset(r, 0, sizeof *r);
   r->lat = wb_hist_new();
+  closed_t *cl = calloc(1, sizeof *cl);
   token_t *tokens = calloc((size_t)l->concurrency, sizeof *tokens);
-  if (!r->lat || !tokens) {
+  if (!r->lat || !cl || !tokens) {
+    free(cl);
     free(tokens);
     return WP_ENOMEM;
   }
-  closed_t cl = {.loop = loop, .pool = p, .l = l, .r = r};
-  int rc = wb_guard_start(&cl.guard, loop, p, l->stall_ns, &l->req, &r->stall,
-                          closed_stalled, &cl);
-  if (rc) {
-    free(tokens);
-    return rc;
-  }
-  if (l->warmup == 0) begin_measuring(&cl);
+  *cl = (closed_t){.loop = loop, .pool = p, .l = l, .r = r, .tokens = tokens};
+  wb_guard_start(&cl->guard, loop, p, l->stall_ns, &l->req, &r->stall, closed_stalled, cl);
+  if (l->warmup == 0) begin_measuring(cl);
   for (int i = 0; i < l->concurrency; i++) {
-    tokens[i].cl = &cl;
-    if (!want_more(&cl)) break;
-    send_one(&cl, &tokens[i]);
+    tokens[i].cl = cl;
+    if (!want_more(cl)) break;
+    send_one(cl, &tokens[i]);
   }
-  while (cl.inflight > 0 && uv_run(loop, UV_RUN_ONCE)) {
+  while (cl->inflight > 0 && !cl->stalled && uv_run(loop, UV_RUN_ONCE)) {
   }
   uint64_t end = wp_now_ns();
-  wb_guard_close(&cl.guard, loop);
-  r->elapsed_s = cl.t_start ? (double)(end - cl.t_start) / 1e9 : 0;
+  wb_guard_close(&cl->guard, loop);
+  r->elapsed_s = cl->t_start ? (double)(end - cl->t_start) / 1e9 : 0;
   r->rps = r->elapsed_s > 0 ? (double)r->ok / r->elapsed_s : 0;
-  free(tokens);
-  if (cl.fatal) return cl.fatal;
-  return r->stall.workers ? WP_ETIMEDOUT : 0;
+  r->stall.unanswered = cl->inflight;
+  int rc = cl->fatal ? cl->fatal : r->stall.workers ? WP_ETIMEDOUT : 0;
+  if (cl->inflight > 0) cl->left = true;
+  else closed_free(cl);
+  return rc;
 }
 
 /* ---- open loop ------------------------------------------------------------ */
@@ -232,9 +249,16 @@ struct open_run {
   uint64_t armed_early;     /* how early the timer was armed */
   bool over;                /* schedule ended: nothing more is sent */
   int fatal;
+  bool stalled;             /* the guard fired: stop waiting */
+  bool left;                /* returned with requests outstanding */
   open_tok_t *tokens, *free_tok;
   wb_guard_t guard;
 };
+
+static void open_free(open_run_t *run) {
+  free(run->tokens);
+  free(run);
+}
 
 static uint64_t intended(const open_run_t *run, uint64_t i) {
   return run->t0 + (uint64_t)((double)i * 1e9 / run->o->rate);
@@ -333,6 +357,10 @@ static void on_open_reply(wp_pool_t *p, int err, const wp_reply_t *rep, void *ar
   open_run_t *run = t->run;
   uint64_t now = wp_now_ns();
   run->outstanding--;
+  if (run->left) { /* the run is over (a stall): the last one out frees it */
+    if (run->outstanding == 0) open_free(run);
+    return;
+  }
   if (!err) wb_guard_answer(&run->guard, now - t->sent_at);
   wb_open_result_t *r = run->r;
   if (measured(run, t->idx)) {
@@ -414,35 +442,41 @@ static void open_finish(open_run_t *run) {
 }
 
 /* A stalled worker: nothing more is sent, what is out drains. */
-static void open_stalled(void *arg) { ((open_run_t *)arg)->over = true; }
+static void open_stalled(void *arg) {
+  open_run_t *run = arg;
+  run->over = run->stalled = true;
+}
 
 int wb_run_open(uv_loop_t *loop, wp_pool_t *p, const wb_open_t *o,
                 wb_open_result_t *r) {
   memset(r, 0, sizeof *r);
   if (!(o->rate > 0) || (!o->requests && !o->duration_ns)) return WP_EINVAL;
-  open_run_t run = {.pool = p, .o = o, .r = r, .tfd = -1,
-                    .cap = o->max_outstanding ? o->max_outstanding : WB_OPEN_DEFAULT_CAP};
+  /* On the heap, as the closed loop's: a stall leaves requests behind. */
+  open_run_t *run = calloc(1, sizeof *run);
+  if (!run) return WP_ENOMEM;
+  *run = (open_run_t){.pool = p, .o = o, .r = r, .tfd = -1,
+                      .cap = o->max_outstanding ? o->max_outstanding : WB_OPEN_DEFAULT_CAP};
   r->target_rps = o->rate;
-  run.total = o->warmup + open_count(o);
-  int rc = open_setup(loop, &run);
-  if (rc == 0)
-    rc = wb_guard_start(&run.guard, loop, p, o->stall_ns, &o->req, &r->stall,
-                        open_stalled, &run);
+  run->total = o->warmup + open_count(o);
+  int rc = open_setup(loop, run);
   if (rc == 0) {
-    run.t0 = wp_now_ns();
-    pump(&run);
-    while ((!run.over || run.outstanding > 0) && uv_run(loop, UV_RUN_ONCE)) {
+    wb_guard_start(&run->guard, loop, p, o->stall_ns, &o->req, &r->stall, open_stalled, run);
+    run->t0 = wp_now_ns();
+    pump(run);
+    while ((!run->over || run->outstanding > 0) && !run->stalled && uv_run(loop, UV_RUN_ONCE)) {
     }
-    open_finish(&run);
-    rc = run.fatal ? run.fatal : r->stall.workers ? WP_ETIMEDOUT : 0;
+    open_finish(run);
+    rc = run->fatal ? run->fatal : r->stall.workers ? WP_ETIMEDOUT : 0;
   }
-  wb_guard_close(&run.guard, loop);
-  if (run.tfd >= 0) {
-    uv_close((uv_handle_t *)&run.poll, on_poll_closed);
-    while (!run.closed && uv_run(loop, UV_RUN_ONCE)) {
+  wb_guard_close(&run->guard, loop);
+  if (run->tfd >= 0) {
+    uv_close((uv_handle_t *)&run->poll, on_poll_closed);
+    while (!run->closed && uv_run(loop, UV_RUN_ONCE)) {
     }
-    close(run.tfd);
+    close(run->tfd);
   }
-  free(run.tokens);
+  r->stall.unanswered = run->outstanding;
+  if (run->outstanding > 0) run->left = true;
+  else open_free(run);
   return rc;
 }

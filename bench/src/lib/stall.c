@@ -1,9 +1,7 @@
 /* stall.c — see stall.h. */
 #include "stall.h"
 
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define STALL_MIN_NS 2000000000ull
@@ -11,12 +9,13 @@
 #define STALL_TICK_MS 100
 
 void wb_stall_describe(const wb_stall_t *s, char *buf, size_t len) {
-  int n = snprintf(buf, len, "%llu request%s got no answer within %.1f s: worker slot %d (pid %d) held %s",
-                   (unsigned long long)s->unanswered, s->unanswered == 1 ? "" : "s",
-                   (double)s->bound_ns / 1e9, s->slot, s->pid,
-                   s->unanswered == 1 ? "it" : "them");
+  int n = snprintf(buf, len, "%llu request%s got no answer: worker slot %d (pid %d) held %llu of them "
+                   "for more than %.1f s",
+                   (unsigned long long)s->unanswered, s->unanswered == 1 ? "" : "s", s->slot,
+                   s->pid, (unsigned long long)s->held, (double)s->bound_ns / 1e9);
   if (s->workers > 1 && n > 0 && (size_t)n < len)
-    snprintf(buf + n, len - (size_t)n, " (and %d other workers)", s->workers - 1);
+    snprintf(buf + n, len - (size_t)n, " (%d other worker%s stalled too)", s->workers - 1,
+             s->workers == 2 ? "" : "s");
 }
 
 static uint64_t bound_for(const wb_guard_t *g, int held) {
@@ -27,13 +26,12 @@ static uint64_t bound_for(const wb_guard_t *g, int held) {
   return work > b ? work : b;
 }
 
-/* A slot whose oldest request is older than the bound: record it and kill
- * its worker, once per process. */
+/* A slot whose oldest request is older than its bound is stalled. */
 static void check_slot(wb_guard_t *g, int i, uint64_t now) {
   uint64_t oldest;
   int pid;
   int held = wp_pool_slot_inflight(g->pool, i, &oldest, &pid);
-  if (held == 0 || oldest == 0 || g->killed[i] == pid) return;
+  if (held == 0 || oldest == 0) return;
   uint64_t bound = bound_for(g, held);
   if (now < oldest + bound) return;
   wb_stall_t *s = g->out;
@@ -41,10 +39,8 @@ static void check_slot(wb_guard_t *g, int i, uint64_t now) {
     s->slot = i;
     s->pid = pid;
     s->bound_ns = bound;
+    s->held = (uint64_t)held;
   }
-  s->unanswered += (uint64_t)held;
-  g->killed[i] = pid;
-  (void)wp_pool_signal(g->pool, i, SIGKILL);
 }
 
 static void on_tick(uv_timer_t *t) {
@@ -53,31 +49,29 @@ static void on_tick(uv_timer_t *t) {
   for (int i = 0; i < wp_pool_size(g->pool); i++) check_slot(g, i, now);
   if (g->out->workers && !g->fired) {
     g->fired = true;
+    uv_timer_stop(t);
     g->on_fire(g->arg);
   }
 }
 
-int wb_guard_start(wb_guard_t *g, uv_loop_t *loop, wp_pool_t *p, uint64_t bound_ns,
-                   const wp_request_t *req, wb_stall_t *out,
-                   void (*on_fire)(void *arg), void *arg) {
+void wb_guard_start(wb_guard_t *g, uv_loop_t *loop, wp_pool_t *p, uint64_t bound_ns,
+                    const wp_request_t *req, wb_stall_t *out,
+                    void (*on_fire)(void *arg), void *arg) {
   memset(g, 0, sizeof *g);
   memset(out, 0, sizeof *out);
-  if (bound_ns == WB_STALL_OFF) return 0;
+  if (bound_ns == WB_STALL_OFF) return;
   g->pool = p;
   g->bound_ns = bound_ns;
   g->work_ns = req->kind == WP_REQ_WORK ? ((uint64_t)req->cpu_us + req->sleep_us) * 1000u : 0;
   g->out = out;
   g->on_fire = on_fire;
   g->arg = arg;
-  g->killed = calloc((size_t)wp_pool_size(p), sizeof *g->killed);
-  if (!g->killed) return WP_ENOMEM;
   uv_timer_init(loop, &g->timer);
   g->timer.data = g;
   uv_timer_start(&g->timer, on_tick, STALL_TICK_MS, STALL_TICK_MS);
   /* The loops end when the pool runs dry; the guard must not keep them up. */
   uv_unref((uv_handle_t *)&g->timer);
   g->armed = true;
-  return 0;
 }
 
 void wb_guard_answer(wb_guard_t *g, uint64_t latency_ns) {
@@ -87,11 +81,8 @@ void wb_guard_answer(wb_guard_t *g, uint64_t latency_ns) {
 static void on_closed(uv_handle_t *h) { ((wb_guard_t *)h->data)->closed = true; }
 
 void wb_guard_close(wb_guard_t *g, uv_loop_t *loop) {
-  if (g->armed) {
-    uv_close((uv_handle_t *)&g->timer, on_closed);
-    while (!g->closed) uv_run(loop, UV_RUN_NOWAIT);
-    g->armed = false;
-  }
-  free(g->killed);
-  g->killed = NULL;
+  if (!g->armed) return;
+  uv_close((uv_handle_t *)&g->timer, on_closed);
+  while (!g->closed) uv_run(loop, UV_RUN_NOWAIT);
+  g->armed = false;
 }

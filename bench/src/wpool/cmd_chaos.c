@@ -267,8 +267,10 @@ static void print_recovery(const chaos_t *ch) {
 static void print_report(const chaos_t *ch, const cli_pool_t *cp, const chaos_opts_t *co,
                          uint64_t hung, uint64_t lost) {
   const wp_options_t *o = &cp->o;
-  printf("chaos: %d %s workers, %d in flight, %.1f s, a SIGKILL every %.0f ms, %s requests\n",
-         o->size, wp_transport_name(o->transport), co->conc, (double)co->duration / 1e9,
+  printf("chaos: %d %s workers, %d in flight (at most %d per worker), %.1f s, a SIGKILL every "
+         "%.0f ms, %s requests\n",
+         o->size, wp_transport_name(o->transport), co->conc, o->max_inflight,
+         (double)co->duration / 1e9,
          (double)co->kill_every / 1e6, co->idempotent ? "idempotent" : "non-idempotent");
   printf("sent        %llu\n", (unsigned long long)ch->sent);
   printf("answered    %llu\n", (unsigned long long)ch->answered);

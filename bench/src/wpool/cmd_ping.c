@@ -84,7 +84,7 @@ static void report_failure(int err, const wb_stall_t *st, uint64_t failed,
   if (wb_interrupted()) return;
   if (st->workers) {
     wb_stall_describe(st, line, sizeof line);
-    cli_err(CMD, "%s; it was killed and the run stopped", line);
+    cli_err(CMD, "%s; the run stopped", line);
     return;
   }
   if (!failed && !wfailed) {
