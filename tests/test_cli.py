@@ -269,14 +269,15 @@ class FailureLines(unittest.TestCase):
 
     def test_every_usage_error_says_why(self):
         """Item 7: each command's exit 2 names what was wrong first."""
-        for args in (["ping", "-n", "1", "--requests", "5", "stray"],
+        for args in ([], ["nosuch"],
+                     ["ping", "-n", "1", "--requests", "5", "stray"],
                      ["start", "-n", "1", "stray"],
                      ["chaos", "-n", "1", "stray"],
                      ["ping", "-n", "1"],
                      ["ping", "-n", "0", "--requests", "5"]):
             rc, _, err = run(self, *args)
             self.assertEqual(rc, 2, args)
-            self.assertTrue(err.startswith("wpool "), (args, err))
+            self.assertTrue(err.startswith("wpool"), (args, err))
 
 
 if __name__ == "__main__":

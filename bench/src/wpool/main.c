@@ -28,6 +28,7 @@ int main(int argc, char **argv) {
   /* A worker that dies mid-write must not kill the supervisor. */
   signal(SIGPIPE, SIG_IGN);
   if (argc < 2) {
+    fprintf(stderr, "wpool: no command given\n");
     usage(stderr);
     return EXIT_USAGE;
   }
