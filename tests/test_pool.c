@@ -566,6 +566,47 @@ static void queue_delay_does_not_kill(void **state) {
   fx_finish(&f);
 }
 
+/* A reply that arrives after its call timed out (kill_on_timeout off, so
+ * the worker keeps the request): the callback has run once, with
+ * WP_ETIMEDOUT, and the late reply neither runs it again nor breaks the
+ * worker, which serves the next request. */
+static void late_reply_runs_callback_once(void **state) {
+  (void)state;
+  fx_t f;
+  fx_init(&f, 1);
+  f.o.kill_on_timeout = 0;
+  assert_int_equal(fx_start(&f), 0);
+  outcome_t o = {0};
+  wp_request_t req = {.kind = WP_REQ_WORK, .sleep_us = 150000, .reply_bytes = 2,
+                      .timeout_ns = 30 * MS};
+  assert_int_equal(wp_pool_call(f.pool, &req, on_reply, &o), 0);
+  wait_outcome(&f, &o);
+  assert_int_equal(o.err, WP_ETIMEDOUT);
+  wp_stats_t st;
+  uint64_t end = wp_now_ns() + 5 * S;
+  do { /* until the late reply took the request off the worker */
+    tu_run_for(&f.loop, 0.01);
+    wp_pool_stats(f.pool, &st);
+  } while (st.inflight_now > 0 && wp_now_ns() < end);
+  assert_int_equal(st.inflight_now, 0);
+  tu_run_for(&f.loop, 0.02);
+  assert_int_equal(o.calls, 1);
+  assert_int_equal(o.err, WP_ETIMEDOUT);
+  wp_pool_stats(f.pool, &st);
+  assert_int_equal(st.replies, 0);
+  assert_int_equal(st.errors, 1);
+  outcome_t next = {0};
+  assert_int_equal(call_ping(&f, "on", &next, 0, 0), 0);
+  wait_outcome(&f, &next);
+  assert_int_equal(next.err, 0);
+  assert_string_equal(next.payload, "on");
+  wp_timeline_t tl;
+  wp_pool_timeline(f.pool, 0, &tl);
+  assert_int_equal(tl.generation, 1);
+  assert_int_equal(o.calls, 1);
+  fx_finish(&f);
+}
+
 /* ---- killed workers: named errors, retries, no queued request lost ------------- */
 
 /* SIGKILL a worker that holds a long request: the request fails with
@@ -774,6 +815,7 @@ int main(void) {
       cmocka_unit_test(overrun_kills_worker),
       cmocka_unit_test(overrun_kept_when_disabled),
       cmocka_unit_test(queue_delay_does_not_kill),
+      cmocka_unit_test(late_reply_runs_callback_once),
       cmocka_unit_test(killed_pipe),
       cmocka_unit_test(killed_pipe_idem),
       cmocka_unit_test(killed_grpc),
