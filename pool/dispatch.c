@@ -126,9 +126,39 @@ static void overrun_unwatch(wp_call_t *c) {
   wp_deadline_remove(c);
 }
 
+/* Marks the slots holding a call whose deadline (the caller's, or the
+ * worker's overrun limit) has passed: heap entries at or below now form a
+ * subtree at the root. */
+static void mark_late(wp_pool_t *p, size_t i, uint64_t now, bool *any) {
+  if (i >= p->heap_len || p->heap[i]->deadline > now) return;
+  wp_slot_t *s = p->heap[i]->slot;
+  if (s && !s->failed && s->out_open) *any = s->drain_due = true;
+  mark_late(p, 2 * i + 1, now, any);
+  mark_late(p, 2 * i + 2, now, any);
+}
+
+/* A supervisor that was late — its loop thread blocked, or the process
+ * stopped (SIGSTOP) past a timeout — finds deadlines passed whose replies
+ * already wait in the workers' pipes: timers run before I/O in a loop
+ * turn. Those replies are read first, so a worker that answered is neither
+ * killed (kill_on_timeout) nor its caller told WP_ETIMEDOUT; only a worker
+ * that still holds the request is. True if any pipe was read. */
+static bool drain_late(wp_pool_t *p, uint64_t now) {
+  bool any = false;
+  if (p->opts.transport == WP_TRANSPORT_PIPE) mark_late(p, 0, now, &any);
+  for (int i = 0; any && i < p->nslots; i++) {
+    wp_slot_t *s = &p->slots[i];
+    if (!s->drain_due) continue;
+    s->drain_due = false;
+    if (!s->failed && s->out_open) wp_link_drain(s);
+  }
+  return any;
+}
+
 static void on_deadline(uv_timer_t *t) {
   wp_pool_t *p = t->data;
   uint64_t now = wp_now_ns();
+  bool drained = drain_late(p, now);
   while (p->heap_len > 0 && p->heap[0]->deadline <= now) {
     wp_call_t *c = p->heap[0];
     wp_deadline_remove(c);
@@ -148,6 +178,8 @@ static void on_deadline(uv_timer_t *t) {
     }
   }
   deadline_arm(p);
+  /* The replies read above freed workers no read event will announce. */
+  if (drained) wp_dispatch(p);
 }
 
 static void deadline_arm(wp_pool_t *p) {

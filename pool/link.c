@@ -26,11 +26,13 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
 }
 
 static int handle_hello(wp_slot_t *s, const uint8_t *f, uint32_t len) {
-  s->tl.hello = wp_now_ns();
+  uint64_t now = wp_now_ns();
   char *address;
   int rc = wp_parse_hello(f, len, s->pool->opts.transport, &address);
-  if (rc == 0) wp_slot_on_hello(s, address); /* takes address */
-  return rc;
+  if (rc) return rc; /* not a Hello: tl.hello stays 0, as it never came */
+  s->tl.hello = now;
+  wp_slot_on_hello(s, address); /* takes address */
+  return 0;
 }
 
 /* Finds the in-flight call a reply answers. Pipe workers answer in order,
@@ -68,6 +70,7 @@ static int handle_frame(wp_slot_t *s, const uint8_t *f, uint32_t len) {
 
 /* Feeds bytes from the worker's stdout and handles every whole frame. */
 static void consume(wp_slot_t *s, const uint8_t *data, size_t n) {
+  if (!s->tl.hello) wp_fault_stdout(s, data, n);
   if (wp_frame_feed(&s->dec, data, n) != 0) {
     wp_slot_fail(s, WP_ENOMEM);
     return;

@@ -7,7 +7,9 @@
  * exit watcher are closed; only then may it restart or the pool finish
  * stopping. Start: concurrent spawns every slot at once, sequential spawns
  * the next when the previous is ready; a slot that fails before the pool is
- * up fails the start (like an OTP supervisor whose child fails init).
+ * up fails the start (like an OTP supervisor whose child fails init), also
+ * one that was already ready: nothing restarts while the pool starts, so
+ * the start would otherwise never end.
  * After that, a worker that exits is restarted with exponential backoff and
  * jitter, and more than restart_max restarts in restart_window_ns fail the
  * pool (POOL_FAILED) instead of spinning.
@@ -133,7 +135,9 @@ int wp_pool_new(uv_loop_t *loop, const wp_options_t *opts, wp_pool_t **out) {
   p->restart_ring_len = p->opts.restart_max + 1;
   p->restart_times = calloc((size_t)p->restart_ring_len, sizeof(uint64_t));
   p->rng = wp_now_ns() ^ (uint64_t)getpid() << 32;
-  if (!p->slots || !p->restart_times || copy_argv(p, opts->argv) != 0) {
+  p->faults = calloc((size_t)opts->size, sizeof *p->faults);
+  p->fault_slot = -1;
+  if (!p->slots || !p->restart_times || !p->faults || copy_argv(p, opts->argv) != 0) {
     p->state = POOL_STOPPED;
     wp_pool_free(p);
     return WP_ENOMEM;
@@ -164,6 +168,7 @@ void wp_pool_free(wp_pool_t *p) {
   free(p->slots);
   free(p->heap);
   free(p->restart_times);
+  free(p->faults);
   free((void *)p->opts.cpus);
   free(p);
 }
@@ -250,6 +255,8 @@ int wp_slot_spawn(wp_slot_t *s) {
   s->sent = 0;
   s->recycle_due = false;
   s->suspect = false;
+  s->overran = false;
+  s->head_len = 0;
   s->max_requests = requests_limit(p);
   free(s->address);
   s->address = NULL;
@@ -315,6 +322,7 @@ static int spawn_or_fail_start(wp_slot_t *s) {
   int rc = wp_slot_spawn(s);
   if (rc) {
     s->fail_err = rc;
+    wp_fault_record(s, rc);
     start_done(s->pool, rc);
   }
   return rc;
@@ -504,6 +512,7 @@ static void exit_check(wp_slot_t *s) {
   if (r == 0) return;
   s->reaped = true;
   s->exit_status = st;
+  wp_fault_exited(s);
   s->pool->stats.worker_exits++;
   /* Replies it wrote just before exiting are still in the pipe: take them
    * before declaring the rest lost. */
@@ -523,15 +532,17 @@ static void exit_check(wp_slot_t *s) {
 
 /* Ends a slot's generation: stops serving, answers its calls, kills its
  * process group, closes its pipes. slot_down runs once it is reaped and
- * every handle is closed. */
+ * every handle is closed. While the pool starts, any slot's failure, even
+ * after its Hello, fails the start: slots restart only in a running pool,
+ * so a start that waited for this one would never end. */
 void wp_slot_fail(wp_slot_t *s, int err) {
   wp_pool_t *p = s->pool;
   if (s->failed || s->state == SLOT_DOWN) return;
   if (s->state == SLOT_READY) p->ready_count--;
-  bool started = s->tl.ready != 0;
   s->failed = true;
   s->state = SLOT_CLOSING;
   s->fail_err = err;
+  wp_fault_record(s, err);
   uv_timer_stop(&s->timer);
   wp_slot_avail_remove(s);
   if (s->conn) {
@@ -541,7 +552,7 @@ void wp_slot_fail(wp_slot_t *s, int err) {
   wp_signal_group(s, SIGKILL);
   close_pipes(s);
   wp_slot_fail_inflight(s, err);
-  if (!started && p->state == POOL_STARTING) start_done(p, err);
+  if (p->state == POOL_STARTING) start_done(p, err);
 }
 
 /* kill_on_timeout: a worker that held one request longer than the
@@ -553,6 +564,7 @@ void wp_slot_fail(wp_slot_t *s, int err) {
 void wp_slot_overran(wp_slot_t *s) {
   if (s->failed || s->state == SLOT_DOWN) return;
   s->pool->stats.timeout_kills++;
+  s->overran = true;
   wp_slot_fail(s, WP_EWORKER_EXITED);
 }
 
@@ -599,6 +611,7 @@ void wp_slot_launch(wp_slot_t *s) {
   int rc = wp_slot_spawn(s);
   if (rc) {
     s->fail_err = rc;
+    wp_fault_record(s, rc);
     slot_down(s);
   }
 }

@@ -6,6 +6,8 @@
  *   dispatch.c   calls: queue, checkout, deadlines, completing exactly once
  *   link.c       talking to one worker: Hello, request frames, replies
  *                (pipe), and the glue to grpc_client.c (gRPC)
+ *   fault.c      what ended a slot's last generation, kept for
+ *                wp_pool_last_error
  *
  * Everything here is touched only on the pool's loop thread.
  */
@@ -106,7 +108,24 @@ struct wp_slot {
   wp_slot_t *twin;         /* the other host of the same logical slot */
   bool recycle_due;        /* CURRENT: replace me when the twin is free */
   bool suspect;            /* gRPC link broke: no new work, fails soon */
+  bool overran;            /* killed by kill_on_timeout */
+  bool drain_due;          /* a deadline passed: read its pipe first */
+  uint8_t head[48];        /* its first stdout bytes (shown if not a Hello) */
+  uint8_t head_len;
 };
+
+/* What ended a logical slot's last failed generation (fault.c). */
+typedef struct wp_fault {
+  int err;                 /* WP_E*, 0: none yet */
+  int pid, generation;
+  bool hello;              /* it had sent its Hello */
+  bool starting;           /* the pool was still starting */
+  bool overran;            /* killed by kill_on_timeout */
+  bool reaped;             /* status is known */
+  int status;              /* wait status */
+  uint8_t head[48];        /* first stdout bytes, for a protocol error */
+  uint8_t head_len;
+} wp_fault_t;
 
 typedef enum {
   POOL_NEW = 0,
@@ -149,6 +168,9 @@ struct wp_pool {
   wp_stats_t stats;
   uint64_t rng;            /* jitter */
   char sockdir[64];        /* gRPC unix socket directory */
+  wp_fault_t *faults;      /* per logical slot */
+  int fault_slot;          /* the failure that ended the start, else the
+                            * newest one; -1: none */
 };
 
 /* spawn.c */
@@ -204,6 +226,14 @@ void wp_slot_fail(wp_slot_t *s, int err);
 void wp_slot_suspect(wp_slot_t *s);
 /* A worker held a request past its timeout (kill_on_timeout). */
 void wp_slot_overran(wp_slot_t *s);
+
+/* fault.c */
+/* s's generation fails with err: remember how, for wp_pool_last_error. */
+void wp_fault_record(wp_slot_t *s, int err);
+/* s was reaped: its exit status completes the record of its failure. */
+void wp_fault_exited(wp_slot_t *s);
+/* Keeps the first bytes a worker wrote on stdout before its Hello. */
+void wp_fault_stdout(wp_slot_t *s, const uint8_t *data, size_t n);
 
 /* recycle.c: replacing healthy workers (max_requests, max_rss_bytes) */
 /* Starts s's successor (s is CURRENT); s serves until it is ready. */

@@ -32,7 +32,7 @@ extern "C" {
   X(ESPAWN, -3, "worker could not be spawned")                              \
   X(EHELLO, -4, "worker exited or failed before its Hello")                 \
   X(EPROTO, -5, "worker broke the wire protocol")                           \
-  X(EWORKER_EXITED, -6, "worker exited with the request in flight")         \
+  X(EWORKER_EXITED, -6, "worker exited (a request in flight, or during the start)") \
   X(EQUEUE_FULL, -7, "request queue is full")                               \
   X(ETIMEDOUT, -8, "request timed out")                                     \
   X(ESTOPPED, -9, "pool is stopping or stopped")                            \
@@ -42,7 +42,8 @@ extern "C" {
   X(ESTART_TIMEOUT, -14, "worker sent no Hello within the start timeout")   \
   X(EFAILED, -15, "pool gave up: too many restarts")                        \
   X(EIO, -16, "I/O error talking to a worker")                              \
-  X(ENOFILES, -17, "too few file descriptors for the pool (raise ulimit -n)")
+  X(ENOFILES, -17, "too few file descriptors for the pool (raise ulimit -n)") \
+  X(EINTERNAL, -18, "internal error: libwpool broke its own contract (a bug)")
 
 enum {
 #define WP_ENUM(name, val, msg) WP_##name = (val),
@@ -172,7 +173,10 @@ typedef void (*wp_stop_cb)(wp_pool_t *pool, void *arg);
 
 int wp_pool_new(uv_loop_t *loop, const wp_options_t *opts, wp_pool_t **out);
 /* Spawns every slot (all at once, or one after the previous is ready) and
- * runs cb once: when all slots are ready, or when the start failed.
+ * runs cb once: when all slots are ready, or when the start failed — a
+ * worker that fails while the pool starts fails the start, even after its
+ * Hello (WP_EWORKER_EXITED); nothing is restarted before the pool is up.
+ * wp_pool_last_error(p, -1, ...) then says which worker and why.
  * Returns 0, or an error at once (then cb never runs): WP_ESTATE, or
  * WP_ENOFILES when RLIMIT_NOFILE cannot hold the pool's descriptors (about
  * 3 per pipe worker, 4 per gRPC worker; raise the soft limit). */
@@ -216,6 +220,19 @@ int wp_pool_signal(wp_pool_t *p, int slot, int sig);
  * caller's watchdog: which worker holds a request nobody answers. Either
  * out pointer may be NULL. */
 int wp_pool_slot_inflight(const wp_pool_t *p, int slot, uint64_t *oldest_ns, int *pid);
+
+/* What ended the slot's last failed worker, as one line for a person:
+ * which worker (slot, pid, command) and what it did, e.g.
+ *   slot 0 (pid 4242, python3 w.py): wrote non-protocol bytes to stdout
+ *   before its Hello: "Loading model...\n" (logs belong on stderr)
+ *   slot 1 (pid 4243, ./w): exited with status 2 before its Hello
+ * The exit status shows once the process is reaped (after the stop
+ * callback, always). slot -1 means the failure that ended the start or
+ * failed the pool, else the newest. Returns that failure's WP_E* code (the
+ * one the start callback or the requests got), 0 if none (buf is then
+ * ""), WP_EINVAL for a bad slot. buf is always NUL-terminated (len > 0);
+ * a line longer than len is cut. */
+int wp_pool_last_error(const wp_pool_t *p, int slot, char *buf, size_t len);
 
 typedef struct wp_stats {
   uint64_t calls, replies, errors, queued_now, inflight_now;

@@ -288,15 +288,84 @@ static void start_fails_with(const char *mode, int want, uint64_t start_timeout)
   fx_finish(&f);
 }
 
+/* Stops the pool (every child reaped, so exit statuses are known) and
+ * checks that the start's failure is told as want_err plus a sentence
+ * that contains each of the fragments. */
+static void check_last_error(fx_t *f, int want_err, const char *const *frags) {
+  wp_pool_stop(f->pool, on_stopped, f);
+  assert_true(tu_run_until(&f->loop, &f->stopped, 10));
+  char line[512];
+  assert_int_equal(wp_pool_last_error(f->pool, -1, line, sizeof line), want_err);
+  print_message("last error: %s\n", line);
+  assert_non_null(strstr(line, "slot "));
+  for (int i = 0; frags[i]; i++) assert_non_null(strstr(line, frags[i]));
+  char tiny[8];
+  assert_int_equal(wp_pool_last_error(f->pool, -1, tiny, sizeof tiny), want_err);
+  assert_int_equal(strlen(tiny), sizeof tiny - 1);
+  assert_int_equal(wp_pool_last_error(f->pool, 7, line, sizeof line), WP_EINVAL);
+}
+
 static void exit_before_hello(void **state) {
   (void)state;
-  start_fails_with("exit-before-hello", WP_EHELLO, 0);
+  fx_t f;
+  fx_init(&f, 2);
+  fx_bad(&f, "exit-before-hello", NULL);
+  assert_int_equal(fx_start(&f), WP_EHELLO);
+  check_last_error(&f, WP_EHELLO, (const char *[]){"exited with status 3 before its Hello",
+                                                   "bad_worker exit-before-hello", NULL});
+  fx_finish(&f);
 }
 
 static void garbage_hello(void **state) {
   (void)state;
-  start_fails_with("garbage-hello", WP_EPROTO, 0);
+  fx_t f;
+  fx_init(&f, 2);
+  fx_bad(&f, "garbage-hello", NULL);
+  assert_int_equal(fx_start(&f), WP_EPROTO);
+  check_last_error(&f, WP_EPROTO, (const char *[]){
+      "sent a first frame that is not a valid Hello", "\"\\x00\\x00\\x00\\x05\\xff", NULL});
+  fx_finish(&f);
 }
+
+/* A print() before the Hello, the usual mistake in a real worker: still
+ * WP_EPROTO, and the sentence shows what it wrote and where logs go. */
+static void text_before_hello(void **state) {
+  (void)state;
+  fx_t f;
+  fx_init(&f, 2);
+  fx_bad(&f, "print-before-hello", NULL);
+  assert_int_equal(fx_start(&f), WP_EPROTO);
+  check_last_error(&f, WP_EPROTO, (const char *[]){
+      "wrote non-protocol bytes to stdout before its Hello: \"Loading model...\\n\" "
+      "(logs belong on stderr)", "pid ", NULL});
+  fx_finish(&f);
+}
+
+/* A worker that exits right after its Hello while the others still start:
+ * the start ends (here it fails, naming the exit) instead of waiting for a
+ * slot nothing will restart. */
+static void exit_after_hello(wp_mode_t mode) {
+  static int n;
+  char path[128];
+  snprintf(path, sizeof path, "/tmp/wpool-first-exits-%d-%d", (int)getpid(), n++);
+  unlink(path);
+  fx_t f;
+  fx_init(&f, 3);
+  f.o.mode = mode;
+  fx_bad(&f, "first-exits", path);
+  assert_int_equal(wp_pool_new(&f.loop, &f.o, &f.pool), 0);
+  assert_int_equal(wp_pool_start(f.pool, on_started, &f), 0);
+  bool ended = tu_run_until(&f.loop, &f.started, 5);
+  unlink(path);
+  assert_true(ended);
+  assert_int_equal(f.start_err, WP_EWORKER_EXITED);
+  check_last_error(&f, WP_EWORKER_EXITED, (const char *[]){
+      "exited with status 3 after its Hello, before the pool finished starting", NULL});
+  fx_finish(&f);
+}
+
+static void exit_after_hello_concurrent(void **state) { (void)state; exit_after_hello(WP_MODE_CONCURRENT); }
+static void exit_after_hello_sequential(void **state) { (void)state; exit_after_hello(WP_MODE_SEQUENTIAL); }
 
 static void no_hello_times_out(void **state) {
   (void)state;
@@ -566,6 +635,39 @@ static void queue_delay_does_not_kill(void **state) {
   fx_finish(&f);
 }
 
+/* A supervisor that was late to read — its loop thread blocked (or the
+ * process SIGSTOPped) past the requests' timeout while the workers
+ * answered: the replies waiting in the pipes are read before any deadline
+ * is judged, so the callers get them and no healthy worker is killed. */
+static void late_supervisor_kills_nobody(void **state) {
+  (void)state;
+  enum { W = 4 };
+  fx_t f;
+  fx_init(&f, W);
+  assert_int_equal(fx_start(&f), 0);
+  outcome_t o[W] = {{0}};
+  wp_request_t req = {.kind = WP_REQ_WORK, .sleep_us = 10000, .reply_bytes = 2,
+                      .timeout_ns = 150 * MS};
+  for (int i = 0; i < W; i++) assert_int_equal(wp_pool_call(f.pool, &req, on_reply, &o[i]), 0);
+  usleep(500000); /* the supervisor is paused; the workers answer */
+  for (int i = 0; i < W; i++) {
+    wait_outcome(&f, &o[i]);
+    assert_int_equal(o[i].err, 0);
+    assert_string_equal(o[i].payload, "ww");
+  }
+  tu_run_for(&f.loop, 0.05);
+  wp_stats_t st;
+  wp_pool_stats(f.pool, &st);
+  assert_int_equal(st.timeout_kills, 0);
+  assert_int_equal(st.worker_exits, 0);
+  for (int i = 0; i < W; i++) {
+    wp_timeline_t tl;
+    wp_pool_timeline(f.pool, i, &tl);
+    assert_int_equal(tl.generation, 1);
+  }
+  fx_finish(&f);
+}
+
 /* A reply that arrives after its call timed out (kill_on_timeout off, so
  * the worker keeps the request): the callback has run once, with
  * WP_ETIMEDOUT, and the late reply neither runs it again nor breaks the
@@ -801,6 +903,9 @@ int main(void) {
       cmocka_unit_test(missing_command),
       cmocka_unit_test(exit_before_hello),
       cmocka_unit_test(garbage_hello),
+      cmocka_unit_test(text_before_hello),
+      cmocka_unit_test(exit_after_hello_concurrent),
+      cmocka_unit_test(exit_after_hello_sequential),
       cmocka_unit_test(no_hello_times_out),
       cmocka_unit_test(sequential_start_failure),
       cmocka_unit_test(garbage_reply),
@@ -816,6 +921,7 @@ int main(void) {
       cmocka_unit_test(overrun_kept_when_disabled),
       cmocka_unit_test(queue_delay_does_not_kill),
       cmocka_unit_test(late_reply_runs_callback_once),
+      cmocka_unit_test(late_supervisor_kills_nobody),
       cmocka_unit_test(killed_pipe),
       cmocka_unit_test(killed_pipe_idem),
       cmocka_unit_test(killed_grpc),

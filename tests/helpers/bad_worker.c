@@ -13,7 +13,11 @@
  *   crash-loop         Hello, then exit 1 (every generation)
  *   ignore-eof         answer requests; on stdin EOF keep running (stop must kill)
  *   spawn-child        fork a sleeping grandchild, then serve normally
+ *   first-exits PATH   the first worker to create PATH says Hello and exits 3;
+ *                      the others say Hello 300 ms late, then serve
+ *   print-before-hello write "Loading model...\n" on stdout, then Hello, serve
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +106,22 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "garbage-hello")) {
     write_all("\0\0\0\x05\xff\xff\xff\xff\xff", 9);
     for (;;) pause();
+  }
+  if (!strcmp(mode, "first-exits")) {
+    int fd = open(argc > 2 ? argv[2] : "", O_CREAT | O_EXCL | O_WRONLY, 0600);
+    if (fd >= 0) {
+      close(fd);
+      hello();
+      return 3;
+    }
+    usleep(300000);
+    hello();
+    return serve(-1, 0);
+  }
+  if (!strcmp(mode, "print-before-hello")) {
+    write_all("Loading model...\n", 17);
+    hello();
+    return serve(-1, 0);
   }
   hello();
   if (!strcmp(mode, "crash-loop")) return 1;

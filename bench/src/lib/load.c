@@ -25,18 +25,24 @@ static void on_stopped(wp_pool_t *p, void *arg) {
   *(bool *)arg = true;
 }
 
-void wb_pool_down(uv_loop_t *loop, wp_pool_t *p) {
-  if (!p) return;
+static void pool_stop(uv_loop_t *loop, wp_pool_t *p) {
   bool stopped = false;
   wp_pool_stop(p, on_stopped, &stopped);
   while (!stopped && uv_run(loop, UV_RUN_ONCE)) {
   }
+}
+
+void wb_pool_down(uv_loop_t *loop, wp_pool_t *p) {
+  if (!p) return;
+  pool_stop(loop, p);
   wb_interrupt_release(p);
   wp_pool_free(p);
 }
 
-int wb_pool_up(uv_loop_t *loop, const wp_options_t *o, wp_pool_t **out) {
+int wb_pool_up_why(uv_loop_t *loop, const wp_options_t *o, wp_pool_t **out,
+                   char *why, size_t len) {
   *out = NULL;
+  if (len) why[0] = '\0';
   wp_pool_t *p;
   int rc = wp_pool_new(loop, o, &p);
   if (rc) return rc;
@@ -49,13 +55,22 @@ int wb_pool_up(uv_loop_t *loop, const wp_options_t *o, wp_pool_t **out) {
   rc = wp_pool_start(p, on_started, &u);
   while (rc == 0 && !u.done && uv_run(loop, UV_RUN_ONCE)) {
   }
-  if (rc == 0) rc = u.done ? u.err : WP_EIO;
+  /* The start callback always runs; a loop that ran out of work first is
+   * the library's bug, not an I/O error of some worker. */
+  if (rc == 0) rc = u.done ? u.err : WP_EINTERNAL;
   if (rc) {
-    wb_pool_down(loop, p);
+    pool_stop(loop, p);
+    if (len) wp_pool_last_error(p, -1, why, len);
+    wb_interrupt_release(p);
+    wp_pool_free(p);
     return rc;
   }
   *out = p;
   return 0;
+}
+
+int wb_pool_up(uv_loop_t *loop, const wp_options_t *o, wp_pool_t **out) {
+  return wb_pool_up_why(loop, o, out, NULL, 0);
 }
 
 void wb_start_summary(const wp_pool_t *p, uint64_t t0, wb_start_result_t *r) {

@@ -30,6 +30,11 @@
  * to down the pool is held for interrupt.h: SIGINT/SIGTERM/SIGHUP stop it
  * and exit the program. */
 int wb_pool_up(uv_loop_t *loop, const wp_options_t *o, wp_pool_t **out);
+/* The same, and on failure why (len > 0) gets wp_pool_last_error's line
+ * about the worker that failed the start, read after the stop so its exit
+ * status is in it ("" when no worker is to blame). */
+int wb_pool_up_why(uv_loop_t *loop, const wp_options_t *o, wp_pool_t **out,
+                   char *why, size_t len);
 /* Stops the pool, runs the loop until every child is reaped, frees it. */
 void wb_pool_down(uv_loop_t *loop, wp_pool_t *p);
 

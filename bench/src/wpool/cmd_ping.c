@@ -194,9 +194,11 @@ int cmd_ping(int argc, char **argv) {
   uv_loop_t loop;
   uv_loop_init(&loop);
   wp_pool_t *p;
-  int err = wb_pool_up(&loop, &cp.o, &p);
+  char why[512]; /* which worker failed the start, and how */
+  int err = wb_pool_up_why(&loop, &cp.o, &p, why, sizeof why);
   if (err) {
-    cli_err(CMD, "pool did not start: %s (%s)", wp_strerror(err), wp_errname(err));
+    cli_err(CMD, "pool did not start: %s (%s)", why[0] ? why : wp_strerror(err),
+            wp_errname(err));
     rc = EXIT_RUNTIME;
   } else {
     if (rate > 0) {
