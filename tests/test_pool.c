@@ -518,6 +518,102 @@ static void crash_loop_fails_pool(void **state) {
   fx_finish(&f);
 }
 
+/* ---- restart backoff ---------------------------------------------------------- */
+
+enum { CRASHES = 7 };
+
+/* What a 1 ms sampler sees of one slot: when each generation was spawned
+ * (its timeline, exact) and when each exit was reaped (the stats counter
+ * moving, within a loop turn of it). */
+typedef struct gens {
+  wp_pool_t *pool;
+  uint64_t spawn[16];    /* by generation */
+  uint64_t exited[16];   /* by generation: its exit seen */
+  uint64_t exits;
+} gens_t;
+
+static void sample_gens(uv_timer_t *t) {
+  gens_t *g = t->data;
+  wp_timeline_t tl;
+  wp_pool_timeline(g->pool, 0, &tl);
+  if (tl.generation < 16 && !g->spawn[tl.generation]) g->spawn[tl.generation] = tl.spawn_asked;
+  wp_stats_t st;
+  wp_pool_stats(g->pool, &st);
+  /* The worker that exited is the newest one (one at a time here). */
+  if (st.worker_exits > g->exits && tl.generation < 16) g->exited[tl.generation] = wp_now_ns();
+  g->exits = st.worker_exits;
+}
+
+static double gap_ms(const gens_t *g, int gen) {
+  double ms = (double)(g->spawn[gen + 1] - g->exited[gen]) / 1e6;
+  print_message("restart after generation %d: %.1f ms\n", gen, ms);
+  return ms;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Restart backoff, base 20 ms, cap 80 ms: a worker that dies right after
+ * its Hello is restarted after 20, 40, then 80 ms (doubling to the cap),
+ * each ±25 % (jitter: the capped delays differ), and after a generation
+ * that lived longer than the cap, 20 ms again. A timer never fires early
+ * (less 1 ms of resolution and sampling), so lower bounds hold per gap;
+ * a loaded machine can fire one late, so upper bounds use the median of
+ * the capped gaps and the better of two resets. */
+static void restart_backoff(void **state) {
+  (void)state;
+  char path[128], k[8];
+  snprintf(path, sizeof path, "/tmp/wpool-crash-n-%d", (int)getpid());
+  snprintf(k, sizeof k, "%d", CRASHES);
+  unlink(path);
+  fx_t f;
+  fx_init(&f, 1);
+  fx_bad(&f, "crash-n", path);
+  char *argv[] = {f.argv[0], "crash-n", path, k, NULL};
+  f.o.argv = argv;
+  f.o.restart_base_ns = 20 * MS;
+  f.o.restart_cap_ns = 80 * MS;
+  f.o.restart_max = 100;
+  f.o.restart_window_ns = 60 * S;
+  assert_int_equal(wp_pool_new(&f.loop, &f.o, &f.pool), 0);
+  gens_t g = {.pool = f.pool};
+  uv_timer_t sampler;
+  uv_timer_init(&f.loop, &sampler);
+  sampler.data = &g;
+  uv_timer_start(&sampler, sample_gens, 1, 1);
+  assert_int_equal(wp_pool_start(f.pool, on_started, &f), 0);
+  assert_true(tu_run_until(&f.loop, &f.started, 5));
+  assert_int_equal(f.start_err, 0);
+  /* CRASHES generations die, the next ones serve: each lives longer than
+   * the cap, then is killed. */
+  assert_true(fx_wait_gen(&f, 0, CRASHES + 1, 10));
+  for (int i = 1; i <= 2; i++) {
+    tu_run_for(&f.loop, 0.2);
+    assert_int_equal(wp_pool_signal(f.pool, 0, SIGKILL), 0);
+    assert_true(fx_wait_gen(&f, 0, CRASHES + 1 + i, 5));
+  }
+  uv_close((uv_handle_t *)&sampler, NULL);
+  unlink(path);
+  double nominal = 20, capped[CRASHES];
+  int nc = 0;
+  for (int gen = 1; gen <= CRASHES; gen++) {
+    double ms = gap_ms(&g, gen);
+    assert_true(ms >= nominal * 0.75 - 3); /* a delay, doubling */
+    if (nominal == 80) capped[nc++] = ms;
+    nominal = nominal * 2 > 80 ? 80 : nominal * 2;
+  }
+  qsort(capped, (size_t)nc, sizeof *capped, cmp_double);
+  assert_true(nc >= 4);
+  assert_true(capped[nc / 2] <= 80 * 1.25 + 8); /* the cap */
+  assert_true(capped[nc - 1] - capped[0] > 3);  /* jittered, not fixed */
+  double r1 = gap_ms(&g, CRASHES + 1), r2 = gap_ms(&g, CRASHES + 2);
+  assert_true(r1 >= 20 * 0.75 - 3 && r2 >= 20 * 0.75 - 3);
+  assert_true((r1 < r2 ? r1 : r2) <= 20 * 1.25 + 20); /* reset (else >= 57) */
+  fx_finish(&f);
+}
+
 /* A worker that ignores stdin EOF and SIGTERM is SIGKILLed after grace. */
 static void stop_kills_stubborn_worker(void **state) {
   (void)state;
@@ -915,6 +1011,7 @@ int main(void) {
       cmocka_unit_test(queued_request_times_out),
       cmocka_unit_test(crash_mid_request),
       cmocka_unit_test(crash_loop_fails_pool),
+      cmocka_unit_test(restart_backoff),
       cmocka_unit_test(stop_kills_stubborn_worker),
       cmocka_unit_test(grandchildren_are_killed),
       cmocka_unit_test(overrun_kills_worker),

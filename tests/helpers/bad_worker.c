@@ -16,6 +16,8 @@
  *   first-exits PATH   the first worker to create PATH says Hello and exits 3;
  *                      the others say Hello 300 ms late, then serve
  *   print-before-hello write "Loading model...\n" on stdout, then Hello, serve
+ *   crash-n PATH K     counts its starts in file PATH: the first K say Hello and
+ *                      exit 1, later ones serve
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -73,6 +75,22 @@ static Wpool__V1__Request *next_request(wp_frame_decoder_t *d) {
   }
 }
 
+/* Adds one to the count kept in file path; returns the new count. */
+static long bump_count(const char *path) {
+  long n = 0;
+  FILE *f = fopen(path, "r");
+  if (f) {
+    if (fscanf(f, "%ld", &n) != 1) n = 0;
+    fclose(f);
+  }
+  f = fopen(path, "w");
+  if (f) {
+    fprintf(f, "%ld\n", ++n);
+    fclose(f);
+  }
+  return n;
+}
+
 static const ProtobufCBinaryData *echo_of(const Wpool__V1__Request *r) {
   if (r->kind_case == WPOOL__V1__REQUEST__KIND_PING) return &r->ping->payload;
   if (r->kind_case == WPOOL__V1__REQUEST__KIND_WORK) return &r->work->payload;
@@ -117,6 +135,12 @@ int main(int argc, char **argv) {
     usleep(300000);
     hello();
     return serve(-1, 0);
+  }
+  if (!strcmp(mode, "crash-n")) {
+    hello();
+    return bump_count(argc > 2 ? argv[2] : "") <= (argc > 3 ? atol(argv[3]) : 0)
+               ? 1
+               : serve(-1, 0);
   }
   if (!strcmp(mode, "print-before-hello")) {
     write_all("Loading model...\n", 17);
