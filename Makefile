@@ -135,6 +135,8 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/helpers/%.o $(LIBWPOOL)
 
 # bench/baseline's floor child stands for "a trivial C program": libc only.
 $(BUILD)/tests/floor_child: WORKER_LDLIBS :=
+# busy_pool is a supervisor: it links libwpool's own dependencies.
+$(BUILD)/tests/busy_pool: WORKER_LDLIBS := $(LDLIBS)
 
 # The README's test command: on a fresh Debian 12 machine this is all it takes.
 test: deps

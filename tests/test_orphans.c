@@ -9,6 +9,9 @@
  *   - 1000 pipe workers start and stop (soft RLIMIT_NOFILE raised to the
  *     hard limit), and a limit too small fails the start with WP_ENOFILES
  *     before anything is spawned;
+ *   - a supervisor SIGKILLed while its workers are busy in a long Work (not
+ *     reading stdin, so only PR_SET_PDEATHSIG can end them): 1 s later none
+ *     is alive (pipe, gRPC, Python SDK);
  *   - `wpool chaos` for a second on each transport exits 0 (nothing lost,
  *     hung or answered twice while workers are SIGKILLed).
  */
@@ -113,6 +116,58 @@ static void orphans_python(const char *transport) {
 
 static void orphans_python_pipe(void **state) { (void)state; orphans_python("pipe"); }
 static void orphans_python_grpc(void **state) { (void)state; orphans_python("grpc"); }
+
+/* ---- busy workers: PR_SET_PDEATHSIG ------------------------------------------ */
+
+/* Runs `<build>/tests/busy_pool TRANSPORT N [WORKER...]`, reads its
+ * workers' pids, SIGKILLs it; within a second none may be alive. Idle
+ * workers would leave anyway at stdin EOF; these sleep in a 30 s Work. */
+static void busy_supervisor_killed(const char *transport, int n, char *const worker[]) {
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&fa, fds[0]);
+  static char prog[4096];
+  char count[16];
+  snprintf(prog, sizeof prog, "%s", tu_path("tests/busy_pool"));
+  snprintf(count, sizeof count, "%d", n);
+  char *argv[16] = {prog, (char *)transport, count};
+  for (int i = 0; worker && worker[i] && i < 12; i++) argv[3 + i] = worker[i];
+  pid_t sup;
+  assert_int_equal(posix_spawn(&sup, prog, &fa, NULL, argv, environ), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fds[1]);
+  FILE *out = fdopen(fds[0], "r");
+  child_t c = {.pid = sup, .out = out};
+  char line[256];
+  while (fgets(line, sizeof line, out) && strcmp(line, "busy\n") != 0) {
+    int pid;
+    if (sscanf(line, "pid %d", &pid) == 1 && c.nw < 64) c.wpids[c.nw++] = pid;
+  }
+  fclose(out);
+  assert_int_equal(c.nw, n);
+  assert_int_equal(count_alive(c.wpids, n), n);
+  assert_int_equal(kill(sup, SIGKILL), 0);
+  assert_int_equal(waitpid(sup, NULL, 0), sup);
+  uint64_t end = wp_now_ns() + 1 * S;
+  while (count_alive(c.wpids, n) > 0 && wp_now_ns() < end) usleep(10000);
+  int alive = count_alive(c.wpids, n);
+  for (int i = 0; i < n; i++) /* never leave them behind, even on failure */
+    if (tu_alive(c.wpids[i])) kill(c.wpids[i], SIGKILL);
+  assert_int_equal(alive, 0);
+}
+
+static void orphans_busy_pipe(void **state) { (void)state; busy_supervisor_killed("pipe", 4, NULL); }
+static void orphans_busy_grpc(void **state) { (void)state; busy_supervisor_killed("grpc", 4, NULL); }
+
+static void orphans_busy_python(void **state) {
+  (void)state;
+  if (getenv("WPOOL_SANITIZED")) skip(); /* the interpreter is not under test */
+  char *worker[] = {"/usr/bin/python3", "worker/python/example_worker.py", NULL};
+  busy_supervisor_killed("pipe", 4, worker);
+}
 
 /* ---- nothing left behind by start/stop --------------------------------------- */
 
@@ -243,6 +298,9 @@ int main(void) {
       cmocka_unit_test(orphans_grpc),
       cmocka_unit_test(orphans_python_pipe),
       cmocka_unit_test(orphans_python_grpc),
+      cmocka_unit_test(orphans_busy_pipe),
+      cmocka_unit_test(orphans_busy_grpc),
+      cmocka_unit_test(orphans_busy_python),
       cmocka_unit_test(cycles_pipe),
       cmocka_unit_test(cycles_grpc),
       cmocka_unit_test(thousand_workers),
