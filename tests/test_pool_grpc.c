@@ -1,7 +1,8 @@
 /*
  * test_pool_grpc.c — the supervisor over gRPC, end to end: the C gRPC
  * worker in both start modes and over TCP, 10,000 pings with 50 in flight,
- * a worker SIGKILLed mid-call, stop answering in-flight calls, and the
+ * a worker SIGKILLed mid-call, stop answering in-flight calls, a Work
+ * whose deadline passed stopping in the worker, and the
  * Python SDK worker on both transports (skipped under the sanitized build,
  * where the interpreter is not what is under test).
  */
@@ -113,6 +114,39 @@ static void stop_answers_inflight(void **state) {
   }
 }
 
+/* A Work whose deadline passed stops in the worker (kill_on_timeout off,
+ * so the same worker stays): the next call is answered long before the
+ * abandoned Work would have ended, instead of waiting behind it. The
+ * bound is a ratio of the Work's own length, not an absolute time. */
+static void abandoned_work(uint32_t cpu_us, uint32_t sleep_us) {
+  fx_t f;
+  fx_grpc(&f, 1);
+  f.o.kill_on_timeout = 0;
+  assert_int_equal(fx_start(&f), 0);
+  outcome_t work = {0}, ping = {0};
+  wp_request_t req = {.kind = WP_REQ_WORK, .cpu_us = cpu_us, .sleep_us = sleep_us,
+                      .timeout_ns = 100 * MS};
+  uint64_t t0 = wp_now_ns();
+  assert_int_equal(wp_pool_call(f.pool, &req, on_reply, &work), 0);
+  wait_all(&f, &work, 1, 10);
+  assert_int_equal(work.err, WP_ETIMEDOUT);
+  assert_int_equal(call_ping(&f, "next", &ping, 0, 0), 0);
+  wait_all(&f, &ping, 1, 10);
+  double took = (double)(wp_now_ns() - t0) / 1e9, work_s = (cpu_us + sleep_us) / 1e6;
+  print_message("Work %.1f s, deadline 0.1 s: the next ping answered after %.3f s "
+                "(%.2f of the Work)\n", work_s, took, took / work_s);
+  assert_int_equal(ping.err, 0);
+  assert_string_equal(ping.payload, "next");
+  assert_true(took < 0.5 * work_s);
+  wp_timeline_t tl;
+  wp_pool_timeline(f.pool, 0, &tl);
+  assert_int_equal(tl.generation, 1); /* the same worker answered */
+  fx_finish(&f);
+}
+
+static void abandoned_sleep_stops(void **state) { (void)state; abandoned_work(0, 1000000); }
+static void abandoned_burn_stops(void **state) { (void)state; abandoned_work(600000, 0); }
+
 /* The Python SDK's example worker through the pool, on both transports. */
 static void python_worker(wp_transport_t t) {
   if (getenv("WPOOL_SANITIZED")) {
@@ -147,6 +181,8 @@ int main(void) {
       cmocka_unit_test(pings_10k),
       cmocka_unit_test(sigkill_mid_call),
       cmocka_unit_test(stop_answers_inflight),
+      cmocka_unit_test(abandoned_sleep_stops),
+      cmocka_unit_test(abandoned_burn_stops),
       cmocka_unit_test(python_pipe),
       cmocka_unit_test(python_grpc),
   };

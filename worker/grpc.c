@@ -5,7 +5,9 @@
  * One thread owns the server's completion queue and answers every call
  * inline with wk_handle(), exactly like the pipe transport: a worker does
  * one job at a time, and the supervisor pipelines calls to hide the round
- * trip. NSLOTS registered-call requests stay armed, so up to NSLOTS calls
+ * trip. A Work stops between slices once its call's deadline has passed
+ * (the client has cancelled it): an abandoned call must not hold up the
+ * ones queued behind it. NSLOTS registered-call requests stay armed, so up to NSLOTS calls
  * are accepted at once without waiting for a re-arm; one generic request
  * answers unknown methods with UNIMPLEMENTED instead of leaving them hanging.
  *
@@ -178,6 +180,13 @@ static Wpool__V1__Request *unpack_request(grpc_byte_buffer *bb) {
   return req;
 }
 
+/* The call's deadline (as the client sent it) has passed. */
+static int deadline_passed(void *arg) {
+  const slot_t *sl = arg;
+  gpr_timespec now = gpr_now(sl->deadline.clock_type);
+  return gpr_time_cmp(now, sl->deadline) >= 0;
+}
+
 /* Runs the request and packs its Reply straight into a grpc slice.
  * Returns the gRPC status to send (OK, or INVALID_ARGUMENT for bytes that
  * are not a Request). */
@@ -185,7 +194,7 @@ static grpc_status_code build_reply(server_t *s, slot_t *sl) {
   Wpool__V1__Request *req = unpack_request(sl->req);
   if (!req) return GRPC_STATUS_INVALID_ARGUMENT;
   wk_result_t res;
-  wk_handle(s->cfg, req, &res);
+  wk_handle_until(s->cfg, req, &res, deadline_passed, sl);
   size_t n = wpool__v1__reply__get_packed_size(&res.reply);
   grpc_slice out = grpc_slice_malloc(n);
   wpool__v1__reply__pack(&res.reply, GRPC_SLICE_START_PTR(out));

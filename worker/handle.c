@@ -37,6 +37,56 @@ static void sleep_us(uint32_t us) {
   }
 }
 
+/* How much of a Work runs between two cancellation checks. */
+#define SLICE_US 1000u
+
+/* Burns us of CPU in slices, asking cancelled between them; 1 if it
+ * stopped. CPU time is counted per slice, so slicing adds nothing. */
+static int burn_sliced(uint32_t us, wk_cancelled_fn cancelled, void *arg) {
+  if (!cancelled) {
+    wk_burn_us(us);
+    return 0;
+  }
+  for (; us > 0; us -= us < SLICE_US ? us : SLICE_US) {
+    if (cancelled(arg)) return 1;
+    wk_burn_us(us < SLICE_US ? us : SLICE_US);
+  }
+  return 0;
+}
+
+static struct timespec ts_add_us(struct timespec t, uint64_t us) {
+  uint64_t ns = (uint64_t)t.tv_nsec + us * 1000u;
+  t.tv_sec += (time_t)(ns / 1000000000u);
+  t.tv_nsec = (long)(ns % 1000000000u);
+  return t;
+}
+
+static int ts_before(struct timespec a, struct timespec b) {
+  return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
+}
+
+/* Sleeps us in slices, asking cancelled between them; 1 if it stopped.
+ * Each slice sleeps to an absolute time, so the total does not grow by a
+ * timer's slack per slice. */
+static int sleep_sliced(uint32_t us, wk_cancelled_fn cancelled, void *arg) {
+  if (!cancelled) {
+    sleep_us(us);
+    return 0;
+  }
+  struct timespec now, end;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  end = ts_add_us(now, us);
+  while (ts_before(now, end)) {
+    if (cancelled(arg)) return 1;
+    struct timespec next = ts_add_us(now, SLICE_US);
+    if (ts_before(end, next)) next = end;
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR) {
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+  }
+  return 0;
+}
+
 /* Scratch buffer for Work replies; grows to the largest reply asked for. */
 static uint8_t *scratch;
 static size_t scratch_cap;
@@ -59,6 +109,11 @@ static void set_error(wk_result_t *out, Wpool__V1__Status st, const char *msg) {
 
 void wk_handle(const wk_config_t *cfg, const Wpool__V1__Request *req,
                wk_result_t *out) {
+  wk_handle_until(cfg, req, out, NULL, NULL);
+}
+
+void wk_handle_until(const wk_config_t *cfg, const Wpool__V1__Request *req,
+                     wk_result_t *out, wk_cancelled_fn cancelled, void *arg) {
   wpool__v1__reply__init(&out->reply);
   out->shutdown = 0;
   out->reply.id = req->id;
@@ -68,8 +123,11 @@ void wk_handle(const wk_config_t *cfg, const Wpool__V1__Request *req,
     break;
   case WPOOL__V1__REQUEST__KIND_WORK: {
     const Wpool__V1__Work *w = req->work;
-    wk_burn_us(w->cpu_us);
-    sleep_us(w->sleep_us);
+    if (burn_sliced(w->cpu_us, cancelled, arg) ||
+        sleep_sliced(w->sleep_us, cancelled, arg)) {
+      set_error(out, WPOOL__V1__STATUS__STATUS_WORKER_ERROR, "cancelled");
+      break;
+    }
     if (w->reply_bytes > 0) {
       uint8_t *p = scratch_get(w->reply_bytes);
       if (!p) {

@@ -31,6 +31,16 @@ typedef struct wk_result {
 void wk_handle(const wk_config_t *cfg, const Wpool__V1__Request *req,
                wk_result_t *out);
 
+/* Whether the request is still wanted; checked between slices of a Work. */
+typedef int (*wk_cancelled_fn)(void *arg);
+/* wk_handle, but a Work asks cancelled(arg) every slice (about 1 ms) and
+ * stops once it says yes: the reply is then a WORKER_ERROR "cancelled"
+ * nobody reads. The gRPC transport passes "the call's deadline passed":
+ * its client has cancelled by then, and work done past it only delays the
+ * calls behind it. */
+void wk_handle_until(const wk_config_t *cfg, const Wpool__V1__Request *req,
+                     wk_result_t *out, wk_cancelled_fn cancelled, void *arg);
+
 /* Spins on the CPU for us microseconds (the "work" of a request). */
 void wk_burn_us(uint32_t us);
 
