@@ -18,6 +18,7 @@
  *   print-before-hello write "Loading model...\n" on stdout, then Hello, serve
  *   crash-n PATH K     counts its starts in file PATH: the first K say Hello and
  *                      exit 1, later ones serve
+ *   slow MS            serve, sleeping MS milliseconds before each reply
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -97,6 +98,8 @@ static const ProtobufCBinaryData *echo_of(const Wpool__V1__Request *r) {
   return NULL;
 }
 
+static long slow_ms; /* slow MS: sleep before each reply */
+
 /* Serves normally; crash_after >= 0 aborts after that many replies. */
 static int serve(long crash_after, int ignore_eof) {
   wp_frame_decoder_t d;
@@ -105,6 +108,7 @@ static int serve(long crash_after, int ignore_eof) {
   Wpool__V1__Request *r;
   while ((r = next_request(&d)) != NULL) {
     if (crash_after >= 0 && served >= crash_after) abort();
+    if (slow_ms) usleep((useconds_t)slow_ms * 1000);
     reply(r->id, echo_of(r));
     wpool__v1__request__free_unpacked(r, NULL);
     served++;
@@ -150,6 +154,10 @@ int main(int argc, char **argv) {
   hello();
   if (!strcmp(mode, "crash-loop")) return 1;
   if (!strcmp(mode, "crash-after")) return serve(argc > 2 ? atol(argv[2]) : 0, 0);
+  if (!strcmp(mode, "slow")) {
+    slow_ms = argc > 2 ? atol(argv[2]) : 0;
+    return serve(-1, 0);
+  }
   if (!strcmp(mode, "ignore-eof")) {
     signal(SIGTERM, SIG_IGN);
     return serve(-1, 1);
