@@ -34,6 +34,7 @@ void wp_fault_record(wp_slot_t *s, int err) {
                     .starting = p->state == POOL_STARTING, .reaped = s->reaped,
                     .status = s->exit_status, .head_len = s->head_len};
   memcpy(f->head, s->head, s->head_len);
+  f->errline_len = (uint8_t)wp_stderr_last(s, f->errline, sizeof f->errline);
   /* The failure that ended a start (or failed the pool) is the one to
    * show for it: later ones do not replace it. */
   if (p->fault_slot < 0 || p->state == POOL_STARTING || p->state == POOL_RUNNING)
@@ -72,12 +73,12 @@ static bool texty(uint8_t c) {
   return (c >= 0x20 && c < 0x7f) || c == '\n' || c == '\t' || c == '\r';
 }
 
-/* The bytes quoted C-style; text stops at the first byte that is not text
- * (what follows is usually the Hello frame). */
-static void put_bytes(out_t *o, const uint8_t *b, size_t n, bool text) {
+/* At most max bytes quoted C-style; text stops at the first byte that is
+ * not text (what follows is usually the Hello frame). */
+static void put_bytes(out_t *o, const uint8_t *b, size_t n, bool text, size_t max) {
   size_t shown = 0;
   put(o, "\"");
-  for (; shown < n && shown < 40 && (!text || texty(b[shown])); shown++) {
+  for (; shown < n && shown < max && (!text || texty(b[shown])); shown++) {
     uint8_t c = b[shown];
     if (c == '\n') put(o, "\\n");
     else if (c == '\t') put(o, "\\t");
@@ -86,7 +87,7 @@ static void put_bytes(out_t *o, const uint8_t *b, size_t n, bool text) {
     else if (isprint(c)) put(o, "%c", c);
     else put(o, "\\x%02x", c);
   }
-  put(o, "\"%s", shown == 40 && shown < n ? "..." : "");
+  put(o, "\"%s", shown == max && shown < n ? "..." : "");
 }
 
 static void put_exit(out_t *o, const wp_fault_t *f) {
@@ -105,13 +106,13 @@ static void put_what(out_t *o, const wp_pool_t *p, const wp_fault_t *f) {
              "Reply to a request it holds)");
     } else if (f->head_len && texty(f->head[0])) {
       put(o, "wrote non-protocol bytes to stdout before its Hello: ");
-      put_bytes(o, f->head, f->head_len, true);
+      put_bytes(o, f->head, f->head_len, true, 40);
       put(o, " (logs belong on stderr)");
     } else {
       put(o, "sent a first frame that is not a valid Hello (protocol %d, "
              "transport %s): ", WP_PROTOCOL_VERSION,
           wp_transport_name(p->opts.transport));
-      put_bytes(o, f->head, f->head_len, false);
+      put_bytes(o, f->head, f->head_len, false, 40);
     }
     return;
   case WP_EHELLO:
@@ -158,5 +159,9 @@ int wp_pool_last_error(const wp_pool_t *p, int slot, char *buf, size_t len) {
   put_command(&o, p);
   put(&o, "): ");
   put_what(&o, p, f);
+  if (f->errline_len && !f->overran && (f->err != WP_EPROTO || f->hello)) {
+    put(&o, "; its last stderr line: ");
+    put_bytes(&o, (const uint8_t *)f->errline, f->errline_len, false, sizeof f->errline);
+  }
   return f->err;
 }

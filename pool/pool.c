@@ -213,6 +213,7 @@ static int open_handles(wp_slot_t *s, const wp_proc_t *pr) {
   int rc2 = uv_pipe_open(&s->out, pr->fd_out);
   int rc3 = pr->pidfd >= 0 ? uv_poll_init(loop, &s->exitw.poll, pr->pidfd)
                            : uv_timer_init(loop, &s->exitw.tick);
+  int rc4 = pr->fd_err >= 0 ? wp_stderr_open(s, pr->fd_err) : 0;
   if (rc3 == 0) {
     s->exitw.poll.data = s->exitw.tick.data = s; /* one of them is in use */
     s->handles++;
@@ -220,7 +221,7 @@ static int open_handles(wp_slot_t *s, const wp_proc_t *pr) {
   }
   if (rc1) close(pr->fd_in);
   if (rc2) close(pr->fd_out);
-  return rc1 || rc2 || rc3 ? WP_EIO : 0;
+  return rc1 || rc2 || rc3 || rc4 ? WP_EIO : 0;
 }
 
 static void on_exit_readable(uv_poll_t *w, int status, int events);
@@ -271,7 +272,7 @@ int wp_slot_spawn(wp_slot_t *s) {
     p->argv[p->argc + 3] = addr;
   }
   wp_proc_t pr;
-  int rc = wp_spawn(p->argv, p->opts.cpus, p->opts.ncpus, &pr);
+  int rc = wp_spawn(p->argv, p->opts.cpus, p->opts.ncpus, p->opts.capture_stderr != 0, &pr);
   p->argv[p->argc] = NULL; /* the extra args live on this stack frame */
   if (rc) return rc;
   s->tl.started = wp_now_ns();
@@ -373,8 +374,8 @@ static int check_fd_budget(const wp_pool_t *p) {
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 0;
   bool grpc = p->opts.transport == WP_TRANSPORT_GRPC;
-  uint64_t need = (uint64_t)open_fds() + (uint64_t)p->opts.size * (grpc ? 4 : 3) +
-                  (grpc ? 32 : 8);
+  uint64_t per = (grpc ? 4 : 3) + (p->opts.capture_stderr ? 1 : 0);
+  uint64_t need = (uint64_t)open_fds() + (uint64_t)p->opts.size * per + (grpc ? 32 : 8);
   return need > (uint64_t)rl.rlim_cur ? WP_ENOFILES : 0;
 }
 
@@ -479,6 +480,7 @@ static void close_handle(uv_handle_t *h, bool *open) {
 static void close_pipes(wp_slot_t *s) {
   close_handle((uv_handle_t *)&s->in, &s->in_open);
   close_handle((uv_handle_t *)&s->out, &s->out_open);
+  wp_stderr_close(s);
 }
 
 void wp_signal_group(wp_slot_t *s, int sig) {
@@ -542,6 +544,7 @@ void wp_slot_fail(wp_slot_t *s, int err) {
   s->failed = true;
   s->state = SLOT_CLOSING;
   s->fail_err = err;
+  wp_stderr_close(s); /* its last words, before they are recorded */
   wp_fault_record(s, err);
   uv_timer_stop(&s->timer);
   wp_slot_avail_remove(s);

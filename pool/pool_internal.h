@@ -8,6 +8,7 @@
  *                (pipe), and the glue to grpc_client.c (gRPC)
  *   fault.c      what ended a slot's last generation, kept for
  *                wp_pool_last_error
+ *   stderr.c     a worker's stderr (capture_stderr): forwarded, last line kept
  *
  * Everything here is touched only on the pool's loop thread.
  */
@@ -112,6 +113,11 @@ struct wp_slot {
   bool drain_due;          /* a deadline passed: read its pipe first */
   uint8_t head[48];        /* its first stdout bytes (shown if not a Hello) */
   uint8_t head_len;
+  uv_pipe_t err;           /* its stderr (capture_stderr) */
+  bool err_open;
+  char errline[160];       /* the last whole line it wrote there */
+  char errpart[160];       /* the line being written */
+  uint8_t errline_len, errpart_len;
 };
 
 /* What ended a logical slot's last failed generation (fault.c). */
@@ -125,6 +131,8 @@ typedef struct wp_fault {
   int status;              /* wait status */
   uint8_t head[48];        /* first stdout bytes, for a protocol error */
   uint8_t head_len;
+  char errline[160];       /* its last stderr line (capture_stderr) */
+  uint8_t errline_len;
 } wp_fault_t;
 
 typedef enum {
@@ -176,8 +184,10 @@ struct wp_pool {
 /* spawn.c */
 typedef struct wp_proc {
   int pid, pidfd, fd_in, fd_out;
+  int fd_err;              /* its stderr's read end, or -1 (inherited) */
 } wp_proc_t;
-int wp_spawn(char *const argv[], const int *cpus, int ncpus, wp_proc_t *out);
+int wp_spawn(char *const argv[], const int *cpus, int ncpus, bool err_pipe,
+             wp_proc_t *out);
 
 /* call lists (dispatch.c) */
 void call_list_push(call_list_t *l, wp_call_t *c);
@@ -234,6 +244,13 @@ void wp_fault_record(wp_slot_t *s, int err);
 void wp_fault_exited(wp_slot_t *s);
 /* Keeps the first bytes a worker wrote on stdout before its Hello. */
 void wp_fault_stdout(wp_slot_t *s, const uint8_t *data, size_t n);
+
+/* stderr.c */
+int wp_stderr_open(wp_slot_t *s, int fd);
+/* Forwards what is left in the pipe now, then closes it. */
+void wp_stderr_close(wp_slot_t *s);
+/* Copies the worker's last stderr line (no newline) to buf; its length. */
+size_t wp_stderr_last(const wp_slot_t *s, char *buf, size_t len);
 
 /* recycle.c: replacing healthy workers (max_requests, max_rss_bytes) */
 /* Starts s's successor (s is CURRENT); s serves until it is ready. */

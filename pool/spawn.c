@@ -66,7 +66,8 @@ static char **worker_env(char *buf, size_t buflen) {
   return env;
 }
 
-static int spawn_with(char *const argv[], int in[2], int out[2], pid_t *pid) {
+static int spawn_with(char *const argv[], int in[2], int out[2], int err[2],
+                      pid_t *pid) {
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
   int rc = posix_spawn_file_actions_init(&fa);
@@ -79,6 +80,7 @@ static int spawn_with(char *const argv[], int in[2], int out[2], pid_t *pid) {
   /* dup2 clears FD_CLOEXEC on 0 and 1; every other pool fd is CLOEXEC. */
   posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
   posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+  if (err[1] >= 0) posix_spawn_file_actions_adddup2(&fa, err[1], STDERR_FILENO);
   /* Own process group: stop can signal the worker and anything it forked.
    * Default signal dispositions: the supervisor may ignore SIGPIPE. */
   sigset_t def;
@@ -102,21 +104,26 @@ static int spawn_with(char *const argv[], int in[2], int out[2], pid_t *pid) {
   return rc;
 }
 
-int wp_spawn(char *const argv[], const int *cpus, int ncpus, wp_proc_t *out) {
-  int in[2] = {-1, -1}, outp[2] = {-1, -1};
-  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(outp, O_CLOEXEC) != 0) {
+int wp_spawn(char *const argv[], const int *cpus, int ncpus, bool err_pipe,
+             wp_proc_t *out) {
+  int in[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1};
+  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(outp, O_CLOEXEC) != 0 ||
+      (err_pipe && pipe2(errp, O_CLOEXEC) != 0)) {
     int e = errno;
     close_pair(in);
     close_pair(outp);
+    close_pair(errp);
     return e == EMFILE || e == ENFILE ? WP_ENOFILES : WP_EIO;
   }
   pid_t pid;
-  int rc = spawn_with(argv, in, outp, &pid);
+  int rc = spawn_with(argv, in, outp, errp, &pid);
   close(in[0]);
   close(outp[1]);
+  if (errp[1] >= 0) close(errp[1]);
   if (rc != 0) {
     close(in[1]);
     close(outp[0]);
+    if (errp[0] >= 0) close(errp[0]);
     return WP_ESPAWN;
   }
   pin(pid, cpus, ncpus);
@@ -126,6 +133,7 @@ int wp_spawn(char *const argv[], const int *cpus, int ncpus, wp_proc_t *out) {
     waitpid(pid, NULL, 0);
     close(in[1]);
     close(outp[0]);
+    if (errp[0] >= 0) close(errp[0]);
     return WP_ESPAWN;
   }
   if (pidfd >= 0) fcntl(pidfd, F_SETFD, FD_CLOEXEC);
@@ -133,5 +141,6 @@ int wp_spawn(char *const argv[], const int *cpus, int ncpus, wp_proc_t *out) {
   out->pidfd = pidfd;
   out->fd_in = in[1];
   out->fd_out = outp[0];
+  out->fd_err = errp[0];
   return 0;
 }

@@ -127,6 +127,15 @@ typedef struct wp_options {
   uint64_t max_requests_jitter;
   uint64_t max_rss_bytes;
   uint64_t rss_check_interval_ns; /* default 1 s */
+  /* capture_stderr (default 0: workers inherit the supervisor's stderr):
+   * each worker's stderr is a pipe the pool reads; what comes is written
+   * on to the supervisor's own stderr at once, and the worker's last line
+   * is kept, so wp_pool_last_error can quote it for a worker that died
+   * ("exited with status 2 before its Hello; its last stderr line:
+   * \"ModuleNotFoundError: ...\""). One more descriptor per worker. The
+   * pool's loop does the writing: a stderr nobody reads stalls the pool,
+   * where it would otherwise stall only the workers. */
+  int capture_stderr;
 } wp_options_t;
 
 /* Fills defaults: size 1, concurrent, pipe, max_inflight 1, ... */

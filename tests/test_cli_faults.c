@@ -6,6 +6,8 @@
  *     `wpool start` ends with exit 1 and names the exit, never WP_EIO;
  *   - text on a worker's stdout before its Hello: the line names the
  *     worker and shows the text, with the hint that logs go to stderr;
+ *   - a worker that dies before its Hello after saying why on stderr: its
+ *     lines still reach wpool's stderr, and the error quotes the last;
  *   - `wpool ping --timeout 1s` whose supervisor is SIGSTOPped for 2 s:
  *     the workers answered meanwhile, so nothing fails and nobody is
  *     killed.
@@ -111,6 +113,21 @@ static void text_before_hello(const char *cmd) {
 static void text_before_hello_start(void **state) { (void)state; text_before_hello("start"); }
 static void text_before_hello_ping(void **state) { (void)state; text_before_hello("ping"); }
 
+static void stderr_before_exit(void **state) {
+  (void)state;
+  char worker[4096 + 32];
+  snprintf(worker, sizeof worker, "%s stderr-exit", tu_path("tests/bad_worker"));
+  char *args[] = {"start", "-n", "2", "--worker", worker, NULL};
+  run_t r;
+  cli_spawn(&r, args);
+  cli_wait(&r, 10);
+  assert_exit(&r, 1);
+  /* Forwarded as written, then quoted in the one line that says why. */
+  assert_non_null(strstr(r.err, "bad_worker: loading weights\nbad_worker: no such file: model.bin\n"));
+  assert_non_null(strstr(r.err, "exited with status 2 before its Hello; its last stderr line: "
+                                "\"bad_worker: no such file: model.bin\" (WP_EHELLO)"));
+}
+
 /* ---- a paused supervisor ---------------------------------------------------------- */
 
 /* SIGSTOP for 2 s with --timeout 1s: the workers' replies wait in the
@@ -141,6 +158,7 @@ int main(void) {
       cmocka_unit_test(exit_after_hello_sequential),
       cmocka_unit_test(text_before_hello_start),
       cmocka_unit_test(text_before_hello_ping),
+      cmocka_unit_test(stderr_before_exit),
       cmocka_unit_test(paused_supervisor),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -327,6 +327,27 @@ static void garbage_hello(void **state) {
   fx_finish(&f);
 }
 
+/* capture_stderr: the sentence quotes the last line the worker wrote on
+ * stderr before it died; without it, workers keep the supervisor's stderr
+ * and there is nothing to quote. */
+static void stderr_line_quoted(void **state) {
+  (void)state;
+  for (int capture = 0; capture <= 1; capture++) {
+    fx_t f;
+    fx_init(&f, 2);
+    fx_bad(&f, "stderr-exit", NULL);
+    f.o.capture_stderr = capture;
+    assert_int_equal(fx_start(&f), WP_EHELLO);
+    const char *quoted = "exited with status 2 before its Hello; its last stderr "
+                         "line: \"bad_worker: no such file: model.bin\"";
+    check_last_error(&f, WP_EHELLO, (const char *[]){capture ? quoted : "status 2", NULL});
+    char line[512];
+    wp_pool_last_error(f.pool, -1, line, sizeof line);
+    if (!capture) assert_null(strstr(line, "last stderr line"));
+    fx_finish(&f);
+  }
+}
+
 /* A print() before the Hello, the usual mistake in a real worker: still
  * WP_EPROTO, and the sentence shows what it wrote and where logs go. */
 static void text_before_hello(void **state) {
@@ -1000,6 +1021,7 @@ int main(void) {
       cmocka_unit_test(exit_before_hello),
       cmocka_unit_test(garbage_hello),
       cmocka_unit_test(text_before_hello),
+      cmocka_unit_test(stderr_line_quoted),
       cmocka_unit_test(exit_after_hello_concurrent),
       cmocka_unit_test(exit_after_hello_sequential),
       cmocka_unit_test(no_hello_times_out),

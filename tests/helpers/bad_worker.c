@@ -19,6 +19,7 @@
  *   crash-n PATH K     counts its starts in file PATH: the first K say Hello and
  *                      exit 1, later ones serve
  *   slow MS            serve, sleeping MS milliseconds before each reply
+ *   stderr-exit        write two lines on stderr, exit 2 before any Hello
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -122,6 +123,11 @@ int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "";
   signal(SIGPIPE, SIG_IGN);
   if (!strcmp(mode, "exit-before-hello")) return 3;
+  if (!strcmp(mode, "stderr-exit")) {
+    fprintf(stderr, "bad_worker: loading weights\n");
+    fprintf(stderr, "bad_worker: no such file: model.bin\n");
+    return 2;
+  }
   if (!strcmp(mode, "no-hello")) {
     for (;;) pause();
   }

@@ -22,6 +22,8 @@ void cli_err(const char *cmd, const char *fmt, ...) {
 void cli_pool_init(cli_pool_t *c) {
   memset(c, 0, sizeof *c);
   wp_options_init(&c->o);
+  /* A worker that dies at start is then told with its last stderr line. */
+  c->o.capture_stderr = 1;
 }
 
 void cli_pool_free(cli_pool_t *c) { wb_argv_free(c->argv); }
