@@ -34,14 +34,23 @@ typedef struct child {
   int nw;
 } child_t;
 
-/* Runs `<build>/wpool CMD ARGS...` with stdout on a pipe. */
-static void child_spawn_cmd(child_t *c, const char *cmd, char *const args[]) {
+/* Runs argv (argv[0] the program's path) with stdout on a pipe. */
+static void child_spawn_argv(child_t *c, char *const argv[]) {
   int fds[2];
   assert_int_equal(pipe(fds), 0);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
   posix_spawn_file_actions_addclose(&fa, fds[0]);
+  assert_int_equal(posix_spawn(&c->pid, argv[0], &fa, NULL, argv, environ), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fds[1]);
+  c->out = fdopen(fds[0], "r");
+  c->nw = 0;
+}
+
+/* Runs `<build>/wpool CMD ARGS...` with stdout on a pipe. */
+static void child_spawn_cmd(child_t *c, const char *cmd, char *const args[]) {
   char *argv[32];
   static char prog[4096];
   snprintf(prog, sizeof prog, "%s", tu_path("wpool"));
@@ -50,11 +59,7 @@ static void child_spawn_cmd(child_t *c, const char *cmd, char *const args[]) {
   argv[n++] = (char *)cmd;
   for (int i = 0; args[i] && n < 31; i++) argv[n++] = args[i];
   argv[n] = NULL;
-  assert_int_equal(posix_spawn(&c->pid, prog, &fa, NULL, argv, environ), 0);
-  posix_spawn_file_actions_destroy(&fa);
-  close(fds[1]);
-  c->out = fdopen(fds[0], "r");
-  c->nw = 0;
+  child_spawn_argv(c, argv);
 }
 
 static void child_spawn(child_t *c, char *const args[]) { child_spawn_cmd(c, "start", args); }
@@ -123,34 +128,24 @@ static void orphans_python_grpc(void **state) { (void)state; orphans_python("grp
  * workers' pids, SIGKILLs it; within a second none may be alive. Idle
  * workers would leave anyway at stdin EOF; these sleep in a 30 s Work. */
 static void busy_supervisor_killed(const char *transport, int n, char *const worker[]) {
-  int fds[2];
-  assert_int_equal(pipe(fds), 0);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclose(&fa, fds[0]);
   static char prog[4096];
   char count[16];
   snprintf(prog, sizeof prog, "%s", tu_path("tests/busy_pool"));
   snprintf(count, sizeof count, "%d", n);
   char *argv[16] = {prog, (char *)transport, count};
   for (int i = 0; worker && worker[i] && i < 12; i++) argv[3 + i] = worker[i];
-  pid_t sup;
-  assert_int_equal(posix_spawn(&sup, prog, &fa, NULL, argv, environ), 0);
-  posix_spawn_file_actions_destroy(&fa);
-  close(fds[1]);
-  FILE *out = fdopen(fds[0], "r");
-  child_t c = {.pid = sup, .out = out};
+  child_t c;
+  child_spawn_argv(&c, argv);
   char line[256];
-  while (fgets(line, sizeof line, out) && strcmp(line, "busy\n") != 0) {
+  while (fgets(line, sizeof line, c.out) && strcmp(line, "busy\n") != 0) {
     int pid;
     if (sscanf(line, "pid %d", &pid) == 1 && c.nw < 64) c.wpids[c.nw++] = pid;
   }
-  fclose(out);
+  fclose(c.out);
   assert_int_equal(c.nw, n);
   assert_int_equal(count_alive(c.wpids, n), n);
-  assert_int_equal(kill(sup, SIGKILL), 0);
-  assert_int_equal(waitpid(sup, NULL, 0), sup);
+  assert_int_equal(kill(c.pid, SIGKILL), 0);
+  assert_int_equal(waitpid(c.pid, NULL, 0), c.pid);
   uint64_t end = wp_now_ns() + 1 * S;
   while (count_alive(c.wpids, n) > 0 && wp_now_ns() < end) usleep(10000);
   int alive = count_alive(c.wpids, n);
