@@ -103,16 +103,33 @@ void wp_deadline_remove(wp_call_t *c) {
   heap_down(p, p->heap[i]->heap_idx);
 }
 
+/* Stalls shorter than this pass for timer and scheduling delay. */
+#define LATE_SLACK_NS (100ull * 1000 * 1000)
+
+bool wp_overrun_seen_late(const wp_call_t *c, uint64_t seen) {
+  uint64_t slack = c->timeout / 4 > LATE_SLACK_NS ? c->timeout / 4 : LATE_SLACK_NS;
+  return seen > c->dispatched + c->timeout + slack;
+}
+
+/* The worker holds c past its limit. A pipe worker is killed: its pipe
+ * was just read (drain_late), so it really still holds the request. A
+ * gRPC worker's reply may still sit in gRPC's buffers when the supervisor
+ * was stalled, so a limit judged late is left to gRPC's own deadline,
+ * whose completion (received on time or not) judges it in link.c. */
+static void overran(wp_call_t *c, uint64_t now) {
+  if (c->pool->opts.transport == WP_TRANSPORT_GRPC && wp_overrun_seen_late(c, now)) return;
+  wp_slot_overran(c->slot);
+}
+
 /* kill_on_timeout: the caller has its WP_ETIMEDOUT; the worker is judged
  * on its own time with the request (dispatch + timeout), so queueing delay
  * never gets a healthy worker killed. The call stays in the heap under
  * that second key until the worker answers or overruns. */
 static void overrun_watch(wp_call_t *c, uint64_t now) {
-  wp_slot_t *s = c->slot;
   if (!c->pool->opts.kill_on_timeout) return;
   uint64_t limit = c->dispatched + c->timeout;
   if (limit <= now) {
-    wp_slot_overran(s);
+    overran(c, now);
     return;
   }
   c->deadline = limit;
@@ -132,27 +149,31 @@ static void overrun_unwatch(wp_call_t *c) {
 static void mark_late(wp_pool_t *p, size_t i, uint64_t now, bool *any) {
   if (i >= p->heap_len || p->heap[i]->deadline > now) return;
   wp_slot_t *s = p->heap[i]->slot;
-  if (s && !s->failed && s->out_open) *any = s->drain_due = true;
+  if (s && !s->failed) *any = s->drain_due = true;
   mark_late(p, 2 * i + 1, now, any);
   mark_late(p, 2 * i + 2, now, any);
 }
 
 /* A supervisor that was late — its loop thread blocked, or the process
  * stopped (SIGSTOP) past a timeout — finds deadlines passed whose replies
- * already wait in the workers' pipes: timers run before I/O in a loop
- * turn. Those replies are read first, so a worker that answered is neither
- * killed (kill_on_timeout) nor its caller told WP_ETIMEDOUT; only a worker
- * that still holds the request is. True if any pipe was read. */
+ * already wait: in the workers' pipes, or (gRPC) handed over by the
+ * completion-queue thread; timers run before I/O in a loop turn. Those
+ * replies are taken first, so a worker that answered is neither killed
+ * (kill_on_timeout) nor its caller told WP_ETIMEDOUT; only a worker that
+ * still holds the request is. True if anything was read. */
 static bool drain_late(wp_pool_t *p, uint64_t now) {
   bool any = false;
-  if (p->opts.transport == WP_TRANSPORT_PIPE) mark_late(p, 0, now, &any);
-  for (int i = 0; any && i < p->nslots; i++) {
+  mark_late(p, 0, now, &any);
+  if (!any) return false;
+  if (p->grpc) wp_grpc_client_flush(p->grpc);
+  for (int i = 0; i < p->nslots; i++) {
     wp_slot_t *s = &p->slots[i];
     if (!s->drain_due) continue;
     s->drain_due = false;
-    if (!s->failed && s->out_open) wp_link_drain(s);
+    if (!s->failed && s->out_open && p->opts.transport == WP_TRANSPORT_PIPE)
+      wp_link_drain(s);
   }
-  return any;
+  return true;
 }
 
 static void on_deadline(uv_timer_t *t) {
@@ -164,7 +185,7 @@ static void on_deadline(uv_timer_t *t) {
     wp_deadline_remove(c);
     if (c->overrun_check) { /* still on its worker (detach unwatches) */
       c->overrun_check = false;
-      wp_slot_overran(c->slot);
+      overran(c, now);
     } else if (!c->slot) { /* still queued */
       call_list_remove(&p->queue, c);
       wp_call_complete(c, WP_ETIMEDOUT, NULL, 0, -1);

@@ -29,6 +29,7 @@ typedef enum { OP_CALL, OP_WATCH } op_kind_t;
 typedef struct op {
   op_kind_t kind;
   int ok;
+  uint64_t received;             /* when the drain thread got it (ns) */
   struct op *next;
 } op_t;
 
@@ -72,6 +73,7 @@ struct wp_grpc_client {
   wp_grpc_conn_t *conns;
   size_t live_ops;               /* tags handed to gRPC and not yet back */
   int in_dispatch, closing, cq_shut, async_closing;
+  uint64_t running_received;     /* the op being run: when it was received */
   wp_grpc_closed_cb on_closed;
   void *closed_arg;
 };
@@ -80,6 +82,7 @@ struct wp_grpc_client {
 
 static void hand_off(wp_grpc_client_t *c, op_t *op, int ok) {
   op->ok = ok;
+  op->received = wp_now_ns();
   op->next = NULL;
   uv_mutex_lock(&c->mu);
   int wake = c->head == NULL; /* else a wake-up is already on its way */
@@ -368,8 +371,9 @@ static void run_op(op_t *op) {
   else on_watch((wp_grpc_conn_t *)op, op->ok);
 }
 
-static void on_async(uv_async_t *h) {
-  wp_grpc_client_t *c = h->data;
+/* Runs every completion handed over so far; whether the drain thread is
+ * done. */
+static int run_handed_off(wp_grpc_client_t *c) {
   uv_mutex_lock(&c->mu);
   op_t *list = c->head;
   c->head = c->tail = NULL;
@@ -380,10 +384,25 @@ static void on_async(uv_async_t *h) {
     op_t *op = list;
     list = op->next;
     c->live_ops--;
+    c->running_received = op->received;
     run_op(op);
   }
   c->in_dispatch = 0;
   maybe_finish(c);
+  return done;
+}
+
+uint64_t wp_grpc_client_received(const wp_grpc_client_t *c) {
+  return c->running_received;
+}
+
+void wp_grpc_client_flush(wp_grpc_client_t *c) {
+  if (!c->in_dispatch && !c->async_closing) run_handed_off(c);
+}
+
+static void on_async(uv_async_t *h) {
+  wp_grpc_client_t *c = h->data;
+  int done = run_handed_off(c);
   if (done && !c->async_closing) {
     c->async_closing = 1;
     uv_thread_join(&c->thread);

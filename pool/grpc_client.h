@@ -95,6 +95,17 @@ int wp_grpc_conn_call(wp_grpc_conn_t *k, const uint8_t *req, size_t len,
  * this conn. */
 void wp_grpc_conn_close(wp_grpc_conn_t *k);
 
+/* Runs now, on the loop, the completions the drain thread has already
+ * handed over (which the next async wake-up would run): for a caller that
+ * must see every reply already received before it judges a deadline.
+ * Callbacks run inside this call; call it only where that is safe (not
+ * from inside a done or ready callback). */
+void wp_grpc_client_flush(wp_grpc_client_t *c);
+
+/* Inside a done callback: when the drain thread received that completion
+ * from gRPC (wp_now_ns), which may be well before the loop ran it. */
+uint64_t wp_grpc_client_received(const wp_grpc_client_t *c);
+
 /* Number of calls started on k whose done callback has not run yet. */
 size_t wp_grpc_conn_pending(const wp_grpc_conn_t *k);
 

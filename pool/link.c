@@ -211,12 +211,16 @@ static void grpc_call_failed(wp_slot_t *s, wp_call_t *c, int err) {
   wp_pool_t *p = s->pool;
   if (err == WP_ETIMEDOUT || err == WP_ESTOPPED || p->state != POOL_RUNNING) {
     /* The gRPC deadline is the worker's whole budget from dispatch: it
-     * overran (see kill_on_timeout). Or the pool is stopping anyway. */
+     * overran (see kill_on_timeout) — unless gRPC itself saw the deadline
+     * only long after it passed: the supervisor was stalled (SIGSTOP),
+     * and the reply may have been waiting unread. Or the pool is stopping. */
+    bool kill = err == WP_ETIMEDOUT && p->opts.kill_on_timeout &&
+                !wp_overrun_seen_late(c, wp_grpc_client_received(p->grpc));
     wp_slot_detach(s, c);
     wp_call_complete(c, p->state == POOL_RUNNING ? err : WP_ESTOPPED, NULL, 0,
                      s->index);
     wp_call_release(c);
-    if (err == WP_ETIMEDOUT && p->opts.kill_on_timeout) wp_slot_overran(s);
+    if (kill) wp_slot_overran(s);
     return;
   }
   /* A broken connection or a reply that does not decode: this worker's

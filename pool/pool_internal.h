@@ -212,6 +212,10 @@ void wp_slot_detach(wp_slot_t *s, wp_call_t *c);
 void wp_slot_fail_inflight(wp_slot_t *s, int err);
 void wp_fail_queue(wp_pool_t *p, int err);
 int wp_deadline_init(wp_pool_t *p);
+/* A worker seen holding c at `seen` (ns), past its limit (dispatch +
+ * timeout): true when that was so late that the supervisor itself was
+ * stalled (SIGSTOP, a blocked loop) rather than the worker slow. */
+bool wp_overrun_seen_late(const wp_call_t *c, uint64_t seen);
 void wp_deadline_remove(wp_call_t *c);
 
 /* link.c */

@@ -5,8 +5,11 @@
  * loop, and ends with uv_loop_close() == 0: no handle left behind.
  */
 #include <signal.h>
+#include <spawn.h>
 
 #include "poolfx.h"
+
+extern char **environ;
 #include "load.h"
 
 /* ---- lifecycle --------------------------------------------------------------- */
@@ -754,13 +757,14 @@ static void queue_delay_does_not_kill(void **state) {
 
 /* A supervisor that was late to read — its loop thread blocked (or the
  * process SIGSTOPped) past the requests' timeout while the workers
- * answered: the replies waiting in the pipes are read before any deadline
- * is judged, so the callers get them and no healthy worker is killed. */
-static void late_supervisor_kills_nobody(void **state) {
-  (void)state;
+ * answered: the replies waiting in the pipes (or, gRPC, handed over by
+ * the client's thread) are taken before any deadline is judged, so the
+ * callers get them and no healthy worker is killed. */
+static void late_supervisor(wp_transport_t tr) {
   enum { W = 4 };
   fx_t f;
   fx_init(&f, W);
+  f.o.transport = tr;
   assert_int_equal(fx_start(&f), 0);
   outcome_t o[W] = {{0}};
   wp_request_t req = {.kind = WP_REQ_WORK, .sleep_us = 10000, .reply_bytes = 2,
@@ -784,6 +788,44 @@ static void late_supervisor_kills_nobody(void **state) {
   }
   fx_finish(&f);
 }
+
+static void late_supervisor_pipe(void **state) { (void)state; late_supervisor(WP_TRANSPORT_PIPE); }
+static void late_supervisor_grpc(void **state) { (void)state; late_supervisor(WP_TRANSPORT_GRPC); }
+
+/* This whole process SIGSTOPped (every thread, gRPC's too) for 1.5 s
+ * while its workers answer a 300 ms Work with a 500 ms timeout: nobody is
+ * killed. A pipe reply is read, so the caller gets it; over gRPC, gRPC's
+ * own deadline may win the race with the reply on resume (WP_ETIMEDOUT),
+ * but it then saw the deadline late, so the worker is not blamed. */
+static void stopped_supervisor(wp_transport_t tr) {
+  enum { W = 2 };
+  fx_t f;
+  fx_init(&f, W);
+  f.o.transport = tr;
+  assert_int_equal(fx_start(&f), 0);
+  outcome_t o[W] = {{0}};
+  wp_request_t req = {.kind = WP_REQ_WORK, .sleep_us = 300000, .reply_bytes = 2,
+                      .timeout_ns = 500 * MS};
+  for (int i = 0; i < W; i++) assert_int_equal(wp_pool_call(f.pool, &req, on_reply, &o[i]), 0);
+  char *sh[] = {"/bin/sh", "-c", "sleep 0.1; kill -STOP $PPID; sleep 1.5; kill -CONT $PPID", NULL};
+  pid_t stopper;
+  assert_int_equal(posix_spawn(&stopper, sh[0], NULL, NULL, sh, environ), 0);
+  for (int i = 0; i < W; i++) wait_outcome(&f, &o[i]);
+  assert_int_equal(waitpid(stopper, NULL, 0), stopper);
+  tu_run_for(&f.loop, 0.2);
+  for (int i = 0; i < W; i++) {
+    print_message("request %d: %s\n", i, wp_errname(o[i].err));
+    assert_true(o[i].err == 0 || (tr == WP_TRANSPORT_GRPC && o[i].err == WP_ETIMEDOUT));
+  }
+  wp_stats_t st;
+  wp_pool_stats(f.pool, &st);
+  assert_int_equal(st.timeout_kills, 0);
+  assert_int_equal(st.worker_exits, 0);
+  fx_finish(&f);
+}
+
+static void stopped_supervisor_pipe(void **state) { (void)state; stopped_supervisor(WP_TRANSPORT_PIPE); }
+static void stopped_supervisor_grpc(void **state) { (void)state; stopped_supervisor(WP_TRANSPORT_GRPC); }
 
 /* A reply that arrives after its call timed out (kill_on_timeout off, so
  * the worker keeps the request): the callback has run once, with
@@ -1040,7 +1082,10 @@ int main(void) {
       cmocka_unit_test(overrun_kept_when_disabled),
       cmocka_unit_test(queue_delay_does_not_kill),
       cmocka_unit_test(late_reply_runs_callback_once),
-      cmocka_unit_test(late_supervisor_kills_nobody),
+      cmocka_unit_test(late_supervisor_pipe),
+      cmocka_unit_test(late_supervisor_grpc),
+      cmocka_unit_test(stopped_supervisor_pipe),
+      cmocka_unit_test(stopped_supervisor_grpc),
       cmocka_unit_test(killed_pipe),
       cmocka_unit_test(killed_pipe_idem),
       cmocka_unit_test(killed_grpc),
