@@ -34,7 +34,7 @@ void wp_fault_record(wp_slot_t *s, int err) {
                     .starting = p->state == POOL_STARTING, .reaped = s->reaped,
                     .status = s->exit_status, .head_len = s->head_len};
   memcpy(f->head, s->head, s->head_len);
-  f->errline_len = (uint8_t)wp_stderr_last(s, f->errline, sizeof f->errline);
+  f->errline_len = (uint16_t)wp_stderr_last(s, f->errline, sizeof f->errline);
   /* The failure that ended a start (or failed the pool) is the one to
    * show for it: later ones do not replace it. */
   if (p->fault_slot < 0 || p->state == POOL_STARTING || p->state == POOL_RUNNING)

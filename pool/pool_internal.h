@@ -115,9 +115,9 @@ struct wp_slot {
   uint8_t head_len;
   uv_pipe_t err;           /* its stderr (capture_stderr) */
   bool err_open;
-  char errline[160];       /* the last whole line it wrote there */
-  char errpart[160];       /* the line being written */
-  uint8_t errline_len, errpart_len;
+  char errline[320];       /* the last whole line it wrote there */
+  char errpart[320];       /* the line being written */
+  uint16_t errline_len, errpart_len;
 };
 
 /* What ended a logical slot's last failed generation (fault.c). */
@@ -131,8 +131,8 @@ typedef struct wp_fault {
   int status;              /* wait status */
   uint8_t head[48];        /* first stdout bytes, for a protocol error */
   uint8_t head_len;
-  char errline[160];       /* its last stderr line (capture_stderr) */
-  uint8_t errline_len;
+  char errline[320];       /* its last stderr line (capture_stderr) */
+  uint16_t errline_len;
 } wp_fault_t;
 
 typedef enum {

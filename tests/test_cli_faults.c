@@ -128,6 +128,22 @@ static void stderr_before_exit(void **state) {
                                 "\"bad_worker: no such file: model.bin\" (WP_EHELLO)"));
 }
 
+/* The Python SDK started where google.protobuf cannot be imported (-S: no
+ * site packages): the start's error quotes the SDK's one line. */
+static void python_missing_module(void **state) {
+  (void)state;
+  char *args[] = {"start", "-n", "1", "--worker",
+                  "/usr/bin/python3 -S worker/python/example_worker.py", NULL};
+  run_t r;
+  cli_spawn(&r, args);
+  cli_wait(&r, 20);
+  assert_exit(&r, 1);
+  assert_non_null(strstr(r.err, "exited with status 2 before its Hello; its last stderr line: "
+                                "\"wpool-pyworker["));
+  assert_non_null(strstr(r.err, "cannot import google.protobuf"));
+  assert_non_null(strstr(r.err, "\" (WP_EHELLO)"));
+}
+
 /* ---- a paused supervisor ---------------------------------------------------------- */
 
 /* SIGSTOP for 2 s with --timeout 1s: the workers' replies wait in the
@@ -159,6 +175,7 @@ int main(void) {
       cmocka_unit_test(text_before_hello_start),
       cmocka_unit_test(text_before_hello_ping),
       cmocka_unit_test(stderr_before_exit),
+      cmocka_unit_test(python_missing_module),
       cmocka_unit_test(paused_supervisor),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

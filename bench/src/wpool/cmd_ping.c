@@ -194,7 +194,7 @@ int cmd_ping(int argc, char **argv) {
   uv_loop_t loop;
   uv_loop_init(&loop);
   wp_pool_t *p;
-  char why[512]; /* which worker failed the start, and how */
+  char why[768]; /* which worker failed the start, and how */
   int err = wb_pool_up_why(&loop, &cp.o, &p, why, sizeof why);
   if (err) {
     cli_err(CMD, "pool did not start: %s (%s)", why[0] ? why : wp_strerror(err),
