@@ -109,7 +109,11 @@ typedef struct wp_options {
    * (with max_inflight 1, the whole slot). Measured from dispatch, not from
    * wp_pool_call, so time spent queued never gets a healthy worker killed.
    * Its other in-flight requests fail with WP_EWORKER_EXITED (or are retried
-   * once if idempotent); the kill counts toward restart intensity. Set 0
+   * once if idempotent); the kill counts toward restart intensity. A
+   * supervisor that was itself late (its loop blocked, or the process
+   * stopped past the timeout) first takes the replies already waiting, so
+   * a worker that answered is not killed (over gRPC: nor one whose
+   * deadline gRPC saw only once the stall was over). Set 0
    * for workers that are costly to start and whose late work is harmless:
    * then the request keeps its place on the worker until it is answered. */
   int kill_on_timeout;
