@@ -11,7 +11,8 @@
 
 enum { OPT_WORKER = 1000, OPT_WORK, OPT_SLO, OPT_MAX, OPT_TRANSPORT, OPT_OUT,
        OPT_NOCHARTS, OPT_REPS, OPT_DURATION, OPT_WARMUP, OPT_PER_WORKER,
-       OPT_PLATEAU, OPT_CPUS, OPT_CHECKOUT };
+       OPT_PLATEAU, OPT_CPUS, OPT_CHECKOUT, OPT_CALL, OPT_PAYLOAD_FILE,
+       OPT_PAYLOADS };
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -25,6 +26,8 @@ static void usage(FILE *f) {
     "  --worker \"CMD ARGS\"  worker command (default build/wpool-worker)\n"
     "  --work SPEC         the request: cpu_us=U,sleep_us=U,reply_bytes=B\n"
     "                      (default cpu_us=500,sleep_us=0)\n"
+    "  --call METHOD       tune for the worker's own method instead of --work\n"
+    "  --payload-file F    its payload, or --payloads DIR|F.jsonl: a set, cycled\n"
     "  --slo-p99 DUR       P99 latency a recommended size must meet (default none)\n"
     "  --max-size N        largest pool size (default 4 x the CPUs usable)\n"
     "  --transport T       pipe (default) or grpc\n"
@@ -116,6 +119,16 @@ static int apply(tune_opts_t *o, int c, const char *arg) {
     o->plateau = (double)v / 100;
     return 0;
   case OPT_CHECKOUT: o->checkout = true; return 0;
+  case OPT_CALL:
+    if (!*arg || strlen(arg) > WP_METHOD_MAX) return usage_error("--call: bad method name", arg);
+    o->call = arg;
+    return 0;
+  case OPT_PAYLOAD_FILE:
+  case OPT_PAYLOADS:
+    if (o->payload_src) return usage_error("--payload-file and --payloads exclude each other", NULL);
+    o->payload_src = arg;
+    o->payload_set = c == OPT_PAYLOADS;
+    return 0;
   case OPT_CPUS:
     o->ncpus = wb_parse_cpus(arg, o->cpus, 256);
     return o->ncpus < 0 ? usage_error("--cpus: expected a list like 0-1, got", arg) : 0;
@@ -145,12 +158,20 @@ int tune_opts_parse(int argc, char **argv, tune_opts_t *o) {
   }
   if (optind != argc) return usage_error("unexpected argument", argv[optind]);
   if (!o->max_size) o->max_size = 4 * (o->ncpus ? o->ncpus : usable_cpus());
+  if (o->payload_src && !o->call) return usage_error("--payload-file/--payloads need --call", NULL);
+  if (o->call && o->payload_src) {
+    char why[512];
+    size_t max = WP_DEFAULT_MAX_FRAME - 64 - strlen(o->call);
+    if (wb_payloads_load(o->payload_src, o->payload_set, max, &o->payloads, why, sizeof why))
+      return usage_error(why, NULL);
+  }
   return 0;
 }
 
 void tune_opts_free(tune_opts_t *o) {
   wb_argv_free(o->worker_argv);
   o->worker_argv = NULL;
+  wb_payloads_free(&o->payloads);
 }
 
 json_t *tune_opts_config(const tune_opts_t *o) {
@@ -167,6 +188,11 @@ json_t *tune_opts_config(const tune_opts_t *o) {
       "plateau", o->plateau, "slo_p99_ms",
       o->slo_p99_ns ? json_real((double)o->slo_p99_ns / 1e6) : json_null());
   if (cfg && o->ncpus) json_object_set(cfg, "cpus", cpus);
+  if (cfg && o->call)
+    json_object_set_new(cfg, "call",
+                        json_pack("{s:s, s:s?, s:I, s:I}", "method", o->call, "payload_source",
+                                  o->payload_src, "payloads", (json_int_t)o->payloads.n,
+                                  "payload_total_bytes", (json_int_t)o->payloads.total_bytes));
   json_decref(cpus);
   return cfg;
 }

@@ -29,6 +29,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "payloads.h"
 #include "usl.h"
 #include "wpool.h"
 
@@ -41,6 +42,12 @@ typedef struct tune_opts {
   char **worker_argv;       /* split --worker (owned) */
   wp_transport_t transport;
   uint32_t cpu_us, sleep_us, reply_bytes;  /* --work */
+  /* --call METHOD: the user's own call instead of Work, on the payloads of
+   * --payload-file FILE or --payloads DIR|FILE.jsonl (cycled). */
+  const char *call;
+  const char *payload_src;
+  bool payload_set;
+  wb_payloads_t payloads;   /* owned */
   uint64_t slo_p99_ns;      /* 0: no SLO */
   int max_size;             /* sweep 1..max_size */
   int per_worker;           /* requests in flight per worker */
