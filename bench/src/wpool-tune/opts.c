@@ -146,6 +146,9 @@ int tune_opts_parse(int argc, char **argv, tune_opts_t *o) {
       {"per-worker", required_argument, 0, OPT_PER_WORKER},
       {"plateau", required_argument, 0, OPT_PLATEAU}, {"cpus", required_argument, 0, OPT_CPUS},
       {"checkout", no_argument, 0, OPT_CHECKOUT},
+      {"call", required_argument, 0, OPT_CALL},
+      {"payload-file", required_argument, 0, OPT_PAYLOAD_FILE},
+      {"payloads", required_argument, 0, OPT_PAYLOADS},
       {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
   defaults(o);
   int c;

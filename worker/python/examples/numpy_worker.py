@@ -17,6 +17,7 @@ wpool_worker), which is how README.md breaks its start-up down.
 """
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import wpool_worker  # noqa: E402
@@ -34,6 +35,7 @@ def load():
         os.environ.setdefault(var, "1")
     import numpy as np
 
+    worker.phases["numpy_imported"] = time.monotonic_ns()  # for phases.py
     rng = np.random.default_rng(20261202)
     model["np"] = np
     model["W"] = rng.standard_normal((DIM_OUT, DIM_IN), dtype=np.float32)
