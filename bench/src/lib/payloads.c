@@ -146,6 +146,38 @@ int wb_payloads_load(const char *path, int set, size_t max, wb_payloads_t *out,
   return rc;
 }
 
+int wb_call_opt(wb_call_t *c, int what, const char *arg, char *err, size_t errlen) {
+  if (what == 0) {
+    size_t n = strlen(arg);
+    if (n == 0 || n > 255) return fail(err, errlen, "--call: bad method name '%s'", arg);
+    c->method = arg;
+    return 0;
+  }
+  if (c->src) return fail(err, errlen, "--payload-file and --payloads exclude each other");
+  c->src = arg;
+  c->set = what == 2;
+  return 0;
+}
+
+int wb_call_load(wb_call_t *c, uint32_t max_frame, char *err, size_t errlen) {
+  if (c->src && !c->method) return fail(err, errlen, "--payload-file/--payloads need --call METHOD");
+  if (!c->src) return 0;
+  /* What a request adds around its payload: the pool's envelope (64) and
+   * the method's name. */
+  size_t extra = 64 + (c->method ? strlen(c->method) : 0);
+  size_t max = max_frame > extra ? max_frame - extra : 0;
+  return wb_payloads_load(c->src, c->set, max, &c->payloads, err, errlen);
+}
+
+void wb_call_free(wb_call_t *c) { wb_payloads_free(&c->payloads); }
+
+json_t *wb_call_config(const wb_call_t *c) {
+  if (!c->method) return json_null();
+  return json_pack("{s:s, s:s?, s:I, s:I}", "method", c->method, "payload_source", c->src,
+                   "payloads", (json_int_t)c->payloads.n, "payload_total_bytes",
+                   (json_int_t)c->payloads.total_bytes);
+}
+
 void wb_payloads_free(wb_payloads_t *p) {
   for (size_t i = 0; i < p->n; i++) free(p->items[i].data);
   free(p->items);

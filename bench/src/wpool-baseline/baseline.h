@@ -57,12 +57,8 @@ typedef struct bl_opts {
   const char *out;          /* --out FILE, or NULL: the results directory */
   uint32_t only;            /* bit i selects bl_scenarios[i] */
   bool charts;              /* --no-charts clears it (charts: bench/report) */
-  /* The user's workload (scn_workload): --call METHOD and its payloads,
-   * from --payload-file FILE or --payloads DIR|FILE.jsonl. */
-  const char *call;
-  const char *payload_src;
-  bool payload_set;         /* --payloads (a set) rather than one file */
-  wb_payloads_t payloads;   /* loaded at parse time (owned) */
+  wb_call_t call;           /* the user's workload (scn_workload): --call,
+                               its payloads loaded at parse time */
 } bl_opts_t;
 
 /* Parses argv into o (defaults, --quick presets, then the options).

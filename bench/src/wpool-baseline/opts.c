@@ -35,9 +35,7 @@ static const struct option longopts[] = {
     {"cpus", required_argument, 0, OPT_CPUS},
     {"out", required_argument, 0, OPT_OUT},
     {"no-charts", no_argument, 0, OPT_NO_CHARTS},
-    {"call", required_argument, 0, OPT_CALL},
-    {"payload-file", required_argument, 0, OPT_PAYLOAD_FILE},
-    {"payloads", required_argument, 0, OPT_PAYLOADS},
+    WB_CALL_LONGOPTS(OPT_CALL, OPT_PAYLOAD_FILE, OPT_PAYLOADS),
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0}};
 
@@ -197,7 +195,7 @@ static void apply_presets(bl_opts_t *o, int reps, bool startup_sizes_set,
   if (!o->only) {
     o->only = (uint32_t)((1u << bl_nscenarios) - 1);
     /* The workload is the user's call: only when one is given. */
-    if (!o->call) o->only &= ~(1u << bl_scenario_find("workload"));
+    if (!o->call.method) o->only &= ~(1u << bl_scenario_find("workload"));
   }
   if (o->quick && !o->cpus_set) pin_first_cpu(o);
 }
@@ -242,15 +240,11 @@ static int one_opt(bl_opts_t *o, int c, const char *arg, int *reps,
     return o->ncpus < 0 ? usage_error("--cpus: expected a list like 0 or 0-1, got '%s'", arg) : 0;
   case OPT_OUT: o->out = arg; return 0;
   case OPT_CALL:
-    if (!*arg || strlen(arg) > WP_METHOD_MAX) return usage_error("--call: bad method name '%s'", arg);
-    o->call = arg;
-    return 0;
   case OPT_PAYLOAD_FILE:
-  case OPT_PAYLOADS:
-    if (o->payload_src) return usage_error("%s", "--payload-file and --payloads exclude each other");
-    o->payload_src = arg;
-    o->payload_set = c == OPT_PAYLOADS;
-    return 0;
+  case OPT_PAYLOADS: {
+    char why[512];
+    return wb_call_opt(&o->call, c - OPT_CALL, arg, why, sizeof why) ? usage_error("%s", why) : 0;
+  }
   default: return usage_error("%s", "unknown option");
   }
 }
@@ -259,16 +253,9 @@ static int one_opt(bl_opts_t *o, int c, const char *arg, int *reps,
  * anything runs. Without --payload-file/--payloads the payload is empty. */
 static int load_workload(bl_opts_t *o) {
   bool wanted = o->only & (1u << bl_scenario_find("workload"));
-  if (!o->call) {
-    if (wanted) return usage_error("%s", "--only workload needs --call METHOD");
-    return o->payload_src ? usage_error("%s", "--payload-file/--payloads need --call") : 0;
-  }
-  if (!o->payload_src) return 0;
+  if (wanted && !o->call.method) return usage_error("%s", "--only workload needs --call METHOD");
   char why[512];
-  size_t max = WP_DEFAULT_MAX_FRAME - 64 - strlen(o->call);
-  if (wb_payloads_load(o->payload_src, o->payload_set, max, &o->payloads, why, sizeof why) != 0)
-    return usage_error("%s", why);
-  return 0;
+  return wb_call_load(&o->call, WP_DEFAULT_MAX_FRAME, why, sizeof why) ? usage_error("%s", why) : 0;
 }
 
 int bl_opts_parse(int argc, char **argv, bl_opts_t *o) {
@@ -295,7 +282,7 @@ int bl_opts_parse(int argc, char **argv, bl_opts_t *o) {
 void bl_opts_free(bl_opts_t *o) {
   wb_argv_free(o->worker_argv);
   o->worker_argv = NULL;
-  wb_payloads_free(&o->payloads);
+  wb_call_free(&o->call);
 }
 
 static json_t *list_json(const int *v, int n) {
@@ -312,7 +299,7 @@ json_t *bl_opts_config(const bl_opts_t *o) {
     if (o->only & (1u << i)) json_array_append_new(only, json_string(bl_scenarios[i]->name));
   return json_pack(
       "{s:b, s:o, s:o, s:o, s:o, s:i, s:o, s:{s:i, s:i, s:i}, s:I, s:I, s:i,"
-      " s:s?, s:o, s:s?, s:b, s:s?, s:s?, s:I, s:I}",
+      " s:s?, s:o, s:s?, s:b, s:o}",
       "quick", o->quick, "only", only, "transports", tr,
       "sizes", list_json(o->sizes.v, o->sizes.n),
       "startup_sizes", list_json(o->startup_sizes.v, o->startup_sizes.n),
@@ -322,7 +309,5 @@ json_t *bl_opts_config(const bl_opts_t *o) {
       "requests", (json_int_t)o->requests, "warmup", (json_int_t)o->warmup,
       "payload_bytes", (int)o->payload, "worker", o->worker,
       "cpus", o->ncpus ? list_json(o->cpus, o->ncpus) : json_null(),
-      "out", o->out, "charts", o->charts, "call", o->call,
-      "payload_source", o->payload_src, "payloads", (json_int_t)o->payloads.n,
-      "payload_total_bytes", (json_int_t)o->payloads.total_bytes);
+      "out", o->out, "charts", o->charts, "call", wb_call_config(&o->call));
 }

@@ -52,8 +52,8 @@ static int conc_of(const wl_point_t *pt, int k) { return pt->n * (k + 1); }
 static int run_load(wb_ctx_t *c, wp_pool_t *p, int conc, wl_load_t *out, int rep) {
   const bl_opts_t *o = c->opt;
   wb_load_t l = {.concurrency = conc, .requests = o->requests, .warmup = o->warmup,
-                 .req = {.kind = WP_REQ_CALL, .method = o->call},
-                 .set = o->payloads.items, .nset = o->payloads.n, .split = true};
+                 .req = {.kind = WP_REQ_CALL, .method = o->call.method},
+                 .set = o->call.payloads.items, .nset = o->call.payloads.n, .split = true};
   wb_load_result_t r;
   int err = wb_run_closed(c->loop, p, &l, &r);
   if (!err && r.failed) err = r.first_err;
@@ -95,7 +95,7 @@ static void one_round(wb_ctx_t *c, wl_point_t *pt, int rep, int reps) {
 }
 
 static void add_load(wb_ctx_t *c, const wl_point_t *pt, int k, int reps) {
-  const char *tn = wp_transport_name(pt->t), *m = c->opt->call;
+  const char *tn = wp_transport_name(pt->t), *m = c->opt->call.method;
   const wl_load_t *l = &pt->load[k];
   int n = pt->n, conc = conc_of(pt, k);
   bl_metric(c, "req/s", "higher",
@@ -120,14 +120,14 @@ static void add_load(wb_ctx_t *c, const wl_point_t *pt, int k, int reps) {
 static void add_point(wb_ctx_t *c, const wl_point_t *pt, int reps) {
   const char *tn = wp_transport_name(pt->t);
   bl_metric(c, "ms", "lower",
-            json_pack("{s:s, s:i, s:s}", "transport", tn, "n", pt->n, "method", c->opt->call),
+            json_pack("{s:s, s:i, s:s}", "transport", tn, "n", pt->n, "method", c->opt->call.method),
             pt->startup, (size_t)reps, "workload.startup_ms/%s/n=%d", tn, pt->n);
   for (int k = 0; k < 2; k++) add_load(c, pt, k, reps);
 }
 
 static void run(wb_ctx_t *c) {
   const bl_opts_t *o = c->opt;
-  if (!o->call) return; /* not asked for: nothing of the user's to run */
+  if (!o->call.method) return; /* not asked for: nothing of the user's to run */
   int reps = o->ping_reps < WL_MAX_REPS ? o->ping_reps : WL_MAX_REPS;
   size_t npts = (size_t)o->ntransports * (size_t)o->sizes.n;
   wl_point_t *pts = calloc(npts, sizeof *pts);

@@ -120,15 +120,11 @@ static int apply(tune_opts_t *o, int c, const char *arg) {
     return 0;
   case OPT_CHECKOUT: o->checkout = true; return 0;
   case OPT_CALL:
-    if (!*arg || strlen(arg) > WP_METHOD_MAX) return usage_error("--call: bad method name", arg);
-    o->call = arg;
-    return 0;
   case OPT_PAYLOAD_FILE:
-  case OPT_PAYLOADS:
-    if (o->payload_src) return usage_error("--payload-file and --payloads exclude each other", NULL);
-    o->payload_src = arg;
-    o->payload_set = c == OPT_PAYLOADS;
-    return 0;
+  case OPT_PAYLOADS: {
+    char why[512];
+    return wb_call_opt(&o->call, c - OPT_CALL, arg, why, sizeof why) ? usage_error(why, NULL) : 0;
+  }
   case OPT_CPUS:
     o->ncpus = wb_parse_cpus(arg, o->cpus, 256);
     return o->ncpus < 0 ? usage_error("--cpus: expected a list like 0-1, got", arg) : 0;
@@ -146,9 +142,7 @@ int tune_opts_parse(int argc, char **argv, tune_opts_t *o) {
       {"per-worker", required_argument, 0, OPT_PER_WORKER},
       {"plateau", required_argument, 0, OPT_PLATEAU}, {"cpus", required_argument, 0, OPT_CPUS},
       {"checkout", no_argument, 0, OPT_CHECKOUT},
-      {"call", required_argument, 0, OPT_CALL},
-      {"payload-file", required_argument, 0, OPT_PAYLOAD_FILE},
-      {"payloads", required_argument, 0, OPT_PAYLOADS},
+      WB_CALL_LONGOPTS(OPT_CALL, OPT_PAYLOAD_FILE, OPT_PAYLOADS),
       {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
   defaults(o);
   int c;
@@ -161,20 +155,14 @@ int tune_opts_parse(int argc, char **argv, tune_opts_t *o) {
   }
   if (optind != argc) return usage_error("unexpected argument", argv[optind]);
   if (!o->max_size) o->max_size = 4 * (o->ncpus ? o->ncpus : usable_cpus());
-  if (o->payload_src && !o->call) return usage_error("--payload-file/--payloads need --call", NULL);
-  if (o->call && o->payload_src) {
-    char why[512];
-    size_t max = WP_DEFAULT_MAX_FRAME - 64 - strlen(o->call);
-    if (wb_payloads_load(o->payload_src, o->payload_set, max, &o->payloads, why, sizeof why))
-      return usage_error(why, NULL);
-  }
-  return 0;
+  char why[512];
+  return wb_call_load(&o->call, WP_DEFAULT_MAX_FRAME, why, sizeof why) ? usage_error(why, NULL) : 0;
 }
 
 void tune_opts_free(tune_opts_t *o) {
   wb_argv_free(o->worker_argv);
   o->worker_argv = NULL;
-  wb_payloads_free(&o->payloads);
+  wb_call_free(&o->call);
 }
 
 json_t *tune_opts_config(const tune_opts_t *o) {
@@ -191,11 +179,7 @@ json_t *tune_opts_config(const tune_opts_t *o) {
       "plateau", o->plateau, "slo_p99_ms",
       o->slo_p99_ns ? json_real((double)o->slo_p99_ns / 1e6) : json_null());
   if (cfg && o->ncpus) json_object_set(cfg, "cpus", cpus);
-  if (cfg && o->call)
-    json_object_set_new(cfg, "call",
-                        json_pack("{s:s, s:s?, s:I, s:I}", "method", o->call, "payload_source",
-                                  o->payload_src, "payloads", (json_int_t)o->payloads.n,
-                                  "payload_total_bytes", (json_int_t)o->payloads.total_bytes));
+  if (cfg && o->call.method) json_object_set_new(cfg, "call", wb_call_config(&o->call));
   json_decref(cpus);
   return cfg;
 }

@@ -57,10 +57,10 @@ static void print_usl(FILE *f, const tune_verdict_t *v) {
 
 void tune_print(FILE *f, const tune_opts_t *o, const tune_point_t *pts, int npts,
                 const tune_verdict_t *v) {
-  if (o->call)
+  if (o->call.method)
     fprintf(f, "\nbench/tune: %s, %s, call %s on %zu payload(s) of %s\n",
             o->worker ? o->worker : "default worker", wp_transport_name(o->transport),
-            o->call, o->payloads.n, o->payload_src ? o->payload_src : "(empty)");
+            o->call.method, o->call.payloads.n, o->call.src ? o->call.src : "(empty)");
   else
     fprintf(f, "\nbench/tune: %s, %s, work cpu_us=%u sleep_us=%u reply_bytes=%u\n",
             o->worker ? o->worker : "default worker", wp_transport_name(o->transport),

@@ -53,10 +53,10 @@ static int measure(const tune_opts_t *o, uv_loop_t *loop, tune_point_t *pt, int 
   wb_load_t l = {.concurrency = pt->c, .duration_ns = o->warmup_ns,
                  .req = {.kind = WP_REQ_WORK, .cpu_us = o->cpu_us,
                          .sleep_us = o->sleep_us, .reply_bytes = o->reply_bytes}};
-  if (o->call) {
-    l.req = (wp_request_t){.kind = WP_REQ_CALL, .method = o->call};
-    l.set = o->payloads.items;
-    l.nset = o->payloads.n;
+  if (o->call.method) {
+    l.req = (wp_request_t){.kind = WP_REQ_CALL, .method = o->call.method};
+    l.set = o->call.payloads.items;
+    l.nset = o->call.payloads.n;
   }
   if (o->warmup_ns) err = run_once(loop, p, &l, pt, -1);
   l.duration_ns = o->duration_ns;

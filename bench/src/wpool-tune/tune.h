@@ -42,12 +42,8 @@ typedef struct tune_opts {
   char **worker_argv;       /* split --worker (owned) */
   wp_transport_t transport;
   uint32_t cpu_us, sleep_us, reply_bytes;  /* --work */
-  /* --call METHOD: the user's own call instead of Work, on the payloads of
-   * --payload-file FILE or --payloads DIR|FILE.jsonl (cycled). */
-  const char *call;
-  const char *payload_src;
-  bool payload_set;
-  wb_payloads_t payloads;   /* owned */
+  wb_call_t call;           /* --call: the user's own call instead of Work,
+                               on its payloads (cycled) */
   uint64_t slo_p99_ns;      /* 0: no SLO */
   int max_size;             /* sweep 1..max_size */
   int per_worker;           /* requests in flight per worker */

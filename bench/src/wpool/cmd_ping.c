@@ -16,6 +16,9 @@
 
 static const char *CMD = "ping";
 
+/* Long-option ids of ping's own options without a letter. */
+enum { OPT_CALL = OPT_SHARED_END, OPT_PAYLOAD_FILE, OPT_PAYLOADS };
+
 static void usage(FILE *f) {
   fprintf(f,
           "usage: wpool ping -n N [-c C | --rate R] (--requests R | --duration DUR) [options]\n"
@@ -31,8 +34,8 @@ static void usage(FILE *f) {
           "      --payload BYTES    ping payload size (default 16)\n"
           "      --call METHOD      call the worker's method METHOD instead of Ping;\n"
           "                         also prints the pool's queue wait and service time\n"
-          "      --payload-file F   the payload: file F, whole\n"
-          "      --payloads DIR|F.jsonl  a set of payloads, cycled: every file of DIR,\n"
+          "      --payload-file F   with --call: the payload, file F whole\n"
+          "      --payloads DIR|F.jsonl  with --call: a set, cycled: every file of DIR,\n"
           "                         or each line of F.jsonl (a JSON string or\n"
           "                         {\"payload\": string})\n"
           "      --warmup R         requests answered before measuring (default 1000;\n"
@@ -166,16 +169,15 @@ int cmd_ping(int argc, char **argv) {
       {"warmup", required_argument, 0, 'W'},
       {"rate", required_argument, 0, 'R'},
       {"max-outstanding", required_argument, 0, 'M'},
-      {"call", required_argument, 0, 'C'},
-      {"payload-file", required_argument, 0, 'F'},
-      {"payloads", required_argument, 0, 'S'},
+      WB_CALL_LONGOPTS(OPT_CALL, OPT_PAYLOAD_FILE, OPT_PAYLOADS),
       {0, 0, 0, 0}};
   cli_pool_t cp;
   cli_pool_init(&cp);
   wb_load_t l = {.concurrency = 1, .warmup = 1000, .req = {.kind = WP_REQ_PING}};
   uint64_t v, payload = 16, max_out = 0;
   double rate = 0;
-  const char *method = NULL, *pfile = NULL, *pset = NULL;
+  wb_call_t call = {0};
+  char why[512];
   bool conc_given = false, warmup_given = false;
   int c, rc = EXIT_OK;
   while ((c = getopt_long(argc, argv, "n:c:r:d:h", longopts, NULL)) != -1) {
@@ -191,9 +193,14 @@ int cmd_ping(int argc, char **argv) {
     case 'd': if (wb_parse_duration(optarg, &l.duration_ns) || !l.duration_ns) goto bad; break;
     case 'P': if (wb_parse_size(optarg, &payload) || payload > WP_DEFAULT_MAX_FRAME - 64) goto bad; break;
     case 'W': if (wb_parse_uint(optarg, 0, UINT64_MAX, &l.warmup)) goto bad; warmup_given = true; break;
-    case 'C': if (!*optarg || strlen(optarg) > WP_METHOD_MAX) goto bad; method = optarg; break;
-    case 'F': pfile = optarg; break;
-    case 'S': pset = optarg; break;
+    case OPT_CALL:
+    case OPT_PAYLOAD_FILE:
+    case OPT_PAYLOADS:
+      if (wb_call_opt(&call, c - OPT_CALL, optarg, why, sizeof why)) {
+        cli_err(CMD, "%s", why);
+        goto usage_err;
+      }
+      break;
     default: goto usage_err;
     }
   }
@@ -209,29 +216,21 @@ int cmd_ping(int argc, char **argv) {
     cli_err(CMD, "--rate (open loop) and -c (closed loop) exclude each other");
     goto usage_err;
   }
-  if (pfile && pset) {
-    cli_err(CMD, "--payload-file and --payloads exclude each other");
-    goto usage_err;
+  /* A bad payload is bad input: one line, exit 2, no usage text. */
+  if (wb_call_load(&call, cp.o.max_frame, why, sizeof why)) {
+    cli_err(CMD, "%s", why);
+    cli_pool_free(&cp);
+    return EXIT_USAGE;
   }
-  wb_payloads_t set = {0};
-  if (pfile || pset) {
-    char why[512];
-    size_t max = cp.o.max_frame - 64 - (method ? strlen(method) : 0);
-    if (wb_payloads_load(pfile ? pfile : pset, pset != NULL, max, &set, why, sizeof why)) {
-      cli_err(CMD, "%s", why);
-      cli_pool_free(&cp);
-      return EXIT_USAGE;
-    }
-    l.set = set.items;
-    l.nset = set.n;
-  }
-  if (method) {
+  l.set = call.payloads.items;
+  l.nset = call.payloads.n;
+  if (call.method) {
     l.req.kind = WP_REQ_CALL;
-    l.req.method = method;
+    l.req.method = call.method;
     l.split = true;
   }
   if (cli_pool_apply(&cp, CMD)) {
-    wb_payloads_free(&set);
+    wb_call_free(&call);
     goto usage_err;
   }
   cli_pool_fit_inflight(&cp, l.concurrency);
@@ -272,7 +271,7 @@ int cmd_ping(int argc, char **argv) {
     rc = EXIT_RUNTIME;
   }
   free(buf);
-  wb_payloads_free(&set);
+  wb_call_free(&call);
   cli_pool_free(&cp);
   return rc;
 bad:
