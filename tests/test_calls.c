@@ -71,6 +71,30 @@ static void call(fx_t *f, const char *method, const char *payload, answer_t *a) 
   wait_answer(f, a);
 }
 
+/* Starts a one-worker pool of lang on t (a Python one skipped under the
+ * sanitized build). */
+static void up(fx_t *f, wp_transport_t t, lang_t lang) {
+  if (skip_python(lang)) skip();
+  fx_calls(f, t, lang);
+  assert_int_equal(fx_start(f), 0);
+}
+
+static void expect_ok(const answer_t *a, const char *payload) {
+  assert_int_equal(a->err, 0);
+  assert_true(a->has_reply);
+  assert_int_equal(a->status, WP_STATUS_OK);
+  assert_string_equal(a->payload, payload);
+  assert_string_equal(a->error, "");
+}
+
+/* The worker answered with an error: err, its status and (part of) its text. */
+static void expect_remote(const answer_t *a, int err, int status, const char *text) {
+  assert_int_equal(a->err, err);
+  assert_true(a->has_reply);
+  assert_int_equal(a->status, status);
+  assert_non_null(strstr(a->error, text));
+}
+
 static int worker_pid(fx_t *f) {
   wp_timeline_t tl;
   wp_pool_timeline(f->pool, 0, &tl);
@@ -79,17 +103,11 @@ static int worker_pid(fx_t *f) {
 
 /* echo answers, with times in order that the stats add up. */
 static void echo_and_times(wp_transport_t t, lang_t lang) {
-  if (skip_python(lang)) skip();
   fx_t f;
-  fx_calls(&f, t, lang);
-  assert_int_equal(fx_start(&f), 0);
+  up(&f, t, lang);
   answer_t a;
   call(&f, "echo", "hello call", &a);
-  assert_int_equal(a.err, 0);
-  assert_true(a.has_reply);
-  assert_string_equal(a.payload, "hello call");
-  assert_int_equal(a.status, WP_STATUS_OK);
-  assert_string_equal(a.error, "");
+  expect_ok(&a, "hello call");
   assert_true(a.queued > 0 && a.queued <= a.sent && a.sent < a.answered);
   wp_stats_t st;
   wp_pool_stats(f.pool, &st);
@@ -102,36 +120,25 @@ static void echo_and_times(wp_transport_t t, lang_t lang) {
 
 /* An unknown method: a named error carrying the worker's own text. */
 static void unknown_method(wp_transport_t t, lang_t lang) {
-  if (skip_python(lang)) skip();
   fx_t f;
-  fx_calls(&f, t, lang);
-  assert_int_equal(fx_start(&f), 0);
+  up(&f, t, lang);
   answer_t a;
   call(&f, "embed", "x", &a);
-  assert_int_equal(a.err, WP_EUNKNOWN_METHOD);
-  assert_true(a.has_reply);
-  assert_int_equal(a.status, WP_STATUS_UNKNOWN_METHOD);
-  assert_non_null(strstr(a.error, "unknown method 'embed'"));
+  expect_remote(&a, WP_EUNKNOWN_METHOD, WP_STATUS_UNKNOWN_METHOD, "unknown method 'embed'");
   assert_non_null(strstr(a.error, "echo")); /* it lists what it has */
   fx_finish(&f);
 }
 
 /* A method that fails: its text comes back, the same worker serves on. */
 static void method_fails(wp_transport_t t, lang_t lang) {
-  if (skip_python(lang)) skip();
   fx_t f;
-  fx_calls(&f, t, lang);
-  assert_int_equal(fx_start(&f), 0);
+  up(&f, t, lang);
   int pid = worker_pid(&f);
   answer_t a;
   call(&f, "fail", "disk full", &a);
-  assert_int_equal(a.err, WP_EREMOTE);
-  assert_true(a.has_reply);
-  assert_int_equal(a.status, WP_STATUS_WORKER_ERROR);
-  assert_non_null(strstr(a.error, "disk full"));
+  expect_remote(&a, WP_EREMOTE, WP_STATUS_WORKER_ERROR, "disk full");
   call(&f, "echo", "still here", &a);
-  assert_int_equal(a.err, 0);
-  assert_string_equal(a.payload, "still here");
+  expect_ok(&a, "still here");
   assert_int_equal(worker_pid(&f), pid);
   wp_stats_t st;
   wp_pool_stats(f.pool, &st);
@@ -143,10 +150,8 @@ static void method_fails(wp_transport_t t, lang_t lang) {
 /* A method that kills its process: WP_EWORKER_EXITED, and a replacement
  * answers the next call. */
 static void method_crashes(wp_transport_t t, lang_t lang) {
-  if (skip_python(lang)) skip();
   fx_t f;
-  fx_calls(&f, t, lang);
-  assert_int_equal(fx_start(&f), 0);
+  up(&f, t, lang);
   int pid = worker_pid(&f);
   answer_t a;
   call(&f, "crash", "", &a);
@@ -154,8 +159,7 @@ static void method_crashes(wp_transport_t t, lang_t lang) {
   assert_false(a.has_reply);
   assert_true(fx_wait_gen(&f, 0, 2, 20));
   call(&f, "echo", "replaced", &a);
-  assert_int_equal(a.err, 0);
-  assert_string_equal(a.payload, "replaced");
+  expect_ok(&a, "replaced");
   assert_int_not_equal(worker_pid(&f), pid);
   fx_finish(&f);
 }
@@ -180,9 +184,7 @@ static void old_worker(void **state) {
   assert_int_equal(fx_start(&f), 0);
   answer_t a;
   call(&f, "echo", "x", &a);
-  assert_int_equal(a.err, WP_EUNKNOWN_METHOD);
-  assert_int_equal(a.status, WP_STATUS_BAD_REQUEST);
-  assert_non_null(strstr(a.error, "protocol 1"));
+  expect_remote(&a, WP_EUNKNOWN_METHOD, WP_STATUS_BAD_REQUEST, "protocol 1");
   assert_non_null(strstr(a.error, "request has no kind"));
   outcome_t o = {0};
   assert_int_equal(call_ping(&f, "old", &o, 0, 0), 0);
