@@ -175,7 +175,8 @@ void wp_call_complete(wp_call_t *c, int err, const uint8_t *payload,
 void wp_call_answer(wp_call_t *c, int err, wp_reply_t *r);
 void wp_call_release(wp_call_t *c);   /* transport done with it */
 /* The most a request adds around its payload when encoded (id, kind and
- * Work's fields, as varints with their tags): 64 is above it. */
+ * Work's fields, as varints with their tags): 64 is above it. A Call adds
+ * its method's name on top (wp_pool_call counts it). */
 #define WP_REQ_ENVELOPE 64u
 void wp_slot_avail_update(wp_slot_t *s);
 void wp_slot_avail_remove(wp_slot_t *s);
