@@ -39,12 +39,14 @@ def start(test, script, env=None):
 class PythonWorker(unittest.TestCase):
     def test_hello_lists_methods(self):
         _, hello = start(self, KNOBS)
-        self.assertEqual(list(hello.methods), ["echo", "fail", "crash"])
+        self.assertEqual(list(hello.methods), ["echo", "fail", "nothing", "crash"])
 
     def test_method_answers(self):
         w, _ = start(self, KNOBS)
         r = w.call(call(1, "echo", b"abc"))
         self.assertEqual((r.id, r.status, r.payload), (1, M.STATUS_OK, b"abc"))
+        r = w.call(call(2, "nothing", b"abc"))
+        self.assertEqual((r.id, r.status, r.payload), (2, M.STATUS_OK, b""))
 
     def test_raise_is_an_error_reply_and_the_worker_lives(self):
         w, _ = start(self, KNOBS)
@@ -60,7 +62,7 @@ class PythonWorker(unittest.TestCase):
         r = w.call(call(4, "embed"))
         self.assertEqual(r.status, M.STATUS_UNKNOWN_METHOD)
         self.assertIn("unknown method 'embed'", r.error)
-        self.assertIn("echo, fail, crash", r.error)
+        self.assertIn("echo, fail, nothing, crash", r.error)
 
     def test_ping_and_work_keep_their_meaning(self):
         w, _ = start(self, KNOBS)

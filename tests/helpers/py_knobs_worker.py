@@ -4,6 +4,7 @@
 
   echo    the payload back
   fail    raises ValueError(payload): an error reply, the worker lives on
+  nothing returns None: an empty result
   crash   os.abort(): the process dies with the request in flight
 
 WPOOL_TEST_INIT_FAIL=1 makes the init hook raise (no Hello: a failed start).
@@ -32,6 +33,11 @@ def echo(payload):
 @worker.method("fail")
 def fail(payload):
     raise ValueError(payload.decode("utf-8", "replace"))
+
+
+@worker.method("nothing")
+def nothing(payload):
+    return None  # an empty result, not "unknown"
 
 
 @worker.method("crash")

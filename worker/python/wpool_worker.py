@@ -277,7 +277,7 @@ class Worker:
 
     def method(self, name):
         """Decorator: registers fn(payload: bytes) -> bytes | str | Reply
-        as the method `name`."""
+        | None (an empty result) as the method `name`."""
         if not isinstance(name, str) or not 0 < len(name.encode()) <= 255:
             raise ValueError(f"bad method name {name!r}")
 
@@ -305,7 +305,8 @@ class Worker:
         if fn is None:
             have = ", ".join(self._methods) or "(none)"
             raise UnknownMethod(f"unknown method {name!r}; this worker has: {have}")
-        return fn(request.call.payload)
+        out = fn(request.call.payload)
+        return b"" if out is None else out  # None would mean "the reference"
 
     def run_init(self):
         """Runs the init hooks; the phases record when."""
