@@ -19,15 +19,20 @@
 #define WPW_METHOD_MAX 255
 #define DEFAULT_MAX_FRAME (16u * 1024u * 1024u)
 
+/* Fixed tables, no malloc: every worker start runs this before its Hello,
+ * and a first malloc (the arena's set-up) is a measurable part of a C
+ * worker's exec → Hello. */
+#define WPW_MAX_METHODS 64
+
 typedef struct method {
-  char *name;
+  char name[WPW_METHOD_MAX + 1];
   wpw_method_fn fn;
   void *arg;
 } method_t;
 
-static method_t *methods;
+static method_t methods[WPW_MAX_METHODS];
 static size_t nmethods;
-static const char **names; /* for the Hello, in registration order */
+static const char *names[WPW_MAX_METHODS]; /* for the Hello, in order */
 
 struct wpw_ctx {
   const char *method;
@@ -47,17 +52,13 @@ static method_t *find(const char *name) {
 
 int wpw_method(const char *name, wpw_method_fn fn, void *arg) {
   size_t n = name ? strnlen(name, WPW_METHOD_MAX + 1) : 0;
-  if (!fn || n == 0 || n > WPW_METHOD_MAX || find(name)) return -1;
-  method_t *m = realloc(methods, (nmethods + 1) * sizeof *m);
-  if (!m) return -1;
-  methods = m;
-  const char **nm = realloc(names, (nmethods + 1) * sizeof *nm);
-  if (!nm) return -1;
-  names = nm;
-  char *copy = strdup(name);
-  if (!copy) return -1;
-  methods[nmethods] = (method_t){copy, fn, arg};
-  names[nmethods++] = copy;
+  if (!fn || n == 0 || n > WPW_METHOD_MAX || find(name) || nmethods == WPW_MAX_METHODS)
+    return -1;
+  method_t *m = &methods[nmethods];
+  memcpy(m->name, name, n + 1);
+  m->fn = fn;
+  m->arg = arg;
+  names[nmethods++] = m->name;
   return 0;
 }
 

@@ -48,8 +48,8 @@ typedef struct wpw_ctx wpw_ctx_t;
 typedef int (*wpw_method_fn)(wpw_ctx_t *ctx, const uint8_t *payload,
                              size_t len, void *arg);
 
-/* Registers `name` (copied; 1..255 bytes). Call before wpw_run. 0, or -1
- * for a bad or duplicate name or no memory. */
+/* Registers `name` (copied; 1..255 bytes; at most 64 methods). Call
+ * before wpw_run. 0, or -1 for a bad or duplicate name or too many. */
 int wpw_method(const char *name, wpw_method_fn fn, void *arg);
 
 /* The result: `len` bytes copied from data. 0, or -1 (no memory). */
