@@ -57,13 +57,23 @@ LIBWPBENCH  := $(BUILD)/libwpbench.a
 # So wpool-worker stays lean (pipe, plus grpc_exec.c which execs the gRPC
 # binary) and wpool-worker-grpc links gRPC statically, non-PIE (PIE cost
 # ~0.4 ms of relocations at each start).
-WORKER_OBJ  := $(call obj,$(filter-out worker/grpc.c,$(wildcard worker/*.c)))
+# Every C worker is its main plus the SDK (worker/wpw.h) plus one of
+# grpc_exec.o (the lean binary) or grpc.o (its "-grpc" twin).
+WPW_OBJ     := $(call obj,worker/wpw.c worker/handle.c worker/pipe.c)
+WORKER_OBJ  := $(call obj,worker/main.c worker/grpc_exec.c) $(WPW_OBJ)
 WORKER      := $(BUILD)/wpool-worker
-WORKER_GRPC_OBJ := $(call obj,$(filter-out worker/grpc_exec.c,$(wildcard worker/*.c)))
+WORKER_GRPC_OBJ := $(call obj,worker/main.c worker/grpc.c) $(WPW_OBJ)
 WORKER_GRPC := $(BUILD)/wpool-worker-grpc
 WORKER_GRPC_LDFLAGS ?= -no-pie -static-libgcc
 WORKER_GRPC_LDLIBS ?= -Wl,-Bstatic $(shell pkg-config --static --libs grpc 2>/dev/null) \
   -lstdc++ -Wl,-Bdynamic $(WORKER_LDLIBS) -ldl
+
+# Example workers: worker/examples/NAME.c -> build/wpool-example-NAME and
+# its gRPC twin build/wpool-example-NAME-grpc.
+EXAMPLE_NAMES := $(patsubst worker/examples/%.c,%,$(wildcard worker/examples/*.c))
+EXAMPLES    := $(addprefix $(BUILD)/wpool-example-,$(EXAMPLE_NAMES))
+EXAMPLES    += $(addsuffix -grpc,$(EXAMPLES))
+EXAMPLE_LDLIBS := $(shell pkg-config --libs libcrypto 2>/dev/null)
 
 # Every directory bench/src/<prog>/ (except lib) is one program build/<prog>.
 PROG_DIRS   := $(filter-out lib,$(notdir $(wildcard bench/src/*)))
@@ -74,13 +84,14 @@ TEST_BINS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
 
 ALL_OBJ := $(POOL_OBJ) $(BENCHLIB_OBJ) $(WORKER_OBJ) $(WORKER_GRPC_OBJ) \
+           $(call obj,$(wildcard worker/examples/*.c)) \
            $(foreach d,$(PROG_DIRS),$(call obj,$(wildcard bench/src/$(d)/*.c)))
 
 .SECONDARY:
 .PHONY: all test test-run check deps baseline fuzz clean
 .DEFAULT_GOAL := all
 
-all: $(LIBWPOOL) $(LIBWPBENCH) $(WORKER) $(WORKER_GRPC) $(PROGS) $(GEN_DESC) $(TEST_BINS) $(HELPER_BINS)
+all: $(LIBWPOOL) $(LIBWPBENCH) $(WORKER) $(WORKER_GRPC) $(EXAMPLES) $(PROGS) $(GEN_DESC) $(TEST_BINS) $(HELPER_BINS)
 
 deps:
 	@scripts/deps.sh
@@ -120,6 +131,14 @@ $(WORKER): $(WORKER_OBJ) $(LIBWPOOL)
 
 $(WORKER_GRPC): $(WORKER_GRPC_OBJ) $(LIBWPOOL)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) $(WORKER_GRPC_LDFLAGS) -o $@ $(WORKER_GRPC_OBJ) $(LIBWPOOL) $(WORKER_GRPC_LDLIBS)
+
+$(BUILD)/obj/worker/examples/%.o: CFLAGS += -Iworker
+
+$(BUILD)/wpool-example-%-grpc: $(BUILD)/obj/worker/examples/%.o $(call obj,worker/grpc.c) $(WPW_OBJ) $(LIBWPOOL)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) $(WORKER_GRPC_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBWPOOL) $(EXAMPLE_LDLIBS) $(WORKER_GRPC_LDLIBS)
+
+$(BUILD)/wpool-example-%: $(BUILD)/obj/worker/examples/%.o $(call obj,worker/grpc_exec.c) $(WPW_OBJ) $(LIBWPOOL)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBWPOOL) $(EXAMPLE_LDLIBS) $(WORKER_LDLIBS)
 
 .SECONDEXPANSION:
 $(PROGS): $(BUILD)/%: $$(call obj,$$(wildcard bench/src/%/*.c)) $(LIBWPBENCH) $(LIBWPOOL)

@@ -227,18 +227,44 @@ int wp_deadline_init(wp_pool_t *p) {
 
 /* ---- completion -------------------------------------------------------- */
 
-void wp_call_complete(wp_call_t *c, int err, const uint8_t *payload,
-                      size_t len, int slot) {
+static void complete(wp_call_t *c, int err, const wp_reply_t *r) {
   if (c->completed) return;
   c->completed = true;
   wp_deadline_remove(c);
   wp_pool_t *p = c->pool;
   if (err) p->stats.errors++;
   else p->stats.replies++;
+  c->cb(p, err, r, c->arg);
+}
+
+void wp_call_complete(wp_call_t *c, int err, const uint8_t *payload,
+                      size_t len, int slot) {
   /* Never NULL, even when empty: callers may memcpy it unconditionally. */
   wp_reply_t r = {.payload = payload ? payload : (const uint8_t *)"",
-                  .payload_len = len, .slot = slot};
-  c->cb(p, err, err ? NULL : &r, c->arg);
+                  .payload_len = len, .slot = slot, .error = "",
+                  .queued = c->submitted, .sent = c->dispatched,
+                  .answered = wp_now_ns()};
+  complete(c, err, err ? NULL : &r);
+}
+
+static void count_times(wp_stats_t *st, const wp_reply_t *r) {
+  uint64_t wait = r->sent - r->queued, service = r->answered - r->sent;
+  st->answered++;
+  st->queue_wait_ns_sum += wait;
+  st->service_ns_sum += service;
+  if (wait > st->queue_wait_ns_max) st->queue_wait_ns_max = wait;
+  if (service > st->service_ns_max) st->service_ns_max = service;
+}
+
+void wp_call_answer(wp_call_t *c, int err, wp_reply_t *r) {
+  if (c->completed) return; /* timed out already: its times are not counted */
+  r->queued = c->submitted;
+  r->sent = c->dispatched;
+  r->answered = wp_now_ns();
+  if (!r->payload) r->payload = (const uint8_t *)"";
+  if (!r->error) r->error = "";
+  count_times(&c->pool->stats, r);
+  complete(c, err, r);
 }
 
 /* Frees a call once its callback ran and no transport refers to it. */
@@ -387,10 +413,17 @@ void wp_fail_queue(wp_pool_t *p, int err) {
 int wp_pool_call(wp_pool_t *p, const wp_request_t *req, wp_reply_cb cb,
                  void *arg) {
   if (!p || !req || !cb) return WP_EINVAL;
-  if (req->kind != WP_REQ_PING && req->kind != WP_REQ_WORK) return WP_EINVAL;
+  size_t mlen = 0;
+  if (req->kind == WP_REQ_CALL) {
+    mlen = req->method ? strnlen(req->method, WP_METHOD_MAX + 1) : 0;
+    if (mlen == 0 || mlen > WP_METHOD_MAX) return WP_EINVAL;
+  } else if (req->kind != WP_REQ_PING && req->kind != WP_REQ_WORK) {
+    return WP_EINVAL;
+  }
   /* Refused here, not at send: a frame the link cannot carry would be read
    * as a broken link and take every worker down in turn. */
-  if (req->payload_len > p->opts.max_frame - WP_REQ_ENVELOPE) return WP_EINVAL;
+  if (req->payload_len > p->opts.max_frame - WP_REQ_ENVELOPE - mlen)
+    return WP_EINVAL;
   if (p->state == POOL_FAILED) return WP_EFAILED;
   if (p->state != POOL_RUNNING && p->state != POOL_STARTING) return WP_ESTOPPED;
   if (p->queue.len >= p->opts.queue_limit) {

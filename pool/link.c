@@ -6,6 +6,7 @@
  * Hello, so readiness has one mechanism. After the Hello a gRPC worker has
  * nothing more to say on stdout; anything but EOF there is a protocol error.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -28,7 +29,8 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
 static int handle_hello(wp_slot_t *s, const uint8_t *f, uint32_t len) {
   uint64_t now = wp_now_ns();
   char *address;
-  int rc = wp_parse_hello(f, len, s->pool->opts.transport, &address);
+  int rc = wp_parse_hello(f, len, s->pool->opts.transport, &address,
+                          &s->proto_version);
   if (rc) return rc; /* not a Hello: tl.hello stays 0, as it never came */
   s->tl.hello = now;
   wp_slot_on_hello(s, address); /* takes address */
@@ -56,7 +58,21 @@ static int deliver_reply(wp_slot_t *s, wp_call_t *c, const uint8_t *f,
   }
   wp_slot_detach(s, c);
   s->served++;
-  wp_call_complete(c, r.err, r.payload, r.payload_len, s->index);
+  wp_reply_t rep = {.payload = r.payload, .payload_len = r.payload_len,
+                    .slot = s->index, .status = r.status, .error = r.error};
+  char why[320];
+  int err = r.err;
+  if (c->req.kind == WP_REQ_CALL && s->proto_version < 2 &&
+      r.status == WPOOL__V1__STATUS__STATUS_BAD_REQUEST) {
+    /* The rule in proto/wpool.proto: to an older worker a Call is a
+     * Request without a kind. Say so, not just "bad request". */
+    snprintf(why, sizeof why,
+             "worker speaks wpool protocol %u, which has no Call (it answered: %.200s)",
+             (unsigned)s->proto_version, r.error);
+    rep.error = why;
+    err = WP_EUNKNOWN_METHOD;
+  }
+  wp_call_answer(c, err, &rep);
   wp_call_release(c);
   wp_reply_msg_free(&r);
   return 0;
@@ -121,12 +137,27 @@ int wp_link_start_reading(wp_slot_t *s) {
 
 /* ---- sending ----------------------------------------------------------- */
 
+/* The request message for c; its parts live in the caller's frame. */
+typedef struct req_parts {
+  Wpool__V1__Ping ping;
+  Wpool__V1__Work work;
+  Wpool__V1__Call call;
+} req_parts_t;
+
 static void fill_request(const wp_call_t *c, Wpool__V1__Request *r,
-                         Wpool__V1__Ping *ping, Wpool__V1__Work *work) {
+                         req_parts_t *parts) {
+  Wpool__V1__Ping *ping = &parts->ping;
+  Wpool__V1__Work *work = &parts->work;
   wpool__v1__request__init(r);
   r->id = c->id;
   ProtobufCBinaryData pl = {c->req.payload_len, (uint8_t *)c->req.payload};
-  if (c->req.kind == WP_REQ_WORK) {
+  if (c->req.kind == WP_REQ_CALL) {
+    wpool__v1__call__init(&parts->call);
+    parts->call.method = (char *)c->req.method;
+    parts->call.payload = pl;
+    r->kind_case = WPOOL__V1__REQUEST__KIND_CALL;
+    r->call = &parts->call;
+  } else if (c->req.kind == WP_REQ_WORK) {
     wpool__v1__work__init(work);
     work->cpu_us = c->req.cpu_us;
     work->sleep_us = c->req.sleep_us;
@@ -287,9 +318,8 @@ static int send_grpc(wp_slot_t *s, wp_call_t *c, const Wpool__V1__Request *r) {
 
 int wp_link_send(wp_slot_t *s, wp_call_t *c) {
   Wpool__V1__Request r;
-  Wpool__V1__Ping ping;
-  Wpool__V1__Work work;
-  fill_request(c, &r, &ping, &work);
+  req_parts_t parts;
+  fill_request(c, &r, &parts);
   if (s->pool->opts.transport == WP_TRANSPORT_GRPC) return send_grpc(s, c, &r);
   return send_pipe(s, &r);
 }

@@ -101,6 +101,7 @@ struct wp_slot {
   bool in_avail;
   wp_grpc_conn_t *conn;    /* gRPC only */
   char *address;           /* gRPC address from the Hello */
+  uint32_t proto_version;  /* from this generation's Hello */
   uint64_t backoff_ns;     /* next restart delay */
   uint64_t served;         /* requests answered by this generation */
   uint64_t sent;           /* requests dispatched to this generation */
@@ -201,9 +202,13 @@ void wp_dispatch(wp_pool_t *p);
 void wp_dispatch_soon(wp_pool_t *p);
 void wp_call_complete(wp_call_t *c, int err, const uint8_t *payload,
                       size_t len, int slot);
+/* Completes c with what its worker answered: err is 0, WP_EREMOTE or
+ * WP_EUNKNOWN_METHOD; r's times are filled in here. */
+void wp_call_answer(wp_call_t *c, int err, wp_reply_t *r);
 void wp_call_release(wp_call_t *c);   /* transport done with it */
 /* The most a request adds around its payload when encoded (id, kind and
- * Work's fields, as varints with their tags): 64 is above it. */
+ * Work's fields, as varints with their tags): 64 is above it. A Call adds
+ * its method's name on top (wp_pool_call counts it). */
 #define WP_REQ_ENVELOPE 64u
 void wp_slot_avail_update(wp_slot_t *s);
 void wp_slot_avail_remove(wp_slot_t *s);

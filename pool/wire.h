@@ -11,17 +11,23 @@
 #include <stdint.h>
 
 /* Decodes and checks a Hello for a pool of the given transport
- * (WP_TRANSPORT_*): protocol version, transport, and for gRPC a non-empty
- * address. 0 and *address set (malloc'd, the caller frees; NULL for a pipe
- * worker), or WP_EPROTO (undecodable or not what the pool expects) or
+ * (WP_TRANSPORT_*): protocol version (1..WP_PROTOCOL_VERSION), transport,
+ * and for gRPC a non-empty address. 0 with *address set (malloc'd, the
+ * caller frees; NULL for a pipe worker) and *version the worker's protocol
+ * version, or WP_EPROTO (undecodable or not what the pool expects) or
  * WP_ENOMEM. */
-int wp_parse_hello(const uint8_t *f, size_t len, int transport, char **address);
+int wp_parse_hello(const uint8_t *f, size_t len, int transport, char **address,
+                   uint32_t *version);
 
 /* A decoded Reply. payload points into the decoded message: valid until
  * wp_reply_msg_free. */
 typedef struct wp_reply_msg {
   uint64_t id;
-  int err;                 /* 0, or WP_EREMOTE for a non-OK status */
+  int err;                 /* 0 (STATUS_OK), WP_EUNKNOWN_METHOD
+                            * (STATUS_UNKNOWN_METHOD) or WP_EREMOTE (any
+                            * other status) */
+  int status;              /* the worker's Status, as sent */
+  const char *error;       /* the worker's text, "" when none; in msg */
   const uint8_t *payload;
   size_t payload_len;
   void *msg;               /* the protobuf-c message that owns the bytes */

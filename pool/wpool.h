@@ -8,8 +8,11 @@
  * here may be called from another thread. The library never prints or exits.
  *
  * Errors: functions return 0 or a negative WP_E* code; wp_strerror() names
- * it. A request's callback runs exactly once, with err == 0 and a reply, or
- * with a negative WP_E* code and reply == NULL.
+ * it. A request's callback runs exactly once: with err == 0 and a reply;
+ * with WP_EREMOTE or WP_EUNKNOWN_METHOD (the worker answered, with an
+ * error status) and a reply carrying that status and the worker's error
+ * text; or with any other WP_E* code and reply == NULL. (Until protocol 2,
+ * WP_EREMOTE came with reply == NULL and no text.)
  */
 #ifndef WPOOL_H
 #define WPOOL_H
@@ -22,7 +25,9 @@
 extern "C" {
 #endif
 
-#define WP_PROTOCOL_VERSION 1
+/* The highest wire protocol version this library speaks; it accepts
+ * workers of every version from 1 up (proto/wpool.proto states the rules). */
+#define WP_PROTOCOL_VERSION 2
 #define WP_DEFAULT_MAX_FRAME (16u * 1024u * 1024u)
 
 /* Error codes (negative when returned). Keep wp_strerror() in step. */
@@ -43,7 +48,8 @@ extern "C" {
   X(EFAILED, -15, "pool gave up: too many restarts")                        \
   X(EIO, -16, "I/O error talking to a worker")                              \
   X(ENOFILES, -17, "too few file descriptors for the pool (raise ulimit -n)") \
-  X(EINTERNAL, -18, "internal error: libwpool broke its own contract (a bug)")
+  X(EINTERNAL, -18, "internal error: libwpool broke its own contract (a bug)") \
+  X(EUNKNOWN_METHOD, -19, "worker has no such method")
 
 enum {
 #define WP_ENUM(name, val, msg) WP_##name = (val),
@@ -159,10 +165,18 @@ typedef struct wp_timeline {
 typedef enum {
   WP_REQ_PING = 0,
   WP_REQ_WORK = 1,
+  WP_REQ_CALL = 2,        /* the worker's own method `method` on payload */
 } wp_req_kind_t;
+
+/* Longest method name a WP_REQ_CALL may carry, in bytes. */
+#define WP_METHOD_MAX 255
 
 typedef struct wp_request {
   wp_req_kind_t kind;
+  /* WP_REQ_CALL: the method's name, 1..WP_METHOD_MAX bytes, borrowed until
+   * the callback runs. A worker without it answers WP_EUNKNOWN_METHOD with
+   * its text; so does a protocol-1 worker, which knows no Call at all. */
+  const char *method;
   const void *payload;    /* borrowed until the callback runs */
   size_t payload_len;
   uint32_t cpu_us, sleep_us, reply_bytes; /* WP_REQ_WORK */
@@ -170,10 +184,28 @@ typedef struct wp_request {
   int idempotent;         /* may be retried once on another worker */
 } wp_request_t;
 
+/* A Reply's status, as the worker sent it (proto/wpool.proto's Status). */
+typedef enum {
+  WP_STATUS_OK = 0,
+  WP_STATUS_BAD_REQUEST = 1,
+  WP_STATUS_WORKER_ERROR = 2,
+  WP_STATUS_UNKNOWN_METHOD = 3,
+} wp_status_t;
+
+/* What a worker answered. Everything here is valid only during the
+ * callback. The three times (wp_now_ns()) split a request's latency:
+ * queue wait = sent - queued, service = answered - sent (the round trip
+ * to the worker: transport plus the worker's own time). A request retried
+ * on another worker counts its first worker's time as queue wait. */
 typedef struct wp_reply {
-  const uint8_t *payload; /* valid only during the callback; never NULL */
+  const uint8_t *payload; /* never NULL */
   size_t payload_len;
   int slot;               /* which worker answered */
+  int status;             /* wp_status_t: OK when err == 0 */
+  const char *error;      /* the worker's error text; "" when none; never NULL */
+  uint64_t queued;        /* wp_pool_call accepted it */
+  uint64_t sent;          /* handed to the worker's transport (last attempt) */
+  uint64_t answered;      /* its reply was decoded */
 } wp_reply_t;
 
 typedef struct wp_pool wp_pool_t;
@@ -253,6 +285,10 @@ typedef struct wp_stats {
   uint64_t timeout_kills;     /* workers killed by kill_on_timeout */
   uint64_t recycles;          /* replacements started by recycling */
   uint64_t rss_recycles;      /* of which asked by max_rss_bytes */
+  /* Requests a worker answered (any status), and the sums of their queue
+   * wait and service times (see wp_reply_t): mean = sum / answered. */
+  uint64_t answered, queue_wait_ns_sum, service_ns_sum;
+  uint64_t queue_wait_ns_max, service_ns_max;
 } wp_stats_t;
 void wp_pool_stats(const wp_pool_t *p, wp_stats_t *out);
 

@@ -13,6 +13,8 @@ PKGS=(
   libjansson-dev                   # results JSON
   libcmocka-dev                    # unit-test framework
   python3 python3-protobuf python3-grpcio  # Python worker SDK + interop tests
+  libssl-dev                       # worker/examples/sha256.c (libcrypto's EVP)
+  python3-numpy                    # worker/python/examples: the numpy worker
   gnuplot-nox                      # charts
   clang libclang-rt-14-dev         # make fuzz (libFuzzer)
   valgrind procps

@@ -39,7 +39,7 @@ class CWorkerGrpc(unittest.TestCase):
             w.wait()
             self.fail(f"C worker exited before its Hello: {w.stderr().strip()}")
         self.assertEqual((hello.pid, hello.protocol_version, hello.transport),
-                         (w.pid, 1, M.TRANSPORT_GRPC))
+                         (w.pid, 2, M.TRANSPORT_GRPC))
         self.assertTrue(hello.address)
         if hello.address.startswith("unix:"):
             path = hello.address[len("unix:"):]

@@ -126,7 +126,7 @@ def start_pipe_worker(test, *args, argv=None, env=None):
     test.addCleanup(w.close)
     hello = w.read_frame(M.Hello)
     test.assertEqual(hello.pid, w.pid)
-    test.assertEqual(hello.protocol_version, 1)
+    test.assertEqual(hello.protocol_version, 2)
     test.assertEqual(hello.transport, M.TRANSPORT_PIPE)
     test.assertEqual(hello.address, "")
     return w
@@ -382,7 +382,7 @@ class GrpcTransport(unittest.TestCase):
         self.addCleanup(w.close)
         hello = w.read_frame(M.Hello)
         self.assertEqual((hello.pid, hello.protocol_version, hello.transport),
-                         (w.pid, 1, M.TRANSPORT_GRPC))
+                         (w.pid, 2, M.TRANSPORT_GRPC))
         self.assertTrue(hello.address)
         if hello.address.startswith("unix:"):
             path = hello.address[5:]

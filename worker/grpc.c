@@ -336,12 +336,12 @@ int wk_grpc_serve(const wk_config_t *cfg) {
   s->cfg = cfg;
   s->shutdown_tag = TAG_SHUTDOWN;
   if (pick_listen(s) != 0) {
-    fprintf(stderr, "wpool-worker: --listen address too long\n");
+    fprintf(stderr, "%s: --listen address too long\n", cfg->prog);
     return 2;
   }
   grpc_init();
   if (server_start(s) != 0) {
-    fprintf(stderr, "wpool-worker[%d]: cannot listen on %s\n", (int)getpid(), s->listen);
+    fprintf(stderr, "%s[%d]: cannot listen on %s\n", cfg->prog, (int)getpid(), s->listen);
     server_teardown(s); /* never started: no shutdown needed */
     return 1;
   }

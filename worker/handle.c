@@ -141,6 +141,9 @@ void wk_handle_until(const wk_config_t *cfg, const Wpool__V1__Request *req,
     }
     break;
   }
+  case WPOOL__V1__REQUEST__KIND_CALL:
+    wk_call(req->call, &out->reply);
+    break;
   case WPOOL__V1__REQUEST__KIND_SHUTDOWN:
     out->shutdown = 1;
     break;
@@ -168,15 +171,20 @@ int wk_write_all(int fd, const void *buf, size_t len) {
 int wk_write_hello(int fd, int transport, const char *address) {
   Wpool__V1__Hello h = WPOOL__V1__HELLO__INIT;
   h.pid = (uint32_t)getpid();
-  h.protocol_version = 1;
+  h.protocol_version = WK_PROTOCOL_VERSION;
   h.transport = transport;
   h.address = (char *)(address ? address : "");
+  h.methods = (char **)wk_method_names(&h.n_methods);
   size_t n = wpool__v1__hello__get_packed_size(&h);
-  uint8_t buf[WP_FRAME_HDR + 512];
-  if (n > sizeof buf - WP_FRAME_HDR) return -1;
+  /* On the stack as a rule: this is on every worker's start path. */
+  uint8_t small[WP_FRAME_HDR + 512];
+  uint8_t *buf = n <= sizeof small - WP_FRAME_HDR ? small : malloc(WP_FRAME_HDR + n);
+  if (!buf) return -1;
   wp_frame_put_header(buf, (uint32_t)n);
   wpool__v1__hello__pack(&h, buf + WP_FRAME_HDR);
-  return wk_write_all(fd, buf, WP_FRAME_HDR + n);
+  int rc = wk_write_all(fd, buf, WP_FRAME_HDR + n);
+  if (buf != small) free(buf);
+  return rc;
 }
 
 /* PR_SET_PDEATHSIG fires when the parent *thread* that spawned us exits:

@@ -92,7 +92,7 @@ static int drain_frames(const wk_config_t *cfg, wp_frame_decoder_t *d,
 
 int wk_pipe_serve(const wk_config_t *cfg) {
   if (wk_write_hello(STDOUT_FILENO, cfg->transport, "") != 0) {
-    fprintf(stderr, "wpool-worker: cannot write Hello: %s\n", strerror(errno));
+    fprintf(stderr, "%s: cannot write Hello: %s\n", cfg->prog, strerror(errno));
     return 1;
   }
   wp_frame_decoder_t dec;
@@ -125,7 +125,7 @@ int wk_pipe_serve(const wk_config_t *cfg) {
     if (st > 0) code = 0;
     if (st < 0) code = 2;
   }
-  if (why) fprintf(stderr, "wpool-worker[%d]: %s\n", (int)getpid(), why);
+  if (why) fprintf(stderr, "%s[%d]: %s\n", cfg->prog, (int)getpid(), why);
   wp_frame_decoder_free(&dec);
   free(out.data);
   return code;

@@ -1,9 +1,11 @@
 /*
- * worker.h — the C worker (build/wpool-worker), shared by its transports.
+ * worker.h — the inside of the C worker SDK (wpw.h is its public face),
+ * shared by its transports.
  *
  * Owns: the worker's configuration, what a request does (wk_handle: Ping
- * echoes, Work burns CPU then sleeps then replies), and writing the Hello.
- * The transports (pipe.c, grpc.c) own only moving bytes.
+ * echoes, Work burns CPU then sleeps then replies, Call runs a registered
+ * method through wpw.c), and writing the Hello. The transports (pipe.c,
+ * grpc.c) own only moving bytes.
  */
 #ifndef WK_WORKER_H
 #define WK_WORKER_H
@@ -18,7 +20,13 @@ typedef struct wk_config {
   const char *listen;     /* gRPC: "unix:PATH" or "127.0.0.1:PORT" (0 = any) */
   uint32_t delay_us;      /* --delay-us: busy time added to every reply */
   uint32_t max_frame;     /* --max-frame: largest frame accepted */
+  const char *prog;       /* basename of argv[0], for messages */
 } wk_config_t;
+
+/* wpw.c: runs the Call's method into reply (status, error, payload; valid
+ * until the next call), and the registered names for the Hello. */
+void wk_call(const Wpool__V1__Call *call, Wpool__V1__Reply *reply);
+const char *const *wk_method_names(size_t *n);
 
 /* Result of handling one request. The reply's payload may point into the
  * request (echo) or into the worker's scratch buffer; valid until the next
@@ -44,7 +52,11 @@ void wk_handle_until(const wk_config_t *cfg, const Wpool__V1__Request *req,
 /* Spins on the CPU for us microseconds (the "work" of a request). */
 void wk_burn_us(uint32_t us);
 
-/* Writes the Hello frame (u32 BE length | Hello) to fd; 0 or -1. */
+/* The protocol version this SDK speaks (proto/wpool.proto). */
+#define WK_PROTOCOL_VERSION 2
+
+/* Writes the Hello frame (u32 BE length | Hello, listing the registered
+ * methods) to fd; 0 or -1. */
 int wk_write_hello(int fd, int transport, const char *address);
 
 /* Writes all of buf to fd, retrying short writes and EINTR; 0 or -1. */

@@ -18,7 +18,9 @@
 static void on_frame(const uint8_t *f, uint32_t len, int transport, size_t *k) {
   if ((*k)++ == 0) {
     char *address = NULL;
-    int rc = wp_parse_hello(f, len, transport, &address);
+    uint32_t version;
+    int rc = wp_parse_hello(f, len, transport, &address, &version);
+    if (rc == 0 && (version < 1 || version > WP_PROTOCOL_VERSION)) abort();
     if (rc == 0 && transport == WP_TRANSPORT_GRPC && (!address || !*address)) abort();
     if (rc == 0 && transport == WP_TRANSPORT_PIPE && address) abort();
     if (rc != 0 && address) abort();
@@ -30,7 +32,9 @@ static void on_frame(const uint8_t *f, uint32_t len, int transport, size_t *k) {
     if (r.msg) abort();
     return;
   }
-  if (r.err != 0 && r.err != WP_EREMOTE) abort();
+  if (r.err != 0 && r.err != WP_EREMOTE && r.err != WP_EUNKNOWN_METHOD) abort();
+  if (!r.error || (r.err == 0) != (r.status == 0)) abort();
+  (void)strlen(r.error);
   if (r.payload_len && !r.payload) abort();
   volatile uint8_t sum = 0; /* touch every payload byte: ASan checks bounds */
   for (size_t i = 0; i < r.payload_len; i++) sum += r.payload[i];

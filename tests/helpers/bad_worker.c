@@ -20,6 +20,9 @@
  *                      exit 1, later ones serve
  *   slow MS            serve, sleeping MS milliseconds before each reply
  *   stderr-exit        write two lines on stderr, exit 2 before any Hello
+ *   v1                 serve as a protocol-1 worker: a Call is a request
+ *                      without a kind to it (STATUS_BAD_REQUEST)
+ * Every mode says protocol_version 1 in its Hello.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -51,9 +54,12 @@ static void hello(void) {
   write_all(buf, 4 + n);
 }
 
-static void reply(uint64_t id, const ProtobufCBinaryData *payload) {
+static void reply_status(uint64_t id, const ProtobufCBinaryData *payload,
+                         Wpool__V1__Status status, const char *error) {
   Wpool__V1__Reply r = WPOOL__V1__REPLY__INIT;
   r.id = id;
+  r.status = status;
+  r.error = (char *)error;
   if (payload) r.payload = *payload;
   size_t n = wpool__v1__reply__get_packed_size(&r);
   uint8_t *buf = malloc(4 + n);
@@ -61,6 +67,10 @@ static void reply(uint64_t id, const ProtobufCBinaryData *payload) {
   wpool__v1__reply__pack(&r, buf + 4);
   write_all(buf, 4 + n);
   free(buf);
+}
+
+static void reply(uint64_t id, const ProtobufCBinaryData *payload) {
+  reply_status(id, payload, WPOOL__V1__STATUS__STATUS_OK, "");
 }
 
 /* Reads one request (blocking); NULL at EOF. */
@@ -110,7 +120,10 @@ static int serve(long crash_after, int ignore_eof) {
   while ((r = next_request(&d)) != NULL) {
     if (crash_after >= 0 && served >= crash_after) abort();
     if (slow_ms) usleep((useconds_t)slow_ms * 1000);
-    reply(r->id, echo_of(r));
+    if (r->kind_case == WPOOL__V1__REQUEST__KIND_CALL) /* what version 1 did */
+      reply_status(r->id, NULL, WPOOL__V1__STATUS__STATUS_BAD_REQUEST, "request has no kind");
+    else
+      reply(r->id, echo_of(r));
     wpool__v1__request__free_unpacked(r, NULL);
     served++;
   }
@@ -168,6 +181,7 @@ int main(int argc, char **argv) {
     signal(SIGTERM, SIG_IGN);
     return serve(-1, 1);
   }
+  if (!strcmp(mode, "v1")) return serve(-1, 0);
   if (!strcmp(mode, "spawn-child")) {
     if (fork() == 0) {
       close(0);

@@ -5,7 +5,34 @@ This module does everything but the job itself: it parses the same flags as
 the C reference worker (build/wpool-worker), writes the Hello, speaks the
 pipe or the gRPC transport, answers Ping/Work/Shutdown with the reference
 behaviour, turns a failing handler into an error reply, and exits when the
-supervisor goes away. You write the job::
+supervisor goes away.
+
+Most workers serve named methods (the pool's Call, protocol 2)::
+
+    import wpool_worker
+
+    worker = wpool_worker.Worker()
+
+    @worker.init                       # runs once, before the Hello:
+    def load():                        # "ready" then means ready
+        global model
+        model = load_the_model()
+
+    @worker.method("embed")            # payload bytes -> result bytes | str
+    def embed(payload):
+        return model.embed(payload)
+
+    worker.run()
+
+A method that raises gives the caller an error reply with the exception's
+text (STATUS_WORKER_ERROR) and the worker serves on; a Call for a name that
+is not registered is answered STATUS_UNKNOWN_METHOD. An init hook that
+raises ends the worker before its Hello (exit 1, one line on stderr). With
+WPOOL_PHASES=1 in its environment the worker logs when each start-up phase
+ended (module imported, init begun and done, Hello written) on stderr, as
+CLOCK_MONOTONIC nanoseconds: the clock libwpool's timelines use.
+
+The lower-level interface sees every request::
 
     import wpool_worker
 
@@ -67,13 +94,18 @@ import sys
 import threading
 import time
 
+# When this module was imported (CLOCK_MONOTONIC ns): the end of the
+# interpreter's and the SDK's own start-up, before any user code ran.
+_T_IMPORTED = time.monotonic_ns()
+
 __all__ = [
-    "run", "Handler", "BadRequest", "DescriptorNotFound", "ProtocolError",
+    "run", "Worker", "Handler", "BadRequest", "UnknownMethod",
+    "DescriptorNotFound", "ProtocolError",
     "load_messages", "find_descriptor", "encode_frame", "read_frame",
     "burn_us", "PROTOCOL_VERSION", "DEFAULT_MAX_FRAME",
 ]
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # Call and Hello.methods (proto/wpool.proto)
 DEFAULT_MAX_FRAME = 16 * 1024 * 1024
 SERVICE = "wpool.v1.Worker"
 
@@ -92,6 +124,10 @@ class ProtocolError(Exception):
 
 class BadRequest(Exception):
     """Raise from a handler to reply STATUS_BAD_REQUEST with this text."""
+
+
+class UnknownMethod(Exception):
+    """Raise from a handler to reply STATUS_UNKNOWN_METHOD with this text."""
 
 
 # --------------------------------------------------------------------------
@@ -130,7 +166,7 @@ class _Messages:
         get_class = getattr(message_factory, "GetMessageClass", None)
         if get_class is None:  # protobuf < 4.22 (Debian 12 ships 4.21)
             get_class = message_factory.MessageFactory(pool).GetPrototype
-        for name in ("Hello", "Ping", "Work", "Shutdown", "Request", "Reply"):
+        for name in ("Hello", "Ping", "Work", "Shutdown", "Call", "Request", "Reply"):
             setattr(self, name, get_class(pool.FindMessageTypeByName("wpool.v1." + name)))
         for enum in ("Transport", "Status"):
             for value in pool.FindEnumTypeByName("wpool.v1." + enum).values:
@@ -191,6 +227,9 @@ class Handler:
             return self.ping(request.ping)
         if kind == "work":
             return self.work(request.work)
+        if kind == "call":
+            raise UnknownMethod(f"unknown method {request.call.method!r}; "
+                                "this worker has: (none)")
         raise BadRequest(f"unsupported request kind {kind!r}")
 
     def ping(self, ping):
@@ -226,14 +265,79 @@ def _as_callable(handler):
     return fn
 
 
+class Worker:
+    """A worker made of named methods, and init hooks run before the Hello.
+
+    Ping, Work and Shutdown keep the reference behaviour."""
+
+    def __init__(self):
+        self._methods = {}
+        self._inits = []
+        self.phases = {"imported": _T_IMPORTED}  # CLOCK_MONOTONIC ns
+
+    def method(self, name):
+        """Decorator: registers fn(payload: bytes) -> bytes | str | Reply
+        | None (an empty result) as the method `name`."""
+        if not isinstance(name, str) or not 0 < len(name.encode()) <= 255:
+            raise ValueError(f"bad method name {name!r}")
+
+        def register(fn):
+            if name in self._methods:
+                raise ValueError(f"method {name!r} registered twice")
+            self._methods[name] = fn
+            return fn
+        return register
+
+    def init(self, fn):
+        """Decorator: fn() runs once before the Hello (load models here)."""
+        self._inits.append(fn)
+        return fn
+
+    def methods(self):
+        """The registered names, in registration order (the Hello lists them)."""
+        return list(self._methods)
+
+    def handle(self, request):
+        if request.WhichOneof("kind") != "call":
+            return None  # the reference behaviour
+        name = request.call.method
+        fn = self._methods.get(name)
+        if fn is None:
+            have = ", ".join(self._methods) or "(none)"
+            raise UnknownMethod(f"unknown method {name!r}; this worker has: {have}")
+        out = fn(request.call.payload)
+        return b"" if out is None else out  # None would mean "the reference"
+
+    def run_init(self):
+        """Runs the init hooks; the phases record when."""
+        self.phases["init_start"] = time.monotonic_ns()
+        for fn in self._inits:
+            fn()
+        self.phases["init_done"] = time.monotonic_ns()
+
+    def run(self, argv=None):
+        """Serves (see run()) and exits the process."""
+        run(self, argv)
+
+
 class _Dispatcher:
     """Answers one Request with one Reply: the part both transports share."""
 
     def __init__(self, handler, delay_us=0, max_frame=DEFAULT_MAX_FRAME):
         self.m = load_messages()
         self.fn = _as_callable(handler)
+        names = getattr(handler, "methods", None)
+        self.methods = list(names()) if callable(names) else []
+        self.phases = {"imported": _T_IMPORTED}
         self.delay_us = delay_us
         self.max_frame = max_frame
+
+    def said_hello(self):
+        """The Hello is out: logs the start-up phases if WPOOL_PHASES is set."""
+        self.phases["hello"] = time.monotonic_ns()
+        if os.environ.get("WPOOL_PHASES"):
+            _say("phases (CLOCK_MONOTONIC ns): " +
+                 " ".join(f"{k}={v}" for k, v in self.phases.items()))
 
     def __call__(self, request):
         """Returns (reply, shutdown)."""
@@ -272,6 +376,9 @@ class _Dispatcher:
         except BadRequest as e:
             reply.Clear()
             reply.id, reply.status, reply.error = request.id, m.STATUS_BAD_REQUEST, str(e)
+        except UnknownMethod as e:
+            reply.Clear()
+            reply.id, reply.status, reply.error = request.id, m.STATUS_UNKNOWN_METHOD, str(e)
         except Exception as e:  # a handler bug is a reply, never a crash
             import traceback  # only when needed: it costs ~3 ms of start-up
 
@@ -359,10 +466,10 @@ def _claim_stdout():
     return frames
 
 
-def _hello(transport, address=""):
+def _hello(transport, address="", methods=()):
     m = load_messages()
     return m.Hello(pid=os.getpid(), protocol_version=PROTOCOL_VERSION,
-                   transport=transport, address=address)
+                   transport=transport, address=address, methods=methods)
 
 
 def _say(msg):
@@ -405,8 +512,9 @@ def serve_pipe(dispatch, out, inp=None, max_frame=DEFAULT_MAX_FRAME):
     m = dispatch.m
     inp = inp if inp is not None else sys.stdin.buffer
     try:
-        out.write(encode_frame(_hello(m.TRANSPORT_PIPE)))
+        out.write(encode_frame(_hello(m.TRANSPORT_PIPE, "", dispatch.methods)))
         out.flush()
+        dispatch.said_hello()
         while True:
             body = read_frame(inp, max_frame)
             if body is None:
@@ -489,8 +597,9 @@ def serve_grpc(dispatch, out, listen, max_frame=DEFAULT_MAX_FRAME):
     server.start()
     code = EXIT_OK
     try:
-        out.write(encode_frame(_hello(m.TRANSPORT_GRPC, address)))
+        out.write(encode_frame(_hello(m.TRANSPORT_GRPC, address, dispatch.methods)))
         out.flush()
+        dispatch.said_hello()
     except BrokenPipeError:
         stop.set()
     except OSError as e:
@@ -563,7 +672,8 @@ def parse_args(argv=None):
 
 def run(handler=None, argv=None):
     """Runs a worker with `handler` (see the module docstring) and exits the
-    process with the worker's exit code. `argv` defaults to sys.argv[1:]."""
+    process with the worker's exit code. `argv` defaults to sys.argv[1:].
+    A Worker's init hooks run after stdout is claimed and before the Hello."""
     opts = parse_args(argv)
     _require("google.protobuf")
     if opts.transport == "grpc":
@@ -578,6 +688,14 @@ def run(handler=None, argv=None):
     except DescriptorNotFound as e:
         _say(e)
         sys.exit(EXIT_PROTOCOL)
+    if isinstance(handler, Worker):
+        dispatch.phases = handler.phases
+        try:
+            handler.run_init()
+        except Exception as e:  # no Hello: the pool sees a failed start
+            _say(f"init failed: {type(e).__name__}: {e}")
+            sys.stderr.flush()
+            os._exit(EXIT_IO)
     if opts.transport == "grpc":
         code = serve_grpc(dispatch, out, opts.listen, opts.max_frame)
     else:

@@ -3,6 +3,7 @@
 
 #include "interrupt.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/timerfd.h>
@@ -93,6 +94,40 @@ void wb_start_summary(const wp_pool_t *p, uint64_t t0, wb_start_result_t *r) {
   r->mean_spawn_ms = sum_spawn / n / 1e6;
 }
 
+/* ---- what both loops share ------------------------------------------------ */
+
+/* Request number i: the template, with the set's payload when there is one. */
+static wp_request_t request_at(const wp_request_t *tmpl, const wb_payload_t *set,
+                               size_t nset, uint64_t i) {
+  wp_request_t r = *tmpl;
+  if (nset) {
+    r.payload = set[i % nset].data;
+    r.payload_len = set[i % nset].len;
+  }
+  return r;
+}
+
+static int split_alloc(bool split, wb_hist_t **wait, wb_hist_t **service) {
+  if (!split) return 0;
+  *wait = wb_hist_new();
+  *service = wb_hist_new();
+  return *wait && *service ? 0 : WP_ENOMEM;
+}
+
+/* Records an answer: the pool's split of its time (measured ones: wait
+ * and service non-NULL), or, for a failure, the worker's text when it is
+ * the first one with a text (warm-up included: a method that always fails
+ * fails there first). */
+static void note_answer(int err, const wp_reply_t *rep, char *first_text, size_t cap,
+                        wb_hist_t *wait, wb_hist_t *service) {
+  if (err) {
+    if (!first_text[0] && rep && rep->error[0]) snprintf(first_text, cap, "%s", rep->error);
+    return;
+  }
+  if (wait) wb_hist_record(wait, rep->sent - rep->queued);
+  if (service) wb_hist_record(service, rep->answered - rep->sent);
+}
+
 /* ---- closed loop ---------------------------------------------------------- */
 
 typedef struct closed {
@@ -134,8 +169,10 @@ static bool want_more(closed_t *cl) {
 static void on_reply(wp_pool_t *p, int err, const wp_reply_t *rep, void *arg);
 
 static void send_one(closed_t *cl, token_t *t) {
+  const wb_load_t *l = cl->l;
+  wp_request_t req = request_at(&l->req, l->set, l->nset, cl->issued);
   t->sent_at = wp_now_ns();
-  int rc = wp_pool_call(cl->pool, &cl->l->req, on_reply, t);
+  int rc = wp_pool_call(cl->pool, &req, on_reply, t);
   if (rc) {
     if (!cl->fatal) cl->fatal = rc;
     return;
@@ -151,7 +188,6 @@ static void begin_measuring(closed_t *cl) {
 
 static void on_reply(wp_pool_t *p, int err, const wp_reply_t *rep, void *arg) {
   (void)p;
-  (void)rep;
   token_t *t = arg;
   closed_t *cl = t->cl;
   uint64_t now = wp_now_ns();
@@ -164,17 +200,20 @@ static void on_reply(wp_pool_t *p, int err, const wp_reply_t *rep, void *arg) {
   if (!err) wb_guard_answer(&cl->guard, now - t->sent_at);
   bool measuring = cl->t_start != 0;
   if (measuring) {
-    cl->r->sent++;
+    wb_load_result_t *r = cl->r;
+    r->sent++;
+    note_answer(err, rep, r->first_text, sizeof r->first_text, r->wait, r->service);
     if (err) {
-      cl->r->failed++;
-      if (!cl->r->first_err) cl->r->first_err = err;
+      r->failed++;
+      if (!r->first_err) r->first_err = err;
     } else {
-      cl->r->ok++;
-      wb_hist_record(cl->r->lat, now - t->sent_at);
+      r->ok++;
+      wb_hist_record(r->lat, now - t->sent_at);
     }
   } else if (err) {
     cl->r->warmup_failed++;
     if (!cl->r->warmup_first_err) cl->r->warmup_first_err = err;
+    note_answer(err, rep, cl->r->first_text, sizeof cl->r->first_text, NULL, NULL);
   }
   if (!measuring && cl->answered >= cl->l->warmup) begin_measuring(cl);
   if (err == WP_ESTOPPED || err == WP_EFAILED) cl->fatal = err;
@@ -196,7 +235,7 @@ int wb_run_closed(uv_loop_t *loop, wp_pool_t *p, const wb_load_t *l,
   r->lat = wb_hist_new();
   closed_t *cl = calloc(1, sizeof *cl);
   token_t *tokens = calloc((size_t)l->concurrency, sizeof *tokens);
-  if (!r->lat || !cl || !tokens) {
+  if (!r->lat || !cl || !tokens || split_alloc(l->split, &r->wait, &r->service)) {
     free(cl);
     free(tokens);
     return WP_ENOMEM;
@@ -289,8 +328,10 @@ static void open_send(open_run_t *run) {
   open_tok_t *t = run->free_tok;
   run->free_tok = t->next_free;
   t->idx = run->next++;
+  const wb_open_t *o = run->o;
+  wp_request_t req = request_at(&o->req, o->set, o->nset, t->idx);
   t->sent_at = wp_now_ns();
-  int rc = wp_pool_call(run->pool, &run->o->req, on_open_reply, t);
+  int rc = wp_pool_call(run->pool, &req, on_open_reply, t);
   if (rc) {
     t->next_free = run->free_tok;
     run->free_tok = t;
@@ -367,7 +408,6 @@ static void pump(open_run_t *run) {
 
 static void on_open_reply(wp_pool_t *p, int err, const wp_reply_t *rep, void *arg) {
   (void)p;
-  (void)rep;
   open_tok_t *t = arg;
   open_run_t *run = t->run;
   uint64_t now = wp_now_ns();
@@ -380,6 +420,7 @@ static void on_open_reply(wp_pool_t *p, int err, const wp_reply_t *rep, void *ar
   wb_open_result_t *r = run->r;
   if (measured(run, t->idx)) {
     run->last_answer = now;
+    note_answer(err, rep, r->first_text, sizeof r->first_text, r->wait, r->service);
     if (err) {
       r->failed++;
       if (!r->first_err) r->first_err = err;
@@ -391,6 +432,7 @@ static void on_open_reply(wp_pool_t *p, int err, const wp_reply_t *rep, void *ar
   } else if (err) {
     r->warmup_failed++;
     if (!r->warmup_first_err) r->warmup_first_err = err;
+    note_answer(err, rep, r->first_text, sizeof r->first_text, NULL, NULL);
   }
   if (err == WP_ESTOPPED || err == WP_EFAILED) run->fatal = err;
   t->next_free = run->free_tok;
@@ -425,7 +467,9 @@ static int open_setup(uv_loop_t *loop, open_run_t *run) {
   run->tokens = calloc(run->cap, sizeof *run->tokens);
   run->r->lat = wb_hist_new();
   run->r->lat_sent = wb_hist_new();
-  if (!run->tokens || !run->r->lat || !run->r->lat_sent) return WP_ENOMEM;
+  if (!run->tokens || !run->r->lat || !run->r->lat_sent ||
+      split_alloc(run->o->split, &run->r->wait, &run->r->service))
+    return WP_ENOMEM;
   for (uint64_t i = 0; i < run->cap; i++) {
     run->tokens[i].run = run;
     run->tokens[i].next_free = i + 1 < run->cap ? &run->tokens[i + 1] : NULL;

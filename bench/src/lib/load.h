@@ -23,6 +23,7 @@
 
 #include "hist.h"
 #include "stall.h"
+#include "payloads.h"
 #include "wpool.h"
 
 /* Starts a pool and runs loop until it is up (or the start failed).
@@ -59,6 +60,11 @@ typedef struct wb_load {
   uint64_t warmup;          /* requests answered before measuring */
   wp_request_t req;         /* template: kind, payload, work */
   uint64_t stall_ns;        /* stall bound: 0 scaled (stall.h), or WB_STALL_OFF */
+  /* The user's payload set (NULL: req's own): request i carries
+   * set[i % nset] (its payload; the rest from req), cycled in order. */
+  const wb_payload_t *set;
+  size_t nset;
+  bool split;               /* also fill wait and service (see the result) */
 } wb_load_t;
 
 typedef struct wb_load_result {
@@ -70,6 +76,11 @@ typedef struct wb_load_result {
   double elapsed_s;         /* measured part only */
   double rps;               /* ok / elapsed_s */
   wb_hist_t *lat;           /* per-request latency, ns (caller frees) */
+  /* With split: the pool's own split of each answered request (wp_reply_t
+   * times), ns (caller frees): queued → sent, and sent → answered. */
+  wb_hist_t *wait, *service;
+  char first_text[256];     /* the worker's text of the first failure that
+                               had one (warm-up included), or "" */
 } wb_load_result_t;
 
 /* Runs a closed loop on an up pool: concurrency requests in flight, each
@@ -91,6 +102,9 @@ typedef struct wb_open {
   uint64_t max_outstanding;
   wp_request_t req;         /* template: kind, payload, work */
   uint64_t stall_ns;        /* stall bound: 0 scaled (stall.h), or WB_STALL_OFF */
+  const wb_payload_t *set;  /* as in wb_load_t */
+  size_t nset;
+  bool split;
 } wb_open_t;
 
 #define WB_OPEN_DEFAULT_CAP 10000
@@ -111,6 +125,8 @@ typedef struct wb_open_result {
   wb_hist_t *lat;           /* answer − intended send time, ns (caller frees) */
   wb_hist_t *lat_sent;      /* answer − actual send time, ns: what a closed
                                loop would report (caller frees) */
+  wb_hist_t *wait, *service;/* with split, as in wb_load_result_t */
+  char first_text[256];
 } wb_open_result_t;
 
 /* Runs an open loop on an up pool: request i is due at t0 + i / rate and is

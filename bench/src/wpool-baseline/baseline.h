@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "payloads.h"
 #include "wpool.h"
 
 enum { BL_EXIT_OK = 0, BL_EXIT_RUNTIME = 1, BL_EXIT_USAGE = 2 };
@@ -56,6 +57,8 @@ typedef struct bl_opts {
   const char *out;          /* --out FILE, or NULL: the results directory */
   uint32_t only;            /* bit i selects bl_scenarios[i] */
   bool charts;              /* --no-charts clears it (charts: bench/report) */
+  wb_call_t call;           /* the user's workload (scn_workload): --call,
+                               its payloads loaded at parse time */
 } bl_opts_t;
 
 /* Parses argv into o (defaults, --quick presets, then the options).
@@ -146,5 +149,6 @@ extern const wb_scenario_t scn_openloop;
 extern const wb_scenario_t scn_payload;
 extern const wb_scenario_t scn_memory;
 extern const wb_scenario_t scn_recovery;
+extern const wb_scenario_t scn_workload;
 
 #endif

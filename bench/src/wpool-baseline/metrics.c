@@ -59,6 +59,11 @@ static const noise_class_t NOISE[] = {
     {"startup.*", 85, 90},
     {"payload.*", 75, 80},
     {"ping.*", 100, 100},
+    /* The user's call: not measured for noise (it depends on their
+     * worker); it borrows the classes of the same paths: start-up, and
+     * checkout ping's P50 for its P50s (tails and rates matched above). */
+    {"workload.startup_ms/*", 85, 90},
+    {"workload.*", 100, 100},
     {"mem.*", 40, 40},                /* 3 runs (quick): the threshold alone */
 };
 

@@ -17,7 +17,7 @@
 enum {
   OPT_QUICK = 1000, OPT_ONLY, OPT_LIST, OPT_TRANSPORTS, OPT_SIZES,
   OPT_STARTUP_SIZES, OPT_CONC, OPT_REPS, OPT_REQUESTS, OPT_WARMUP, OPT_WORKER,
-  OPT_CPUS, OPT_OUT, OPT_NO_CHARTS
+  OPT_CPUS, OPT_OUT, OPT_NO_CHARTS, OPT_CALL, OPT_PAYLOAD_FILE, OPT_PAYLOADS
 };
 
 static const struct option longopts[] = {
@@ -35,6 +35,7 @@ static const struct option longopts[] = {
     {"cpus", required_argument, 0, OPT_CPUS},
     {"out", required_argument, 0, OPT_OUT},
     {"no-charts", no_argument, 0, OPT_NO_CHARTS},
+    WB_CALL_LONGOPTS(OPT_CALL, OPT_PAYLOAD_FILE, OPT_PAYLOADS),
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0}};
 
@@ -66,6 +67,10 @@ static void usage(FILE *f) {
     "                        first allowed CPU, see results/README.md)\n"
     "  --out FILE            write the results to FILE instead of results/\n"
     "  --no-charts           accepted; charts are drawn by bench/report\n"
+    "  --call METHOD         the workload scenario: call the worker's METHOD\n"
+    "                        (with --worker) on every size and transport\n"
+    "  --payload-file FILE   its payload, or --payloads DIR|FILE.jsonl: a set,\n"
+    "                        cycled (as for wpool ping)\n"
     "  -h, --help\n"
     "Exit: 0 ok, 1 some point failed (the file is still written), 2 usage.\n");
 }
@@ -187,7 +192,11 @@ static void apply_presets(bl_opts_t *o, int reps, bool startup_sizes_set,
   o->mem_reps = reps ? reps : o->quick ? 3 : 5;
   if (!o->requests) o->requests = o->quick ? 2000 : 10000;
   if (!warmup_set) o->warmup = o->quick ? 200 : 500;
-  if (!o->only) o->only = (uint32_t)((1u << bl_nscenarios) - 1);
+  if (!o->only) {
+    o->only = (uint32_t)((1u << bl_nscenarios) - 1);
+    /* The workload is the user's call: only when one is given. */
+    if (!o->call.method) o->only &= ~(1u << bl_scenario_find("workload"));
+  }
   if (o->quick && !o->cpus_set) pin_first_cpu(o);
 }
 
@@ -230,8 +239,23 @@ static int one_opt(bl_opts_t *o, int c, const char *arg, int *reps,
     o->ncpus = wb_parse_cpus(arg, o->cpus, 256);
     return o->ncpus < 0 ? usage_error("--cpus: expected a list like 0 or 0-1, got '%s'", arg) : 0;
   case OPT_OUT: o->out = arg; return 0;
+  case OPT_CALL:
+  case OPT_PAYLOAD_FILE:
+  case OPT_PAYLOADS: {
+    char why[512];
+    return wb_call_opt(&o->call, c - OPT_CALL, arg, why, sizeof why) ? usage_error("%s", why) : 0;
+  }
   default: return usage_error("%s", "unknown option");
   }
+}
+
+/* --call's payloads, read now: a bad file is a usage error (exit 2) before
+ * anything runs. Without --payload-file/--payloads the payload is empty. */
+static int load_workload(bl_opts_t *o) {
+  bool wanted = o->only & (1u << bl_scenario_find("workload"));
+  if (wanted && !o->call.method) return usage_error("%s", "--only workload needs --call METHOD");
+  char why[512];
+  return wb_call_load(&o->call, WP_DEFAULT_MAX_FRAME, why, sizeof why) ? usage_error("%s", why) : 0;
 }
 
 int bl_opts_parse(int argc, char **argv, bl_opts_t *o) {
@@ -252,12 +276,13 @@ int bl_opts_parse(int argc, char **argv, bl_opts_t *o) {
   }
   if (optind != argc) return usage_error("unexpected argument '%s'", argv[optind]);
   apply_presets(o, reps, ssizes_set, warmup_set);
-  return 0;
+  return load_workload(o);
 }
 
 void bl_opts_free(bl_opts_t *o) {
   wb_argv_free(o->worker_argv);
   o->worker_argv = NULL;
+  wb_call_free(&o->call);
 }
 
 static json_t *list_json(const int *v, int n) {
@@ -274,7 +299,7 @@ json_t *bl_opts_config(const bl_opts_t *o) {
     if (o->only & (1u << i)) json_array_append_new(only, json_string(bl_scenarios[i]->name));
   return json_pack(
       "{s:b, s:o, s:o, s:o, s:o, s:i, s:o, s:{s:i, s:i, s:i}, s:I, s:I, s:i,"
-      " s:s?, s:o, s:s?, s:b}",
+      " s:s?, s:o, s:s?, s:b, s:o}",
       "quick", o->quick, "only", only, "transports", tr,
       "sizes", list_json(o->sizes.v, o->sizes.n),
       "startup_sizes", list_json(o->startup_sizes.v, o->startup_sizes.n),
@@ -284,5 +309,5 @@ json_t *bl_opts_config(const bl_opts_t *o) {
       "requests", (json_int_t)o->requests, "warmup", (json_int_t)o->warmup,
       "payload_bytes", (int)o->payload, "worker", o->worker,
       "cpus", o->ncpus ? list_json(o->cpus, o->ncpus) : json_null(),
-      "out", o->out, "charts", o->charts);
+      "out", o->out, "charts", o->charts, "call", wb_call_config(&o->call));
 }

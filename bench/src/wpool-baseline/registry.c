@@ -18,6 +18,7 @@ const wb_scenario_t *const bl_scenarios[] = {
     &scn_payload,
     &scn_memory,
     &scn_recovery,
+    &scn_workload,
 };
 const size_t bl_nscenarios = sizeof bl_scenarios / sizeof bl_scenarios[0];
 

@@ -180,6 +180,41 @@ static void memory(FILE *f, const bl_opts_t *o, const json_t *doc) {
   }
 }
 
+/* ---- the user's call (workload) ------------------------------------------ */
+
+typedef struct wrow {
+  const char *what; /* rps, latency.p50, ...; NULL: start-up */
+  const char *t;
+  int per_worker;   /* c = n × this */
+} wrow_t;
+
+static const json_t *workload_cell(const json_t *doc, const void *r, int n) {
+  const wrow_t *w = r;
+  if (!w->what) return metric(doc, "workload.startup_ms/%s/n=%d", w->t, n);
+  return metric(doc, "workload.%s/%s/n=%d/c=%d", w->what, w->t, n, n * w->per_worker);
+}
+
+/* Per size: start-up, req/s at c = n and 2n, and at 2n the P50 split into
+ * the pool's queue wait and the worker's service time. */
+static void workload(FILE *f, const bl_opts_t *o, const json_t *doc) {
+  char title[64];
+  snprintf(title, sizeof title, "call %.40s", o->call.method);
+  header_row(f, title, &o->sizes, "n=", 12);
+  static const struct { const char *label, *what; int k; } rows[] = {
+      {"start-up ms", NULL, 0},         {"req/s c=n", "rps", 1},
+      {"req/s c=2n", "rps", 2},         {"P50 us c=2n", "latency.p50", 2},
+      {"  queue wait P50", "queue_wait.p50", 2}, {"  service P50", "service.p50", 2}};
+  for (int t = 0; t < o->ntransports; t++) {
+    const char *tn = wp_transport_name(o->transports[t]);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+      char label[48];
+      snprintf(label, sizeof label, "%s %s", tn, rows[i].label);
+      row(f, doc, label, &o->sizes, 12, false, workload_cell,
+          &(wrow_t){rows[i].what, tn, rows[i].k});
+    }
+  }
+}
+
 static void header(FILE *f, const json_t *doc, const char *path, double elapsed) {
   const json_t *g = json_object_get(doc, "git"), *h = json_object_get(doc, "host");
   const char *sha = json_string_value(json_object_get(g, "commit"));
@@ -208,6 +243,7 @@ void bl_summary_print(FILE *f, const bl_opts_t *o, const json_t *doc,
   /* P90-P99.9 and max are in the file; P50 keeps this on one screen. */
   if (selected(o, "latency")) ping_table(f, o, doc, "ping P50 us (×floor)", "p50");
   if (selected(o, "memory")) memory(f, o, doc);
+  if (selected(o, "workload")) workload(f, o, doc);
   fprintf(f, "\n× = pool median / bare floor median in this run; medians of "
              "%d (start-up) and %d (ping) runs.\n", o->startup_reps, o->ping_reps);
 }

@@ -11,7 +11,8 @@
 
 enum { OPT_WORKER = 1000, OPT_WORK, OPT_SLO, OPT_MAX, OPT_TRANSPORT, OPT_OUT,
        OPT_NOCHARTS, OPT_REPS, OPT_DURATION, OPT_WARMUP, OPT_PER_WORKER,
-       OPT_PLATEAU, OPT_CPUS, OPT_CHECKOUT };
+       OPT_PLATEAU, OPT_CPUS, OPT_CHECKOUT, OPT_CALL, OPT_PAYLOAD_FILE,
+       OPT_PAYLOADS };
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -25,6 +26,8 @@ static void usage(FILE *f) {
     "  --worker \"CMD ARGS\"  worker command (default build/wpool-worker)\n"
     "  --work SPEC         the request: cpu_us=U,sleep_us=U,reply_bytes=B\n"
     "                      (default cpu_us=500,sleep_us=0)\n"
+    "  --call METHOD       tune for the worker's own method instead of --work\n"
+    "  --payload-file F    its payload, or --payloads DIR|F.jsonl: a set, cycled\n"
     "  --slo-p99 DUR       P99 latency a recommended size must meet (default none)\n"
     "  --max-size N        largest pool size (default 4 x the CPUs usable)\n"
     "  --transport T       pipe (default) or grpc\n"
@@ -116,6 +119,12 @@ static int apply(tune_opts_t *o, int c, const char *arg) {
     o->plateau = (double)v / 100;
     return 0;
   case OPT_CHECKOUT: o->checkout = true; return 0;
+  case OPT_CALL:
+  case OPT_PAYLOAD_FILE:
+  case OPT_PAYLOADS: {
+    char why[512];
+    return wb_call_opt(&o->call, c - OPT_CALL, arg, why, sizeof why) ? usage_error(why, NULL) : 0;
+  }
   case OPT_CPUS:
     o->ncpus = wb_parse_cpus(arg, o->cpus, 256);
     return o->ncpus < 0 ? usage_error("--cpus: expected a list like 0-1, got", arg) : 0;
@@ -133,6 +142,7 @@ int tune_opts_parse(int argc, char **argv, tune_opts_t *o) {
       {"per-worker", required_argument, 0, OPT_PER_WORKER},
       {"plateau", required_argument, 0, OPT_PLATEAU}, {"cpus", required_argument, 0, OPT_CPUS},
       {"checkout", no_argument, 0, OPT_CHECKOUT},
+      WB_CALL_LONGOPTS(OPT_CALL, OPT_PAYLOAD_FILE, OPT_PAYLOADS),
       {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
   defaults(o);
   int c;
@@ -145,12 +155,14 @@ int tune_opts_parse(int argc, char **argv, tune_opts_t *o) {
   }
   if (optind != argc) return usage_error("unexpected argument", argv[optind]);
   if (!o->max_size) o->max_size = 4 * (o->ncpus ? o->ncpus : usable_cpus());
-  return 0;
+  char why[512];
+  return wb_call_load(&o->call, WP_DEFAULT_MAX_FRAME, why, sizeof why) ? usage_error(why, NULL) : 0;
 }
 
 void tune_opts_free(tune_opts_t *o) {
   wb_argv_free(o->worker_argv);
   o->worker_argv = NULL;
+  wb_call_free(&o->call);
 }
 
 json_t *tune_opts_config(const tune_opts_t *o) {
@@ -167,6 +179,7 @@ json_t *tune_opts_config(const tune_opts_t *o) {
       "plateau", o->plateau, "slo_p99_ms",
       o->slo_p99_ns ? json_real((double)o->slo_p99_ns / 1e6) : json_null());
   if (cfg && o->ncpus) json_object_set(cfg, "cpus", cpus);
+  if (cfg && o->call.method) json_object_set_new(cfg, "call", wb_call_config(&o->call));
   json_decref(cpus);
   return cfg;
 }

@@ -29,6 +29,7 @@ static int run_once(uv_loop_t *loop, wp_pool_t *p, const wb_load_t *l,
   wb_load_result_t r;
   int err = wb_run_closed(loop, p, l, &r);
   if (!err && r.failed) err = r.first_err;
+  if (err && r.first_text[0]) fprintf(stderr, "\ntune: the worker said: %s\n", r.first_text);
   if (!err && rep >= 0) {
     pt->rps[rep] = r.rps;
     pt->p50_ms[rep] = (double)wb_hist_percentile(r.lat, 50) / 1e6;
@@ -52,6 +53,11 @@ static int measure(const tune_opts_t *o, uv_loop_t *loop, tune_point_t *pt, int 
   wb_load_t l = {.concurrency = pt->c, .duration_ns = o->warmup_ns,
                  .req = {.kind = WP_REQ_WORK, .cpu_us = o->cpu_us,
                          .sleep_us = o->sleep_us, .reply_bytes = o->reply_bytes}};
+  if (o->call.method) {
+    l.req = (wp_request_t){.kind = WP_REQ_CALL, .method = o->call.method};
+    l.set = o->call.payloads.items;
+    l.nset = o->call.payloads.n;
+  }
   if (o->warmup_ns) err = run_once(loop, p, &l, pt, -1);
   l.duration_ns = o->duration_ns;
   l.warmup = (uint64_t)pt->c;

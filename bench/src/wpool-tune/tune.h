@@ -29,6 +29,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "payloads.h"
 #include "usl.h"
 #include "wpool.h"
 
@@ -41,6 +42,8 @@ typedef struct tune_opts {
   char **worker_argv;       /* split --worker (owned) */
   wp_transport_t transport;
   uint32_t cpu_us, sleep_us, reply_bytes;  /* --work */
+  wb_call_t call;           /* --call: the user's own call instead of Work,
+                               on its payloads (cycled) */
   uint64_t slo_p99_ns;      /* 0: no SLO */
   int max_size;             /* sweep 1..max_size */
   int per_worker;           /* requests in flight per worker */

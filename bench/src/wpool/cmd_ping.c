@@ -16,6 +16,9 @@
 
 static const char *CMD = "ping";
 
+/* Long-option ids of ping's own options without a letter. */
+enum { OPT_CALL = OPT_SHARED_END, OPT_PAYLOAD_FILE, OPT_PAYLOADS };
+
 static void usage(FILE *f) {
   fprintf(f,
           "usage: wpool ping -n N [-c C | --rate R] (--requests R | --duration DUR) [options]\n"
@@ -29,6 +32,12 @@ static void usage(FILE *f) {
           "  -r, --requests R       stop after R answered requests\n"
           "  -d, --duration DUR     or run this long (e.g. 5s)\n"
           "      --payload BYTES    ping payload size (default 16)\n"
+          "      --call METHOD      call the worker's method METHOD instead of Ping;\n"
+          "                         also prints the pool's queue wait and service time\n"
+          "      --payload-file F   with --call: the payload, file F whole\n"
+          "      --payloads DIR|F.jsonl  with --call: a set, cycled: every file of DIR,\n"
+          "                         or each line of F.jsonl (a JSON string or\n"
+          "                         {\"payload\": string})\n"
           "      --warmup R         requests answered before measuring (default 1000;\n"
           "                         open loop: at most half a second of schedule)\n"
           CLI_POOL_HELP);
@@ -50,6 +59,14 @@ static void print_pcts(const char *label, const wb_hist_t *h) {
          wb_hist_max(h) / 1e3);
 }
 
+/* The pool's split of the latency (--call): queue wait and service time. */
+static void print_split(const wb_hist_t *wait, const wb_hist_t *service) {
+  if (!wait || !service) return;
+  print_pcts("queue wait us (pool)", wait);
+  print_pcts("service us (pool)   ", service);
+}
+
+
 static void print_result(const cli_pool_t *cp, int conc, const wb_load_result_t *r) {
   printf("%d %s workers, %d in flight (closed loop), at most %d per worker: "
          "%llu ok, %llu failed in %.3f s\n",
@@ -57,6 +74,7 @@ static void print_result(const cli_pool_t *cp, int conc, const wb_load_result_t 
          (unsigned long long)r->ok, (unsigned long long)r->failed, r->elapsed_s);
   printf("throughput  %.0f req/s\n", r->rps);
   print_pcts("latency us ", r->lat);
+  print_split(r->wait, r->service);
 }
 
 static void print_open(const cli_pool_t *cp, const wb_open_result_t *r) {
@@ -67,6 +85,7 @@ static void print_open(const cli_pool_t *cp, const wb_open_result_t *r) {
          (unsigned long long)r->failed, r->elapsed_s);
   print_pcts("latency us (from intended send)", r->lat);
   print_pcts("service us (from actual send)  ", r->lat_sent);
+  print_split(r->wait, r->service);
   if (r->overflow || r->unsent)
     printf("over the outstanding cap: %llu sent late, %llu never sent "
            "(the pool could not keep up; the percentiles understate)\n",
@@ -79,8 +98,8 @@ static void print_open(const cli_pool_t *cp, const wb_open_result_t *r) {
  * measured request), and a fatal error that is not the first failure is
  * named too. */
 static void report_failure(int err, const wb_stall_t *st, uint64_t failed,
-                           int first, uint64_t wfailed, int wfirst) {
-  char line[512];
+                           int first, uint64_t wfailed, int wfirst, const char *text) {
+  char line[768];
   if (wb_interrupted()) return;
   if (st->workers) {
     wb_stall_describe(st, line, sizeof line);
@@ -92,9 +111,10 @@ static void report_failure(int err, const wb_stall_t *st, uint64_t failed,
     return;
   }
   int f = wfirst ? wfirst : first;
-  int n = snprintf(line, sizeof line, "%llu measured requests failed, %llu during warm-up; first: %s (%s)",
+  /* The worker's own words (--call: an unknown method, a failing one). */
+  int n = snprintf(line, sizeof line, "%llu measured requests failed, %llu during warm-up; first: %s (%s)%s%.300s",
                    (unsigned long long)failed, (unsigned long long)wfailed,
-                   wp_strerror(f), wp_errname(f));
+                   wp_strerror(f), wp_errname(f), *text ? ": " : "", text);
   if (err != f && n > 0 && (size_t)n < sizeof line)
     snprintf(line + n, sizeof line - (size_t)n, "; the run stopped: %s (%s)",
              wp_strerror(err), wp_errname(err));
@@ -111,8 +131,11 @@ static int run_open(uv_loop_t *loop, wp_pool_t *p, const cli_pool_t *cp,
   if (r.lat && r.lat_sent) print_open(cp, &r);
   wb_hist_free(r.lat);
   wb_hist_free(r.lat_sent);
+  wb_hist_free(r.wait);
+  wb_hist_free(r.service);
   if (err) {
-    report_failure(err, &r.stall, r.failed, r.first_err, r.warmup_failed, r.warmup_first_err);
+    report_failure(err, &r.stall, r.failed, r.first_err, r.warmup_failed, r.warmup_first_err,
+                   r.first_text);
     return EXIT_RUNTIME;
   }
   return EXIT_OK;
@@ -126,8 +149,11 @@ static int run_closed(uv_loop_t *loop, wp_pool_t *p, const cli_pool_t *cp,
   if (!err && r.warmup_failed) err = r.warmup_first_err;
   if (r.lat) print_result(cp, l->concurrency, &r);
   wb_hist_free(r.lat);
+  wb_hist_free(r.wait);
+  wb_hist_free(r.service);
   if (err) {
-    report_failure(err, &r.stall, r.failed, r.first_err, r.warmup_failed, r.warmup_first_err);
+    report_failure(err, &r.stall, r.failed, r.first_err, r.warmup_failed, r.warmup_first_err,
+                   r.first_text);
     return EXIT_RUNTIME;
   }
   return EXIT_OK;
@@ -143,12 +169,15 @@ int cmd_ping(int argc, char **argv) {
       {"warmup", required_argument, 0, 'W'},
       {"rate", required_argument, 0, 'R'},
       {"max-outstanding", required_argument, 0, 'M'},
+      WB_CALL_LONGOPTS(OPT_CALL, OPT_PAYLOAD_FILE, OPT_PAYLOADS),
       {0, 0, 0, 0}};
   cli_pool_t cp;
   cli_pool_init(&cp);
   wb_load_t l = {.concurrency = 1, .warmup = 1000, .req = {.kind = WP_REQ_PING}};
   uint64_t v, payload = 16, max_out = 0;
   double rate = 0;
+  wb_call_t call = {0};
+  char why[512];
   bool conc_given = false, warmup_given = false;
   int c, rc = EXIT_OK;
   while ((c = getopt_long(argc, argv, "n:c:r:d:h", longopts, NULL)) != -1) {
@@ -164,6 +193,14 @@ int cmd_ping(int argc, char **argv) {
     case 'd': if (wb_parse_duration(optarg, &l.duration_ns) || !l.duration_ns) goto bad; break;
     case 'P': if (wb_parse_size(optarg, &payload) || payload > WP_DEFAULT_MAX_FRAME - 64) goto bad; break;
     case 'W': if (wb_parse_uint(optarg, 0, UINT64_MAX, &l.warmup)) goto bad; warmup_given = true; break;
+    case OPT_CALL:
+    case OPT_PAYLOAD_FILE:
+    case OPT_PAYLOADS:
+      if (wb_call_opt(&call, c - OPT_CALL, optarg, why, sizeof why)) {
+        cli_err(CMD, "%s", why);
+        goto usage_err;
+      }
+      break;
     default: goto usage_err;
     }
   }
@@ -179,7 +216,23 @@ int cmd_ping(int argc, char **argv) {
     cli_err(CMD, "--rate (open loop) and -c (closed loop) exclude each other");
     goto usage_err;
   }
-  if (cli_pool_apply(&cp, CMD)) goto usage_err;
+  /* A bad payload is bad input: one line, exit 2, no usage text. */
+  if (wb_call_load(&call, cp.o.max_frame, why, sizeof why)) {
+    cli_err(CMD, "%s", why);
+    cli_pool_free(&cp);
+    return EXIT_USAGE;
+  }
+  l.set = call.payloads.items;
+  l.nset = call.payloads.n;
+  if (call.method) {
+    l.req.kind = WP_REQ_CALL;
+    l.req.method = call.method;
+    l.split = true;
+  }
+  if (cli_pool_apply(&cp, CMD)) {
+    wb_call_free(&call);
+    goto usage_err;
+  }
   cli_pool_fit_inflight(&cp, l.concurrency);
   /* An explicit --timeout ends a stalled request (the pool kills its
    * worker); without one the load's stall bound does. */
@@ -194,10 +247,10 @@ int cmd_ping(int argc, char **argv) {
   uv_loop_t loop;
   uv_loop_init(&loop);
   wp_pool_t *p;
-  char why[768]; /* which worker failed the start, and how */
-  int err = wb_pool_up_why(&loop, &cp.o, &p, why, sizeof why);
+  char start_why[768]; /* which worker failed the start, and how */
+  int err = wb_pool_up_why(&loop, &cp.o, &p, start_why, sizeof start_why);
   if (err) {
-    cli_err(CMD, "pool did not start: %s (%s)", why[0] ? why : wp_strerror(err),
+    cli_err(CMD, "pool did not start: %s (%s)", start_why[0] ? start_why : wp_strerror(err),
             wp_errname(err));
     rc = EXIT_RUNTIME;
   } else {
@@ -207,7 +260,8 @@ int cmd_ping(int argc, char **argv) {
       uint64_t half_s = (uint64_t)(rate / 2) + 1;
       wb_open_t o = {.rate = rate, .requests = l.requests, .duration_ns = l.duration_ns,
                      .warmup = warmup_given || l.warmup < half_s ? l.warmup : half_s,
-                     .max_outstanding = max_out, .req = l.req, .stall_ns = l.stall_ns};
+                     .max_outstanding = max_out, .req = l.req, .stall_ns = l.stall_ns,
+                     .set = l.set, .nset = l.nset, .split = l.split};
       rc = run_open(&loop, p, &cp, &o);
     } else {
       rc = run_closed(&loop, p, &cp, &l);
@@ -219,6 +273,7 @@ int cmd_ping(int argc, char **argv) {
     rc = EXIT_RUNTIME;
   }
   free(buf);
+  wb_call_free(&call);
   cli_pool_free(&cp);
   return rc;
 bad:
