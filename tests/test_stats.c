@@ -9,6 +9,9 @@
  *     → 2, 8 → 13, 10 → 23, 20 → 127: p(U_crit) < 0.05 <= p(U_crit + 1).
  *   - R output with ties (normal approximation, continuity correction):
  *     W = 51.5, p = 0.5966 and W = 0, p = 0.001364.
+ *   - Wilcoxon signed-rank: R's wilcox.test example (paired, greater: V = 40,
+ *     p = 0.01953) and SciPy's wilcoxon example (p = 0.041259765625);
+ *     Holm against R's p.adjust.
  * Every value was also re-derived by brute-force enumeration of all rank
  * arrangements (exact) and by the textbook formula (normal).
  */
@@ -191,6 +194,104 @@ static void mwu_degenerate(void **state) {
   assert_close(r.p, 1.0, 0); /* 2 · 1/2 */
 }
 
+/* ---- Wilcoxon signed-rank, median bounds, Holm --------------------------- */
+
+static void wsr_r_example_exact(void **state) {
+  (void)state;
+  /* R's wilcox.test documentation (Hollander & Wolfe, depression scale
+   * before/after): paired, alternative "greater" → V = 40, p = 0.01953. */
+  double x[] = {1.83, 0.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30};
+  double y[] = {0.878, 0.647, 0.598, 2.05, 1.06, 1.29, 1.06, 3.14, 1.29};
+  double d[9];
+  for (int i = 0; i < 9; i++)
+    d[i] = x[i] - y[i];
+  wb_wsr_t r;
+  assert_int_equal(wb_wsr_test(d, 9, WB_ALT_GREATER, &r), 0);
+  assert_true(r.exact);
+  assert_close(r.v, 40, 0);
+  assert_close(r.p, 10.0 / 512.0, 1e-15); /* 0.01953125 */
+  assert_int_equal(wb_wsr_test(d, 9, WB_ALT_TWO_SIDED, &r), 0);
+  assert_close(r.p, 20.0 / 512.0, 1e-15);
+}
+
+static void wsr_scipy_example_exact(void **state) {
+  (void)state;
+  /* SciPy's wilcoxon documentation (Cushny & Peebles via Fisher, 15 pairs
+   * of plant heights): two-sided p = 0.041259765625, greater 0.0206298828125. */
+  double d[] = {6, 8, 14, 16, 23, 24, 28, 29, 41, -48, 49, 56, 60, -67, 75};
+  wb_wsr_t r;
+  assert_int_equal(wb_wsr_test(d, 15, WB_ALT_TWO_SIDED, &r), 0);
+  assert_close(r.v, 96, 0);
+  assert_close(r.p, 0.041259765625, 1e-15);
+  assert_int_equal(wb_wsr_test(d, 15, WB_ALT_GREATER, &r), 0);
+  assert_close(r.p, 0.0206298828125, 1e-15);
+  assert_int_equal(wb_wsr_test(d, 15, WB_ALT_LESS, &r), 0);
+  assert_close(r.p, 0.982330322265625, 1e-15); /* P(V <= 96), enumerated */
+}
+
+static void wsr_ties_and_zeros_normal(void **state) {
+  (void)state;
+  /* Ties (|2|, |3|, |5| twice each) and a zero (dropped): normal
+   * approximation. V = 43 of n = 10, σ² = 10·11·21/24 - 3·6/48; values from
+   * an independent implementation of the same formulas (R's, correct = TRUE):
+   * z = 1.5319287635644958, two-sided p = 0.12554001464545364, greater with
+   * its own correction 0.06277000732272682. */
+  double d[] = {1, 2, 2, 3, -3, 4, 5, -5, 6, 0, 7};
+  wb_wsr_t r;
+  assert_int_equal(wb_wsr_test(d, 11, WB_ALT_TWO_SIDED, &r), 0);
+  assert_false(r.exact);
+  assert_true(r.ties);
+  assert_int_equal(r.n, 10);
+  assert_close(r.v, 43, 0);
+  assert_close(r.z, 1.5319287635644958, 1e-12);
+  assert_close(r.p, 0.12554001464545364, 1e-12);
+  assert_int_equal(wb_wsr_test(d, 11, WB_ALT_GREATER, &r), 0);
+  assert_close(r.p, 0.06277000732272682, 1e-12);
+}
+
+static void wsr_degenerate(void **state) {
+  (void)state;
+  double zeros[] = {0, 0, 0}, nan_in[] = {1, NAN}, one[] = {0.5};
+  wb_wsr_t r;
+  assert_int_equal(wb_wsr_test(zeros, 3, WB_ALT_GREATER, &r), 0);
+  assert_close(r.p, 1.0, 0);
+  assert_int_equal(wb_wsr_test(nan_in, 2, WB_ALT_GREATER, &r), -1);
+  assert_int_equal(wb_wsr_test(one, 0, WB_ALT_GREATER, &r), -1);
+  assert_int_equal(wb_wsr_test(one, 1, WB_ALT_GREATER, &r), 0);
+  assert_close(r.p, 0.5, 0); /* one positive of two equally likely signs */
+}
+
+static void median_ci_order_statistics(void **state) {
+  (void)state;
+  /* n = 9, 2.5 % a side: P(Bin(9, 1/2) <= 1) = 10/512 <= 0.025 < 46/512,
+   * so the textbook 96.1 % interval (x_(2), x_(8)). */
+  double x[] = {9, 1, 8, 2, 7, 3, 6, 4, 5};
+  double lo, hi;
+  assert_int_equal(wb_median_ci(x, 9, 0.025, &lo, &hi), 0);
+  assert_close(lo, 2, 0);
+  assert_close(hi, 8, 0);
+  assert_close(x[0], 9, 0); /* untouched */
+  /* Five values cannot bound a median at 1 %: 2^-5 > 0.01. */
+  assert_int_equal(wb_median_ci(x, 5, 0.01, &lo, &hi), 0);
+  assert_true(isinf(lo) && lo < 0);
+  assert_true(isinf(hi) && hi > 0);
+}
+
+static void holm_matches_r(void **state) {
+  (void)state;
+  /* R: p.adjust(c(0.01, 0.04, 0.03, 0.005), "holm") → 0.03 0.06 0.06 0.02 */
+  double p[] = {0.01, 0.04, 0.03, 0.005};
+  assert_int_equal(wb_holm_adjust(p, 4), 0);
+  assert_close(p[0], 0.03, 1e-15);
+  assert_close(p[1], 0.06, 1e-15);
+  assert_close(p[2], 0.06, 1e-15);
+  assert_close(p[3], 0.02, 1e-15);
+  double big[] = {0.5, 0.9};
+  assert_int_equal(wb_holm_adjust(big, 2), 0);
+  assert_close(big[0], 1.0, 0); /* capped */
+  assert_close(big[1], 1.0, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(median_odd_even_and_no_mutation),
@@ -202,6 +303,12 @@ int main(void) {
       cmocka_unit_test(mwu_r_examples_with_ties),
       cmocka_unit_test(mwu_normal_past_exact_limit),
       cmocka_unit_test(mwu_degenerate),
+      cmocka_unit_test(wsr_r_example_exact),
+      cmocka_unit_test(wsr_scipy_example_exact),
+      cmocka_unit_test(wsr_ties_and_zeros_normal),
+      cmocka_unit_test(wsr_degenerate),
+      cmocka_unit_test(median_ci_order_statistics),
+      cmocka_unit_test(holm_matches_r),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

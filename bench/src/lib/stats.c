@@ -175,3 +175,174 @@ int wb_mwu_test(const double *a, size_t na, const double *b, size_t nb,
   normal_p(na, nb, out->u, tie_term, &out->z, &out->p);
   return 0;
 }
+
+/* ---- Wilcoxon signed-rank ---------------------------------------------- */
+
+typedef struct {
+  double abs;
+  int positive;
+} signed_obs_t;
+
+static int cmp_signed_obs(const void *pa, const void *pb) {
+  return cmp_double(&((const signed_obs_t *)pa)->abs,
+                    &((const signed_obs_t *)pb)->abs);
+}
+
+/* Ranks |o| (ties get their average rank); returns V, the rank sum of the
+ * positive ones, and Σ(t³ - t) over the tie groups in *tie_term. */
+static double signed_rank_sum(signed_obs_t *o, size_t n, double *tie_term) {
+  double v = 0.0;
+  *tie_term = 0.0;
+  qsort(o, n, sizeof *o, cmp_signed_obs);
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j + 1 < n && o[j + 1].abs == o[i].abs)
+      j++;
+    double t = (double)(j - i + 1), rank = (double)(i + j) / 2.0 + 1.0;
+    for (size_t k = i; k <= j; k++)
+      v += o[k].positive ? rank : 0.0;
+    *tie_term += t * t * t - t;
+    i = j + 1;
+  }
+  return v;
+}
+
+/* Both tails of V's exact null distribution: c[s] counts the subsets of
+ * ranks 1..n summing to s (c_r[s] = c_{r-1}[s] + c_{r-1}[s - r], s run
+ * downwards to update in place); each of the 2^n subsets is equally
+ * likely. n <= 50 keeps every count below 2^50: exact in uint64. */
+static int wsr_exact_tails(size_t n, double v, double *le, double *ge) {
+  size_t smax = n * (n + 1) / 2;
+  uint64_t *c = calloc(smax + 1, sizeof *c);
+  if (!c)
+    return -1;
+  c[0] = 1;
+  for (size_t r = 1; r <= n; r++)
+    for (size_t s = smax; s >= r; s--)
+      c[s] += c[s - r];
+  size_t obs = (size_t)llround(v);
+  uint64_t nle = 0, nge = 0;
+  for (size_t s = 0; s <= smax; s++) {
+    nle += s <= obs ? c[s] : 0;
+    nge += s >= obs ? c[s] : 0;
+  }
+  free(c);
+  *le = ldexp((double)nle, -(int)n);
+  *ge = ldexp((double)nge, -(int)n);
+  return 0;
+}
+
+static double p_for(wb_alt_t alt, double le, double ge) {
+  if (alt == WB_ALT_GREATER)
+    return fmin(1.0, ge);
+  if (alt == WB_ALT_LESS)
+    return fmin(1.0, le);
+  return fmin(1.0, 2.0 * fmin(le, ge));
+}
+
+/* Normal approximation (see stats.h); the continuity correction moves V
+ * half a unit toward its mean, on the side the alternative looks at. */
+static void wsr_normal(size_t n, double v, double tie_term, wb_alt_t alt,
+                       wb_wsr_t *out) {
+  double nn = (double)n, mean = nn * (nn + 1.0) / 4.0;
+  double var = nn * (nn + 1.0) * (2.0 * nn + 1.0) / 24.0 - tie_term / 48.0;
+  double d = v - mean;
+  if (var <= 0.0) {
+    out->p = 1.0;
+    return;
+  }
+  double corr = alt == WB_ALT_GREATER ? 0.5
+              : alt == WB_ALT_LESS    ? -0.5
+              : d > 0 ? 0.5 : d < 0 ? -0.5 : 0.0;
+  out->z = (d - corr) / sqrt(var);
+  double ge = 0.5 * erfc(out->z / sqrt(2.0)); /* P(Z >= z) */
+  double le = 0.5 * erfc(-out->z / sqrt(2.0));
+  out->p = alt == WB_ALT_TWO_SIDED ? fmin(1.0, erfc(fabs(out->z) / sqrt(2.0)))
+                                   : p_for(alt, le, ge);
+}
+
+int wb_wsr_test(const double *d, size_t n, wb_alt_t alt, wb_wsr_t *out) {
+  memset(out, 0, sizeof *out);
+  if (!d || n == 0 || has_nan(d, n))
+    return -1;
+  signed_obs_t *o = malloc(n * sizeof *o);
+  if (!o)
+    return -1;
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++)
+    if (d[i] != 0.0)
+      o[m++] = (signed_obs_t){fabs(d[i]), d[i] > 0};
+  out->n = m;
+  if (m == 0) { /* no difference at all: nothing speaks against H0 */
+    free(o);
+    out->p = 1.0;
+    return 0;
+  }
+  double tie_term;
+  out->v = signed_rank_sum(o, m, &tie_term);
+  free(o);
+  out->ties = tie_term > 0.0;
+  if (!out->ties && m <= WB_WSR_EXACT_MAX) {
+    double le, ge;
+    if (wsr_exact_tails(m, out->v, &le, &ge))
+      return -1;
+    out->exact = 1;
+    out->p = p_for(alt, le, ge);
+    return 0;
+  }
+  wsr_normal(m, out->v, tie_term, alt, out);
+  return 0;
+}
+
+/* ---- Median confidence interval, Holm ------------------------------------ */
+
+int wb_median_ci(const double *x, size_t n, double tail, double *lo,
+                 double *hi) {
+  if (!x || n == 0 || has_nan(x, n))
+    return -1;
+  double *s = sorted_copy(x, n);
+  if (!s)
+    return -1;
+  /* P(Bin(n, 1/2) < k), summed in logs: n can be in the thousands. */
+  size_t k = 0;
+  double cdf = 0.0;
+  for (size_t j = 0; j < n; j++) {
+    double pj = exp(lgamma((double)n + 1) - lgamma((double)j + 1) -
+                    lgamma((double)(n - j) + 1) - (double)n * log(2.0));
+    if (cdf + pj > tail)
+      break;
+    cdf += pj;
+    k = j + 1; /* P(Bin < j + 1) = cdf <= tail */
+  }
+  if (k == 0 || k > (n + 1) / 2) {
+    *lo = k == 0 ? -INFINITY : s[(n - 1) / 2];
+    *hi = k == 0 ? INFINITY : s[n / 2];
+  } else {
+    *lo = s[k - 1];
+    *hi = s[n - k];
+  }
+  free(s);
+  return 0;
+}
+
+static int cmp_pidx(const void *pa, const void *pb, void *ctx) {
+  const double *p = ctx;
+  return cmp_double(&p[*(const size_t *)pa], &p[*(const size_t *)pb]);
+}
+
+int wb_holm_adjust(double *p, size_t m) {
+  size_t *idx = malloc((m ? m : 1) * sizeof *idx);
+  if (!idx)
+    return -1;
+  for (size_t i = 0; i < m; i++)
+    idx[i] = i;
+  qsort_r(idx, m, sizeof *idx, cmp_pidx, p);
+  double run = 0.0;
+  for (size_t j = 0; j < m; j++) {
+    double adj = fmin(1.0, (double)(m - j) * p[idx[j]]);
+    run = fmax(run, adj); /* adjusted p never falls as raw p rises */
+    p[idx[j]] = run;
+  }
+  free(idx);
+  return 0;
+}
