@@ -1,0 +1,271 @@
+/*
+ * render.c — bench/ab's report in three forms, as bench/compare's: an
+ * aligned table for a terminal, Markdown for a pull-request comment, and
+ * JSON ("wpool.ab/1") for scripts. Decides nothing: judge.c does.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ab.h"
+
+enum { COL_ID, COL_BEFORE, COL_AFTER, COL_RATIO, COL_CI, COL_P, COL_VERDICT, NCOLS };
+#define CELL 256
+
+typedef struct {
+  char c[NCOLS][CELL];
+} cells_t;
+
+static const char *const headers[NCOLS] = {"metric", "before", "after", "ratio",
+                                           "CI",     "p",      "verdict"};
+
+static void fmt_value(char *buf, double v, const char *unit) {
+  double a = fabs(v);
+  if (isnan(v))
+    snprintf(buf, CELL, "—");
+  else if (a != 0 && a < 1)
+    snprintf(buf, CELL, "%.3g %s", v, unit);
+  else
+    snprintf(buf, CELL, "%.*f %s", a >= 1000 ? 0 : a >= 100 ? 1 : a >= 10 ? 2 : 3,
+             v, unit);
+}
+
+static void fmt_ratio(char *buf, double r) {
+  snprintf(buf, CELL, isfinite(r) ? "%.3f" : "—", r);
+}
+
+/* Bounds on the ratio; too few rounds for a bound shows 0 or ∞. */
+static void fmt_ci(char *buf, double lo, double hi) {
+  if (isnan(lo))
+    snprintf(buf, CELL, "—");
+  else if (isfinite(hi) && lo > 0)
+    snprintf(buf, CELL, "%.3f–%.3f", lo, hi);
+  else
+    snprintf(buf, CELL, "0–∞");
+}
+
+static void fmt_p(char *buf, double p) {
+  if (isnan(p))
+    snprintf(buf, CELL, "—");
+  else if (p < 0.0001)
+    snprintf(buf, CELL, "<0.0001");
+  else
+    snprintf(buf, CELL, "%.4f", p);
+}
+
+static void fill_cells(const ab_metric_t *x, cells_t *c) {
+  snprintf(c->c[COL_ID], CELL, "%s", x->id);
+  fmt_value(c->c[COL_BEFORE], x->before_med, x->unit);
+  fmt_value(c->c[COL_AFTER], x->after_med, x->unit);
+  fmt_ratio(c->c[COL_RATIO], x->ratio);
+  fmt_ci(c->c[COL_CI], x->lo, x->hi);
+  fmt_p(c->c[COL_P], x->p_holm);
+  if (x->more_rounds)
+    snprintf(c->c[COL_VERDICT], CELL, "%s (~%zu rounds)", ab_verdict_name(x->verdict),
+             x->more_rounds);
+  else
+    snprintf(c->c[COL_VERDICT], CELL, "%s", ab_verdict_name(x->verdict));
+}
+
+/* "main (e96a0ab1c2d3, dirty)". */
+static const char *side_words(const char *label, const json_t *doc, char *buf,
+                              size_t n) {
+  const json_t *git = json_object_get(doc, "git");
+  const char *c = json_string_value(json_object_get(git, "commit"));
+  int dirty = json_is_true(json_object_get(git, "dirty"));
+  snprintf(buf, n, "%s (%.12s%s)", label, c ? c : "no commit", dirty ? ", dirty" : "");
+  return buf;
+}
+
+static void fmt_method(const ab_set_t *s, const ab_opts_t *o, char *buf, size_t n) {
+  snprintf(buf, n,
+           "%zu interleaved rounds, threshold %g%%, one-sided Wilcoxon signed-rank "
+           "test on the paired log ratios, Holm over %zu metrics, alpha %g; ratio = "
+           "after/before (inverted where higher is better: > 1 is worse), CI: "
+           "median bounds at %g%% each",
+           s->rounds, o->threshold_pct, s->nm, o->alpha,
+           100.0 * (1.0 - o->alpha / (double)(s->nm ? s->nm : 1)));
+}
+
+static size_t count(const ab_set_t *s, ab_verdict_t v) {
+  size_t k = 0;
+  for (size_t i = 0; i < s->nm; i++)
+    k += s->m[i].verdict == v;
+  return k;
+}
+
+/* The verdict with its reasons, one line. */
+static void fmt_verdict(const ab_set_t *s, char *buf, size_t n) {
+  size_t nf = json_array_size(s->failures);
+  int k = snprintf(buf, n, "%s: %zu of %zu metrics regressed, %zu no regression, "
+                           "%zu inconclusive",
+                   ab_verdict_name(s->verdict), count(s, AB_REGRESSION), s->nm,
+                   count(s, AB_NO_REGRESSION), count(s, AB_INCONCLUSIVE));
+  if (nf && k > 0 && (size_t)k < n)
+    k += snprintf(buf + k, n - (size_t)k, "; %zu failure%s", nf, nf == 1 ? "" : "s");
+  if (s->verdict == AB_INCONCLUSIVE && k > 0 && (size_t)k < n) {
+    if (s->more_rounds)
+      snprintf(buf + k, n - (size_t)k,
+               "; about %zu rounds in all would likely decide (--rounds %zu)%s",
+               s->more_rounds, s->more_rounds,
+               s->undecidable ? ", though some change sits on the threshold" : "");
+    else if (s->undecidable)
+      snprintf(buf + k, n - (size_t)k,
+               "; a change sits on the threshold: more rounds are unlikely to decide");
+  }
+}
+
+/* ---- text -------------------------------------------------------------- */
+
+static size_t display_width(const char *s) {
+  size_t w = 0;
+  for (; *s; s++)
+    w += ((unsigned char)*s & 0xC0) != 0x80;
+  return w;
+}
+
+static void print_row(FILE *out, char cells[NCOLS][CELL], const size_t *w) {
+  for (int c = 0; c < NCOLS; c++) {
+    size_t pad = w[c] - display_width(cells[c]);
+    int right = c != COL_ID && c != COL_VERDICT;
+    fprintf(out, "%s%*s%s%*s", c ? "  " : "", right ? (int)pad : 0, "", cells[c],
+            right || c == NCOLS - 1 ? 0 : (int)pad, "");
+  }
+  fputc('\n', out);
+}
+
+static void print_list(FILE *out, const char *title, const json_t *l, const char *pre) {
+  json_t *v;
+  size_t i;
+  if (!json_array_size(l))
+    return;
+  fprintf(out, "%s:\n", title);
+  json_array_foreach(l, i, v)
+    fprintf(out, "%s%s\n", pre, json_string_value(v));
+  fputc('\n', out);
+}
+
+static int render_text(const ab_set_t *s, const ab_opts_t *o, FILE *out) {
+  cells_t *cells = calloc(s->nm + 1, sizeof *cells);
+  size_t w[NCOLS] = {0};
+  char buf[1024];
+  if (!cells)
+    return -1;
+  for (int c = 0; c < NCOLS; c++)
+    snprintf(cells[0].c[c], CELL, "%s", headers[c]);
+  for (size_t i = 0; i < s->nm; i++)
+    fill_cells(&s->m[i], &cells[i + 1]);
+  for (size_t i = 0; i <= s->nm; i++)
+    for (int c = 0; c < NCOLS; c++)
+      if (display_width(cells[i].c[c]) > w[c])
+        w[c] = display_width(cells[i].c[c]);
+  fprintf(out, "before  %s\n", side_words(o->before_label, s->before_doc, buf, sizeof buf));
+  fprintf(out, "after   %s\n", side_words(o->after_label, s->after_doc, buf, sizeof buf));
+  fprintf(out, "rounds  %s\n\n", o->dir);
+  for (size_t i = 0; s->nm && i <= s->nm; i++)
+    print_row(out, cells[i].c, w);
+  free(cells);
+  fputc('\n', out);
+  print_list(out, "failures (each is a regression)", s->failures, "  ");
+  print_list(out, "warnings", s->warnings, "  ");
+  fmt_verdict(s, buf, sizeof buf);
+  fprintf(out, "verdict: %s\n", buf);
+  fmt_method(s, o, buf, sizeof buf);
+  fprintf(out, "method: %s\n", buf);
+  return 0;
+}
+
+/* ---- Markdown ----------------------------------------------------------- */
+
+static void md_cell(FILE *out, const char *s) {
+  fputs(" ", out);
+  for (; *s; s++) {
+    if (*s == '|')
+      fputc('\\', out);
+    fputc(*s, out);
+  }
+  fputs(" |", out);
+}
+
+static int render_markdown(const ab_set_t *s, const ab_opts_t *o, FILE *out) {
+  char buf[1024], b2[512];
+  fmt_verdict(s, buf, sizeof buf);
+  fprintf(out, "### wpool A/B: %s\n\n", buf);
+  fprintf(out, "%s → ", side_words(o->before_label, s->before_doc, b2, sizeof b2));
+  fprintf(out, "%s\n\n", side_words(o->after_label, s->after_doc, b2, sizeof b2));
+  print_list(out, "**Failures** (each is a regression)", s->failures, "- ");
+  fputs("| metric | before | after | ratio | CI | p | verdict |\n", out);
+  fputs("|:--|--:|--:|--:|--:|--:|:--|\n", out);
+  for (size_t i = 0; i < s->nm; i++) {
+    cells_t c;
+    char id[CELL + 2];
+    fill_cells(&s->m[i], &c);
+    snprintf(id, sizeof id, "`%s`", c.c[COL_ID]);
+    fputs("|", out);
+    md_cell(out, id);
+    for (int col = COL_BEFORE; col < NCOLS; col++)
+      md_cell(out, c.c[col]);
+    fputc('\n', out);
+  }
+  fmt_method(s, o, buf, sizeof buf);
+  fprintf(out, "\n%s\n", buf);
+  return 0;
+}
+
+/* ---- JSON --------------------------------------------------------------- */
+
+static json_t *num_or_null(double v) {
+  return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *side_json(const char *label, const json_t *doc) {
+  const json_t *git = json_object_get(doc, "git");
+  return json_pack("{s:s, s:O?, s:O?}", "label", label, "commit",
+                   json_object_get(git, "commit"), "dirty",
+                   json_object_get(git, "dirty"));
+}
+
+static json_t *metric_json(const ab_metric_t *x) {
+  return json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:[o, o], s:o, s:o, s:s, s:o}",
+                   "id", x->id, "unit", x->unit, "better", x->better,
+                   "rounds", (json_int_t)x->n, "before", num_or_null(x->before_med),
+                   "after", num_or_null(x->after_med), "ratio", num_or_null(x->ratio),
+                   "ci", num_or_null(x->lo), num_or_null(x->hi), "p", num_or_null(x->p),
+                   "p_holm", num_or_null(x->p_holm), "verdict", ab_verdict_name(x->verdict),
+                   "rounds_to_decide", x->more_rounds ? json_integer((json_int_t)x->more_rounds)
+                                                      : json_null());
+}
+
+static int render_json(const ab_set_t *s, const ab_opts_t *o, FILE *out) {
+  json_t *ms = json_array();
+  char summary[1024];
+  fmt_verdict(s, summary, sizeof summary);
+  for (size_t i = 0; ms && i < s->nm; i++)
+    json_array_append_new(ms, metric_json(&s->m[i]));
+  json_t *doc = json_pack(
+      "{s:s, s:s, s:o, s:o, s:{s:I, s:f, s:f, s:s, s:s, s:s}, s:o, s:O, s:O, s:s, s:s, s:o}",
+      "schema", "wpool.ab/1", "dir", o->dir,
+      "before", side_json(o->before_label, s->before_doc),
+      "after", side_json(o->after_label, s->after_doc),
+      "method", "rounds", (json_int_t)s->rounds, "threshold_pct", o->threshold_pct,
+      "alpha", o->alpha, "test", "wilcoxon signed-rank, one-sided, paired log ratios",
+      "correction", "holm", "ci", "order statistics of the median, 1 - alpha/m each side",
+      "metrics", ms, "failures", s->failures, "warnings", s->warnings,
+      "verdict", ab_verdict_name(s->verdict), "summary", summary,
+      "rounds_to_decide", s->more_rounds ? json_integer((json_int_t)s->more_rounds) : json_null());
+  if (!doc || json_dumpf(doc, out, JSON_INDENT(2) | JSON_REAL_PRECISION(12)) != 0) {
+    json_decref(doc);
+    return -1;
+  }
+  fputc('\n', out);
+  json_decref(doc);
+  return 0;
+}
+
+int ab_render(const ab_set_t *s, const ab_opts_t *o, FILE *out) {
+  switch (o->format) {
+  case AB_MARKDOWN: return render_markdown(s, o, out);
+  case AB_JSON: return render_json(s, o, out);
+  default: return render_text(s, o, out);
+  }
+}
