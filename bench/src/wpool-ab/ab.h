@@ -24,15 +24,15 @@ typedef enum { AB_TEXT, AB_MARKDOWN, AB_JSON } ab_format_t;
 typedef struct {
   const char *dir;          /* the rounds directory */
   double threshold_pct;     /* default AB_DEFAULT_THRESHOLD */
-  double alpha;             /* family-wise, over all metrics; default 0.05 */
+  double alpha;             /* family-wise, over all metrics; default 0.01 */
   const char *before_label; /* shown next to each side's commit */
   const char *after_label;
   ab_format_t format;
 } ab_opts_t;
 
-/* Why 5 % and not 10 %: see judge.c (ab_judge) and results/README.md. */
+/* Why 5 % and not 10 %, and 0.01: see judge.c and results/README.md. */
 #define AB_DEFAULT_THRESHOLD 5.0
-#define AB_DEFAULT_ALPHA 0.05
+#define AB_DEFAULT_ALPHA 0.01
 
 /* 0 run, 1 help printed (exit 0), -1 usage error with one line in err. */
 int ab_opts_parse(int argc, char **argv, ab_opts_t *o, char *err, size_t n);

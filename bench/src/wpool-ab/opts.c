@@ -24,7 +24,7 @@ static void usage(FILE *f) {
       "options:\n"
       "  --threshold PCT        slowdown that counts (default 5; see\n"
       "                         results/README.md, bench/ab)\n"
-      "  --alpha A              family-wise significance (default 0.05)\n"
+      "  --alpha A              family-wise significance (default 0.01)\n"
       "  --before-label S, --after-label S   names shown for the two sides\n"
       "  --markdown | --json    output form (default a text table)\n"
       "  -h, --help\n"
