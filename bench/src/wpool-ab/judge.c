@@ -89,6 +89,9 @@ static size_t rounds_to_decide(const double *d, size_t n, double med, double t,
   free(dev);
   double gap = med < t ? t - med : med;
   double need = pow(z_upper(tail) * 1.253 * sigma / gap, 2);
+  /* Fewer than log2(1 / tail) rounds bound no median at all (the CI needs
+   * the smallest and largest round to be unlikely enough). */
+  need = fmax(need, ceil(log2(1.0 / tail)) + 3.0);
   if (!(need <= AB_MAX_GROWTH * (double)n) || gap <= 0) {
     *stuck = 1;
     return 0;
