@@ -84,7 +84,9 @@ static int cmp_obs(const void *pa, const void *pb) {
 }
 
 /* Ranks the pooled sample (ties get their average rank) and returns the
- * rank sum of sample a; *tie_term gets Σ(t³ - t) over the tie groups. */
+ * rank sum of the observations flagged from_a (sample a; for the
+ * signed-rank test, the positive differences, ranked by |d|); *tie_term
+ * gets Σ(t³ - t) over the tie groups. */
 static double rank_sum_a(obs_t *o, size_t n, double *tie_term) {
   double r1 = 0.0;
   *tie_term = 0.0;
@@ -178,35 +180,6 @@ int wb_mwu_test(const double *a, size_t na, const double *b, size_t nb,
 
 /* ---- Wilcoxon signed-rank ---------------------------------------------- */
 
-typedef struct {
-  double abs;
-  int positive;
-} signed_obs_t;
-
-static int cmp_signed_obs(const void *pa, const void *pb) {
-  return cmp_double(&((const signed_obs_t *)pa)->abs,
-                    &((const signed_obs_t *)pb)->abs);
-}
-
-/* Ranks |o| (ties get their average rank); returns V, the rank sum of the
- * positive ones, and Σ(t³ - t) over the tie groups in *tie_term. */
-static double signed_rank_sum(signed_obs_t *o, size_t n, double *tie_term) {
-  double v = 0.0;
-  *tie_term = 0.0;
-  qsort(o, n, sizeof *o, cmp_signed_obs);
-  for (size_t i = 0; i < n;) {
-    size_t j = i;
-    while (j + 1 < n && o[j + 1].abs == o[i].abs)
-      j++;
-    double t = (double)(j - i + 1), rank = (double)(i + j) / 2.0 + 1.0;
-    for (size_t k = i; k <= j; k++)
-      v += o[k].positive ? rank : 0.0;
-    *tie_term += t * t * t - t;
-    i = j + 1;
-  }
-  return v;
-}
-
 /* Both tails of V's exact null distribution: c[s] counts the subsets of
  * ranks 1..n summing to s (c_r[s] = c_{r-1}[s] + c_{r-1}[s - r], s run
  * downwards to update in place); each of the 2^n subsets is equally
@@ -265,13 +238,13 @@ int wb_wsr_test(const double *d, size_t n, wb_alt_t alt, wb_wsr_t *out) {
   memset(out, 0, sizeof *out);
   if (!d || n == 0 || has_nan(d, n))
     return -1;
-  signed_obs_t *o = malloc(n * sizeof *o);
+  obs_t *o = malloc(n * sizeof *o);
   if (!o)
     return -1;
   size_t m = 0;
   for (size_t i = 0; i < n; i++)
     if (d[i] != 0.0)
-      o[m++] = (signed_obs_t){fabs(d[i]), d[i] > 0};
+      o[m++] = (obs_t){fabs(d[i]), d[i] > 0};
   out->n = m;
   if (m == 0) { /* no difference at all: nothing speaks against H0 */
     free(o);
@@ -279,7 +252,7 @@ int wb_wsr_test(const double *d, size_t n, wb_alt_t alt, wb_wsr_t *out) {
     return 0;
   }
   double tie_term;
-  out->v = signed_rank_sum(o, m, &tie_term);
+  out->v = rank_sum_a(o, m, &tie_term);
   free(o);
   out->ties = tie_term > 0.0;
   if (!out->ties && m <= WB_WSR_EXACT_MAX) {

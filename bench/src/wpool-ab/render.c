@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ab.h"
+#include "table.h"
 
 enum { COL_ID, COL_BEFORE, COL_AFTER, COL_RATIO, COL_CI, COL_P, COL_VERDICT, NCOLS };
 #define CELL 256
@@ -18,17 +19,6 @@ typedef struct {
 
 static const char *const headers[NCOLS] = {"metric", "before", "after", "ratio",
                                            "CI",     "p",      "verdict"};
-
-static void fmt_value(char *buf, double v, const char *unit) {
-  double a = fabs(v);
-  if (isnan(v))
-    snprintf(buf, CELL, "—");
-  else if (a != 0 && a < 1)
-    snprintf(buf, CELL, "%.3g %s", v, unit);
-  else
-    snprintf(buf, CELL, "%.*f %s", a >= 1000 ? 0 : a >= 100 ? 1 : a >= 10 ? 2 : 3,
-             v, unit);
-}
 
 static void fmt_ratio(char *buf, double r) {
   snprintf(buf, CELL, isfinite(r) ? "%.3f" : "—", r);
@@ -44,22 +34,13 @@ static void fmt_ci(char *buf, double lo, double hi) {
     snprintf(buf, CELL, "0–∞");
 }
 
-static void fmt_p(char *buf, double p) {
-  if (isnan(p))
-    snprintf(buf, CELL, "—");
-  else if (p < 0.0001)
-    snprintf(buf, CELL, "<0.0001");
-  else
-    snprintf(buf, CELL, "%.4f", p);
-}
-
 static void fill_cells(const ab_metric_t *x, cells_t *c) {
   snprintf(c->c[COL_ID], CELL, "%s", x->id);
-  fmt_value(c->c[COL_BEFORE], x->before_med, x->unit);
-  fmt_value(c->c[COL_AFTER], x->after_med, x->unit);
+  wb_fmt_value(c->c[COL_BEFORE], CELL, x->before_med, x->unit);
+  wb_fmt_value(c->c[COL_AFTER], CELL, x->after_med, x->unit);
   fmt_ratio(c->c[COL_RATIO], x->ratio);
   fmt_ci(c->c[COL_CI], x->lo, x->hi);
-  fmt_p(c->c[COL_P], x->p_holm);
+  wb_fmt_p(c->c[COL_P], CELL, x->p_holm);
   if (x->more_rounds)
     snprintf(c->c[COL_VERDICT], CELL, "%s (~%zu rounds)", ab_verdict_name(x->verdict),
              x->more_rounds);
@@ -117,21 +98,12 @@ static void fmt_verdict(const ab_set_t *s, char *buf, size_t n) {
 
 /* ---- text -------------------------------------------------------------- */
 
-static size_t display_width(const char *s) {
-  size_t w = 0;
-  for (; *s; s++)
-    w += ((unsigned char)*s & 0xC0) != 0x80;
-  return w;
-}
-
-static void print_row(FILE *out, char cells[NCOLS][CELL], const size_t *w) {
-  for (int c = 0; c < NCOLS; c++) {
-    size_t pad = w[c] - display_width(cells[c]);
-    int right = c != COL_ID && c != COL_VERDICT;
-    fprintf(out, "%s%*s%s%*s", c ? "  " : "", right ? (int)pad : 0, "", cells[c],
-            right || c == NCOLS - 1 ? 0 : (int)pad, "");
-  }
-  fputc('\n', out);
+/* Words left (metric, verdict), numbers right. */
+static void print_cells(FILE *out, char cells[NCOLS][CELL], const size_t *w) {
+  const char *row[NCOLS];
+  for (int c = 0; c < NCOLS; c++)
+    row[c] = cells[c];
+  wb_table_row(out, row, w, NCOLS, 1u << COL_ID | 1u << COL_VERDICT);
 }
 
 static void print_list(FILE *out, const char *title, const json_t *l, const char *pre) {
@@ -157,13 +129,13 @@ static int render_text(const ab_set_t *s, const ab_opts_t *o, FILE *out) {
     fill_cells(&s->m[i], &cells[i + 1]);
   for (size_t i = 0; i <= s->nm; i++)
     for (int c = 0; c < NCOLS; c++)
-      if (display_width(cells[i].c[c]) > w[c])
-        w[c] = display_width(cells[i].c[c]);
+      if (wb_display_width(cells[i].c[c]) > w[c])
+        w[c] = wb_display_width(cells[i].c[c]);
   fprintf(out, "before  %s\n", side_words(o->before_label, s->before_doc, buf, sizeof buf));
   fprintf(out, "after   %s\n", side_words(o->after_label, s->after_doc, buf, sizeof buf));
   fprintf(out, "rounds  %s\n\n", o->dir);
   for (size_t i = 0; s->nm && i <= s->nm; i++)
-    print_row(out, cells[i].c, w);
+    print_cells(out, cells[i].c, w);
   free(cells);
   fputc('\n', out);
   print_list(out, "failures (each is a regression)", s->failures, "  ");
@@ -176,16 +148,6 @@ static int render_text(const ab_set_t *s, const ab_opts_t *o, FILE *out) {
 }
 
 /* ---- Markdown ----------------------------------------------------------- */
-
-static void md_cell(FILE *out, const char *s) {
-  fputs(" ", out);
-  for (; *s; s++) {
-    if (*s == '|')
-      fputc('\\', out);
-    fputc(*s, out);
-  }
-  fputs(" |", out);
-}
 
 static int render_markdown(const ab_set_t *s, const ab_opts_t *o, FILE *out) {
   char buf[1024], b2[512];
@@ -202,9 +164,9 @@ static int render_markdown(const ab_set_t *s, const ab_opts_t *o, FILE *out) {
     fill_cells(&s->m[i], &c);
     snprintf(id, sizeof id, "`%s`", c.c[COL_ID]);
     fputs("|", out);
-    md_cell(out, id);
+    wb_md_cell(out, id);
     for (int col = COL_BEFORE; col < NCOLS; col++)
-      md_cell(out, c.c[col]);
+      wb_md_cell(out, c.c[col]);
     fputc('\n', out);
   }
   fmt_method(s, o, buf, sizeof buf);
@@ -213,10 +175,6 @@ static int render_markdown(const ab_set_t *s, const ab_opts_t *o, FILE *out) {
 }
 
 /* ---- JSON --------------------------------------------------------------- */
-
-static json_t *num_or_null(double v) {
-  return isfinite(v) ? json_real(v) : json_null();
-}
 
 static json_t *side_json(const char *label, const json_t *doc) {
   const json_t *git = json_object_get(doc, "git");
@@ -228,10 +186,10 @@ static json_t *side_json(const char *label, const json_t *doc) {
 static json_t *metric_json(const ab_metric_t *x) {
   return json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:[o, o], s:o, s:o, s:s, s:o}",
                    "id", x->id, "unit", x->unit, "better", x->better,
-                   "rounds", (json_int_t)x->n, "before", num_or_null(x->before_med),
-                   "after", num_or_null(x->after_med), "ratio", num_or_null(x->ratio),
-                   "ci", num_or_null(x->lo), num_or_null(x->hi), "p", num_or_null(x->p),
-                   "p_holm", num_or_null(x->p_holm), "verdict", ab_verdict_name(x->verdict),
+                   "rounds", (json_int_t)x->n, "before", wb_json_num(x->before_med),
+                   "after", wb_json_num(x->after_med), "ratio", wb_json_num(x->ratio),
+                   "ci", wb_json_num(x->lo), wb_json_num(x->hi), "p", wb_json_num(x->p),
+                   "p_holm", wb_json_num(x->p_holm), "verdict", ab_verdict_name(x->verdict),
                    "rounds_to_decide", x->more_rounds ? json_integer((json_int_t)x->more_rounds)
                                                       : json_null());
 }

@@ -1,0 +1,35 @@
+/*
+ * table.h — the cells of a report table, shared by the report printers
+ * (wpool-ab; bench/compare's render.c has its own copies still): a value
+ * with its unit, a p-value, an aligned text row, a Markdown cell, and a
+ * JSON number that may be NaN.
+ */
+#ifndef WB_TABLE_H
+#define WB_TABLE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* Terminal columns of a UTF-8 string ("—" is three bytes, one column). */
+size_t wb_display_width(const char *s);
+
+/* Enough digits to see a few-percent change, no more: "3.176 us",
+ * "303227 req/s", "0.0123 ms"; "—" for NaN. */
+void wb_fmt_value(char *buf, size_t n, double v, const char *unit);
+
+/* "0.0123", "<0.0001", "—" for NaN. */
+void wb_fmt_p(char *buf, size_t n, double p);
+
+/* One row of cells[0..ncols), each padded to w[c]: numbers right-aligned,
+ * the columns whose bit is set in left_mask left-aligned; two spaces apart. */
+void wb_table_row(FILE *out, const char *const *cells, const size_t *w,
+                  size_t ncols, unsigned left_mask);
+
+/* " s |", with '|' escaped: a Markdown table cell after its opening bar. */
+void wb_md_cell(FILE *out, const char *s);
+
+/* JSON has no NaN or infinity: those become null. */
+json_t *wb_json_num(double v);
+
+#endif
