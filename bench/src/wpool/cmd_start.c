@@ -2,6 +2,9 @@
  * cmd_start.c — `wpool start`: start a pool, print every worker's startup
  * timeline (spawn asked → process started → ready), the time until the
  * first and until all were ready, ping each worker once, stop.
+ * --no-ping and --start-timeout serve bench/baseline's instruction counts
+ * (scn_instructions.c): a start with nothing else in it, under valgrind,
+ * where a worker takes ~50x its usual time to its Hello.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +23,8 @@ static void usage(FILE *f) {
           "Starts N workers, prints each one's timeline (ms since start), pings\n"
           "every worker once and stops the pool.\n" CLI_POOL_HELP
           "      --hold DUR         keep the started pool up this long before stopping\n"
+          "      --no-ping          stop without pinging the workers\n"
+          "      --start-timeout DUR  spawn → Hello limit per worker (default 10s)\n"
           "  -q, --quiet            only the summary line\n");
 }
 
@@ -91,11 +96,12 @@ static void hold_pool(uv_loop_t *loop, uint64_t ns) {
 int cmd_start(int argc, char **argv) {
   static const struct option longopts[] = {
       CLI_POOL_LONGOPTS, {"hold", required_argument, 0, 'H'},
+      {"no-ping", no_argument, 0, 'P'}, {"start-timeout", required_argument, 0, 'T'},
       {"quiet", no_argument, 0, 'q'}, {0, 0, 0, 0}};
   cli_pool_t cp;
   cli_pool_init(&cp);
   uint64_t hold = 0;
-  int quiet = 0, c, rc = EXIT_OK;
+  int quiet = 0, ping = 1, c, rc = EXIT_OK;
   while ((c = getopt_long(argc, argv, "n:qh", longopts, NULL)) != -1) {
     int h = cli_pool_opt(&cp, CMD, c, optarg);
     if (h < 0) goto usage_err;
@@ -103,6 +109,8 @@ int cmd_start(int argc, char **argv) {
     if (c == 'h') { usage(stdout); cli_pool_free(&cp); return EXIT_OK; }
     else if (c == 'q') quiet = 1;
     else if (c == 'H') { if (wb_parse_duration(optarg, &hold)) { cli_err(CMD, "bad --hold"); goto usage_err; } }
+    else if (c == 'P') ping = 0;
+    else if (c == 'T') { if (wb_parse_duration(optarg, &cp.o.start_timeout_ns) || !cp.o.start_timeout_ns) { cli_err(CMD, "bad --start-timeout '%s'", optarg); goto usage_err; } }
     else goto usage_err;
   }
   if (optind != argc) {
@@ -131,13 +139,15 @@ int cmd_start(int argc, char **argv) {
            cp.o.size, wp_transport_name(cp.o.transport), wp_mode_name(cp.o.mode),
            sr.first_ready_ms, sr.all_ready_ms, sr.mean_ready_ms);
     int ok = 0;
-    wb_interrupt_doing("pinging %d workers", cp.o.size);
-    err = ping_each(&loop, p, cp.o.size, cp.o.request_timeout_ns, &ok);
+    if (ping) {
+      wb_interrupt_doing("pinging %d workers", cp.o.size);
+      err = ping_each(&loop, p, cp.o.size, cp.o.request_timeout_ns, &ok);
+    }
     if (err && !wb_interrupted()) {
       cli_err(CMD, "ping failed (%d of %d workers answered): %s (%s)", ok, cp.o.size,
               wp_strerror(err), wp_errname(err));
       rc = EXIT_RUNTIME;
-    } else if (!quiet) {
+    } else if (!quiet && ping) {
       printf("pinged all %d workers\n", cp.o.size);
     }
     if (hold) {
