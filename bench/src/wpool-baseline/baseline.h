@@ -121,6 +121,9 @@ void bl_done(wb_ctx_t *c, const char *fmt, ...)
 /* A failed point: always a line on stderr; counts in c->failures. */
 void bl_fail(wb_ctx_t *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* A line that stays on stderr (a scenario skipped, and why); not a failure. */
+void bl_note(wb_ctx_t *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Clears the live line (before the summary). */
 void bl_status_end(void);
 
@@ -136,6 +139,8 @@ int bl_pool_up(wb_ctx_t *c, const wp_options_t *o, wp_pool_t **out);
 void bl_pool_down(wb_ctx_t *c, wp_pool_t *p);
 /* VmRSS of a process (0: this one) in bytes, or -1. */
 long long bl_rss_bytes(int pid);
+/* The first CPU this process may run on, or -1. */
+int bl_first_cpu(void);
 /* dir(/proc/self/exe)/rel into buf: the programs built beside this one. */
 int bl_sibling_path(const char *rel, char *buf, size_t cap);
 
@@ -150,5 +155,6 @@ extern const wb_scenario_t scn_payload;
 extern const wb_scenario_t scn_memory;
 extern const wb_scenario_t scn_recovery;
 extern const wb_scenario_t scn_workload;
+extern const wb_scenario_t scn_instructions;
 
 #endif

@@ -53,6 +53,13 @@ void bl_fail(wb_ctx_t *c, const char *fmt, ...) {
   va_end(ap);
 }
 
+void bl_note(wb_ctx_t *c, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  line(c, true, fmt, ap);
+  va_end(ap);
+}
+
 void bl_status_end(void) {
   if (live) fputs("\r\033[K", stderr);
   live = 0;

@@ -19,6 +19,7 @@ const wb_scenario_t *const bl_scenarios[] = {
     &scn_memory,
     &scn_recovery,
     &scn_workload,
+    &scn_instructions,
 };
 const size_t bl_nscenarios = sizeof bl_scenarios / sizeof bl_scenarios[0];
 

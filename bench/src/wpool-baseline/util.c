@@ -3,6 +3,7 @@
  * a point, a process's resident memory, the programs built beside this one.
  */
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,6 +41,14 @@ long long bl_rss_bytes(int pid) {
     if (sscanf(line, "VmRSS: %lld kB", &kib) == 1) break;
   fclose(f);
   return kib < 0 ? -1 : kib * 1024;
+}
+
+int bl_first_cpu(void) {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
+  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+    if (CPU_ISSET(cpu, &set)) return cpu;
+  return -1;
 }
 
 int bl_sibling_path(const char *rel, char *buf, size_t cap) {
