@@ -4,10 +4,16 @@
  * metric ids with one run per repetition and their floor links; --out is
  * respected (nothing lands in the results directory); without --out both
  * <time>-<sha>.json and latest.json are written; a bad option exits 2 with
- * one line. Kept to a few seconds so it also runs under make check.
+ * one line. Floors: each pool point links to the floor at the requests it
+ * has on the wire, in the suite's placement, and the pipe floor does one
+ * write per request on both sides. Instructions: callgrind counts per
+ * request and per start (skipped under the sanitizers, which valgrind
+ * cannot run), and a clear skip without valgrind. Kept to a few seconds
+ * (instructions: ~10 s) so it also runs under make check.
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -100,6 +106,23 @@ static json_t *has(json_t *doc, const char *id, int n) {
   return m;
 }
 
+/* A number in the metric's params. */
+static double param(json_t *doc, const char *id, const char *key) {
+  json_t *m = wb_metric_find(doc, id);
+  if (!m) fail_msg("missing metric %s", id);
+  json_t *v = json_object_get(json_object_get(m, "params"), key);
+  if (!json_is_number(v)) fail_msg("%s: no params.%s", id, key);
+  return json_number_value(v);
+}
+
+static const char *param_str(json_t *doc, const char *id, const char *key) {
+  json_t *m = wb_metric_find(doc, id);
+  assert_non_null(m);
+  const char *s = json_string_value(json_object_get(json_object_get(m, "params"), key));
+  assert_non_null(s);
+  return s;
+}
+
 static void floor_is(json_t *m, const char *floor) {
   assert_string_equal(json_string_value(json_object_get(m, "floor")), floor);
   assert_true(json_number_value(json_object_get(m, "ratio_to_floor")) > 0);
@@ -128,7 +151,19 @@ static void quick_subset_has_the_ids(void **state) {
   has(doc, "floor.spawn/sequential/n=2", 2);
   floor_is(has(doc, "ping.rps/pipe/checkout/n=1/c=1", 2), "floor.rps/pipe/c=1");
   floor_is(has(doc, "ping.rps/grpc/pipelined/n=2/c=10", 2), "floor.rps/grpc/c=10");
-  has(doc, "ping.rps/pipe/checkout/n=2/c=10", 2);
+  /* Checkout n=2 at C=10 has 2 requests out (8 queue in the pool): its
+   * floor is the bare pipe at 2 in flight, measured for that reason. */
+  floor_is(has(doc, "ping.rps/pipe/checkout/n=2/c=10", 2), "floor.rps/pipe/c=2");
+  floor_is(has(doc, "ping.rps/pipe/pipelined/n=2/c=10", 2), "floor.rps/pipe/c=10");
+  has(doc, "floor.rps/grpc/c=2", 2);
+  /* The pipe floor does a request's work: one write per request, each side. */
+  static const char *const pipe_floors[] = {"floor.rps/pipe/c=1", "floor.rps/pipe/c=2",
+                                            "floor.rps/pipe/c=10"};
+  for (int i = 0; i < 3; i++) {
+    assert_true(param(doc, pipe_floors[i], "requests") >= 2 * 300);
+    assert_float_equal(param(doc, pipe_floors[i], "requests_per_write"), 1, 1e-9);
+    assert_float_equal(param(doc, pipe_floors[i], "requests_per_echo_write"), 1, 1e-9);
+  }
   /* 300 samples a run: P95 has 15 beyond it, P99 only 3 (not reported). */
   has(doc, "floor.p95/grpc/c=1", 2);
   assert_null(wb_metric_find(doc, "floor.p99/grpc/c=1"));
@@ -147,6 +182,81 @@ static void quick_subset_has_the_ids(void **state) {
   threshold_is(doc, "ping.rps/pipe/checkout/n=1/c=1", 55);
   threshold_is(doc, "ping.rps/grpc/pipelined/n=2/c=10", 65);
   threshold_is(doc, "floor.spawn/sequential/n=2", 0);
+  /* Floors in the suite's placement: pinned to that CPU too. */
+  char place[32];
+  snprintf(place, sizeof place, "cpus %lld",
+           json_integer_value(json_array_get(json_object_get(cfg, "cpus"), 0)));
+  assert_string_equal(param_str(doc, "floor.rps/pipe/c=10", "placement"), place);
+  assert_string_equal(param_str(doc, "floor.rps/grpc/c=1", "placement"), place);
+  json_decref(doc);
+}
+
+/* Unpinned, the floors run unpinned too, so the ratio compares one
+ * placement with itself. */
+static void unpinned_floors_follow_the_suite(void **state) {
+  (void)state;
+  const char *out = tmp("quick.json");
+  int rc = baseline("--quick", "--cpus", "all", "--only", "floors,throughput", "--transports",
+                    "pipe", "--sizes", "1", "--concurrency", "1", "--reps", "1",
+                    "--requests", "200", "--warmup", "20", "--out", out, NULL);
+  assert_int_equal(rc, 0);
+  json_t *doc = load_ok(out);
+  assert_string_equal(param_str(doc, "floor.rps/pipe/c=1", "placement"), "unpinned");
+  floor_is(has(doc, "ping.rps/pipe/checkout/n=1/c=1", 1), "floor.rps/pipe/c=1");
+  json_decref(doc);
+}
+
+static bool have_valgrind(void) {
+  return system("command -v valgrind >/dev/null 2>&1") == 0;
+}
+
+/* Instructions per request and per start, from callgrind. */
+static void instructions_counts(void **state) {
+  (void)state;
+  if (getenv("WPOOL_SANITIZED") || !have_valgrind()) skip(); /* ASan binaries: no valgrind */
+  const char *out = tmp("quick.json");
+  int rc = baseline("--quick", "--only", "instructions", "--reps", "1", "--requests", "300",
+                    "--warmup", "20", "--out", out, NULL);
+  assert_int_equal(rc, 0);
+  json_t *doc = load_ok(out);
+  static const char *const ids[] = {
+      "instr.sup/pipe/checkout/n=1/c=1", "instr.wrk/pipe/checkout/n=1/c=1",
+      "instr.sup/pipe/pipelined/n=1/c=100", "instr.wrk/pipe/pipelined/n=1/c=100",
+      "instr.start_sup/pipe/n=16", "instr.start_wrk/pipe/n=16"};
+  for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+    json_t *m = has(doc, ids[i], 1);
+    assert_string_equal(json_string_value(json_object_get(m, "unit")), "instr");
+    assert_string_equal(json_string_value(json_object_get(m, "better")), "lower");
+    threshold_is(doc, ids[i], 3);
+  }
+  /* A request costs the supervisor and the worker thousands of
+   * instructions, not the millions of a process's start-up: the fixed
+   * costs cancelled out. A worker's start is the other way round. */
+  for (int i = 0; i < 4; i++) {
+    double v = json_number_value(json_object_get(wb_metric_find(doc, ids[i]), "median"));
+    assert_true(v > 500 && v < 50000);
+  }
+  double hello = json_number_value(json_object_get(wb_metric_find(doc, ids[5]), "median"));
+  assert_true(hello > 20000 && hello < 5000000);
+  json_decref(doc);
+}
+
+/* Without valgrind: one line saying so, exit 0, and the reason on file. */
+static void instructions_skipped_without_valgrind(void **state) {
+  (void)state;
+  const char *out = tmp("quick.json");
+  char *path = strdup(getenv("PATH") ? getenv("PATH") : "");
+  setenv("PATH", "/nonexistent", 1);
+  int rc = baseline("--only", "instructions", "--out", out, NULL);
+  setenv("PATH", path, 1);
+  free(path);
+  assert_int_equal(rc, 0);
+  assert_int_equal(lines_in(tmp("stderr")), 1);
+  json_t *doc = load_ok(out);
+  json_t *why = json_object_get(json_object_get(json_object_get(doc, "config"), "skipped"),
+                                "instructions");
+  assert_non_null(strstr(json_string_value(why), "valgrind"));
+  assert_null(wb_metric_find(doc, "instr.sup/pipe/checkout/n=1/c=1"));
   json_decref(doc);
 }
 
@@ -178,6 +288,8 @@ static void without_out_writes_both_files(void **state) {
   assert_int_equal(entries_in(tmp("results")), 2);
   json_t *latest = load_ok(tmp("results/latest.json"));
   floor_is(has(latest, "ping.p50/pipe/pipelined/n=1/c=2", 1), "floor.p50/pipe/c=2");
+  /* Checkout n=1 at C=2 queues one: its latency has no floor to read by. */
+  assert_null(json_object_get(has(latest, "ping.p50/pipe/checkout/n=1/c=2", 1), "floor"));
   has(latest, "ping.max/pipe/checkout/n=1/c=2", 1);
   json_decref(latest);
   DIR *d = opendir(tmp("results"));
@@ -232,6 +344,9 @@ int main(void) {
       cmocka_unit_test(bad_options_exit_2_with_one_line),
       cmocka_unit_test(quick_subset_has_the_ids),
       cmocka_unit_test(cpus_all_runs_unpinned),
+      cmocka_unit_test(unpinned_floors_follow_the_suite),
+      cmocka_unit_test(instructions_counts),
+      cmocka_unit_test(instructions_skipped_without_valgrind),
       cmocka_unit_test(without_out_writes_both_files),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -4,21 +4,53 @@
  * start-up is exec + the dynamic loader + libc and nothing a worker adds.
  *
  *   floor_child        write one byte, then wait for stdin EOF; exit 0
- *   floor_child echo   copy stdin to stdout until EOF (the pipe floor's peer)
+ *   floor_child echo   echo each frame of the pipe framing (u32 big-endian
+ *                      length | body) from stdin to stdout in a write of
+ *                      its own, until EOF (the pipe floor's peer)
+ *
+ * One write per frame, as a worker sends one reply per request: echoing
+ * whatever one read returned in one write answered up to C requests per
+ * syscall, and the floor then measured syscall batching, not a request.
  */
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
+static int write_all(const uint8_t *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(STDOUT_FILENO, p, n);
+    if (w <= 0) return -1;
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+/* Writes every whole frame in buf[0..len) on its own; the bytes used. */
+static size_t echo_frames(const uint8_t *buf, size_t len, int *err) {
+  size_t off = 0;
+  while (len - off >= 4) {
+    size_t flen = 4 + ((size_t)buf[off] << 24 | (size_t)buf[off + 1] << 16 |
+                       (size_t)buf[off + 2] << 8 | buf[off + 3]);
+    if (len - off < flen) break;
+    if (write_all(buf + off, flen) != 0) *err = 1;
+    off += flen;
+  }
+  return off;
+}
+
 static int echo(void) {
-  static char buf[65536];
+  static uint8_t buf[1 << 20]; /* frames here are ~30 bytes; one must fit */
+  size_t have = 0;
+  int err = 0;
   for (;;) {
-    ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
-    if (n <= 0) return n == 0 ? 0 : 1;
-    for (ssize_t off = 0; off < n;) {
-      ssize_t w = write(STDOUT_FILENO, buf + off, (size_t)(n - off));
-      if (w <= 0) return 1;
-      off += w;
-    }
+    ssize_t n = read(STDIN_FILENO, buf + have, sizeof buf - have);
+    if (n <= 0) return n == 0 && have == 0 ? 0 : 1;
+    have += (size_t)n;
+    size_t used = echo_frames(buf, have, &err);
+    if (err || (used == 0 && have == sizeof buf)) return 1;
+    memmove(buf, buf + used, have - used);
+    have -= used;
   }
 }
 

@@ -139,6 +139,9 @@ int bl_pool_up(wb_ctx_t *c, const wp_options_t *o, wp_pool_t **out);
 void bl_pool_down(wb_ctx_t *c, wp_pool_t *p);
 /* VmRSS of a process (0: this one) in bytes, or -1. */
 long long bl_rss_bytes(int pid);
+/* The suite's placement as floors record it (params.placement): "cpus
+ * LIST" when pinned, "unpinned" otherwise. */
+void bl_placement(const bl_opts_t *o, char *buf, size_t cap);
 /* The first CPU this process may run on, or -1. */
 int bl_first_cpu(void);
 /* dir(/proc/self/exe)/rel into buf: the programs built beside this one. */

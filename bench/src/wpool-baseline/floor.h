@@ -52,10 +52,18 @@ typedef struct fl_load {
 } fl_load_t;
 
 typedef struct fl_pipe fl_pipe_t;
-/* Starts `child echo` (echoes stdin to stdout). 0 or -1. */
+/* Starts `child echo` (echoes each frame in a write of its own). 0 or -1. */
 int fl_pipe_open(const char *child, uint32_t body, fl_pipe_t **out);
-/* Frames of `body` bytes, conc in flight; 0 or -1 (the child broke). */
+/* Frames of `body` bytes, conc in flight, one write() per frame; 0 or -1
+ * (the child broke). */
 int fl_pipe_run(fl_pipe_t *f, const fl_load_t *l, wb_hist_t *lat, double *rps);
+/* Requests answered and write() calls on each side since the last call
+ * (echo_writes from the child's /proc/PID/io, -1 when unreadable). */
+typedef struct fl_writes {
+  uint64_t requests, writes;
+  long long echo_writes;
+} fl_writes_t;
+void fl_pipe_writes(fl_pipe_t *f, fl_writes_t *w);
 void fl_pipe_close(fl_pipe_t *f);
 
 typedef struct fl_grpc fl_grpc_t;

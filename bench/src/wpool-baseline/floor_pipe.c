@@ -4,11 +4,18 @@
  * C frames in flight, each echoed frame sending the next. No libuv, no
  * protobuf, no dispatch: two processes and two pipes.
  *
+ * A request's work, as the pool does it: one write per frame on each side
+ * (the echo child splits what it reads into frames and answers each in a
+ * write of its own), so requests per write is 1 at every C. Both sides'
+ * writes are counted (ours here, the child's from /proc/PID/io) and
+ * recorded with the floor, so that stays checked.
+ *
  * Deadlock-free by size: at most C frames are ever in flight, and C frames
  * (≤ 1000 × ~30 bytes) fit in one pipe buffer, so a blocking write never
  * waits on a child that waits on us.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,11 +28,34 @@ struct fl_pipe {
   fl_child_t ch;
   uint32_t body;
   uint8_t *frame;       /* one frame: header + body */
-  uint8_t *wbuf;        /* up to C frames to write at once */
-  size_t wcap;
   uint64_t *sent;       /* send time by issue number % C (echo keeps order) */
+  int sent_cap;
+  uint64_t writes;      /* write() calls since fl_pipe_writes */
+  uint64_t requests;    /* answered since fl_pipe_writes */
+  long long echo_syscw; /* the child's write calls then, or -1 */
   uint8_t rbuf[65536];
 };
+
+/* syscw (write calls so far) of a process, from /proc/PID/io; -1 if unread. */
+static long long child_syscw(int pid) {
+  char path[64], line[128];
+  snprintf(path, sizeof path, "/proc/%d/io", pid);
+  FILE *fp = fopen(path, "r");
+  long long v = -1;
+  while (fp && fgets(line, sizeof line, fp))
+    if (sscanf(line, "syscw: %lld", &v) == 1) break;
+  if (fp) fclose(fp);
+  return v;
+}
+
+void fl_pipe_writes(fl_pipe_t *f, fl_writes_t *w) {
+  long long now = child_syscw(f->ch.pid);
+  w->requests = f->requests;
+  w->writes = f->writes;
+  w->echo_writes = now >= 0 && f->echo_syscw >= 0 ? now - f->echo_syscw : -1;
+  f->requests = f->writes = 0;
+  f->echo_syscw = now;
+}
 
 int fl_pipe_open(const char *child, uint32_t body, fl_pipe_t **out) {
   fl_pipe_t *f = calloc(1, sizeof *f);
@@ -40,6 +70,7 @@ int fl_pipe_open(const char *child, uint32_t body, fl_pipe_t **out) {
   }
   wp_frame_put_header(f->frame, body);
   memset(f->frame + WP_FRAME_HDR, 'p', body);
+  f->echo_syscw = child_syscw(f->ch.pid);
   *out = f;
   return 0;
 }
@@ -48,14 +79,14 @@ void fl_pipe_close(fl_pipe_t *f) {
   if (!f) return;
   fl_child_end(&f->ch);
   free(f->frame);
-  free(f->wbuf);
   free(f->sent);
   free(f);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n) {
+static int write_all(fl_pipe_t *f, const uint8_t *p, size_t n) {
   while (n > 0) {
-    ssize_t w = write(fd, p, n);
+    f->writes++;
+    ssize_t w = write(f->ch.in, p, n);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) return -1;
     p += w;
@@ -72,18 +103,18 @@ typedef struct loop_state {
   uint8_t hdr[WP_FRAME_HDR];
 } loop_state_t;
 
+/* k frames, each in a write of its own (as the pool sends a request). */
 static int send_frames(fl_pipe_t *f, loop_state_t *s, uint64_t k) {
-  size_t flen = WP_FRAME_HDR + f->body;
-  uint64_t now = wp_now_ns();
   for (uint64_t i = 0; i < k; i++) {
-    memcpy(f->wbuf + i * flen, f->frame, flen);
-    f->sent[s->issued++ % (uint64_t)s->l->conc] = now;
+    f->sent[s->issued++ % (uint64_t)s->l->conc] = wp_now_ns();
+    if (write_all(f, f->frame, WP_FRAME_HDR + f->body) != 0) return -1;
   }
-  return write_all(f->ch.in, f->wbuf, k * flen);
+  return 0;
 }
 
 /* A whole echoed frame arrived at `now`. */
 static void answered(fl_pipe_t *f, loop_state_t *s, uint64_t now, wb_hist_t *lat) {
+  f->requests++;
   uint64_t sent = f->sent[s->answered++ % (uint64_t)s->l->conc];
   if (s->t_start) wb_hist_record(lat, now - sent);
   else if (s->answered >= s->l->warmup) s->t_start = now;
@@ -114,14 +145,11 @@ static uint64_t parse(fl_pipe_t *f, loop_state_t *s, size_t n, uint64_t now,
 }
 
 static int alloc_for(fl_pipe_t *f, int conc) {
-  size_t need = (size_t)conc * (WP_FRAME_HDR + f->body);
-  if (need <= f->wcap) return 0;
-  free(f->wbuf);
+  if (conc <= f->sent_cap) return 0;
   free(f->sent);
-  f->wbuf = malloc(need);
   f->sent = calloc((size_t)conc, sizeof *f->sent);
-  f->wcap = f->wbuf && f->sent ? need : 0;
-  return f->wcap ? 0 : -1;
+  f->sent_cap = f->sent ? conc : 0;
+  return f->sent ? 0 : -1;
 }
 
 int fl_pipe_run(fl_pipe_t *f, const fl_load_t *l, wb_hist_t *lat, double *rps) {

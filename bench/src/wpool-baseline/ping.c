@@ -40,6 +40,31 @@ const char *bl_ping_mode(const bl_ping_point_t *pt) {
   return pt->pipelined ? "pipelined" : "checkout";
 }
 
+int bl_ping_wire(const bl_ping_point_t *pt) {
+  long wire = (long)pt->n * pt->max_inflight;
+  return wire < pt->c ? (int)wire : pt->c;
+}
+
+/* Adds v to the ascending list l unless it is there. */
+static void list_add(bl_list_t *l, int v) {
+  int i = 0;
+  while (i < l->n && l->v[i] < v) i++;
+  if ((i < l->n && l->v[i] == v) || l->n == BL_MAX_LIST) return;
+  memmove(l->v + i + 1, l->v + i, (size_t)(l->n - i) * sizeof *l->v);
+  l->v[i] = v;
+  l->n++;
+}
+
+void bl_ping_wire_concs(const bl_opts_t *o, bl_list_t *out) {
+  out->n = 0;
+  for (int si = 0; si < o->sizes.n; si++)
+    for (int ci = 0; ci < o->conc.n; ci++) {
+      int n = o->sizes.v[si], conc = o->conc.v[ci];
+      list_add(out, conc < n ? conc : n); /* checkout */
+      if (conc > n) list_add(out, conc);  /* pipelined: all C out */
+    }
+}
+
 /* One closed-loop run; its figures into rep (when rep >= 0). */
 static int run_load(wb_ctx_t *c, wp_pool_t *p, bl_ping_point_t *pt,
                     const wb_load_t *l, int rep) {

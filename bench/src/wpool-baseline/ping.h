@@ -48,6 +48,13 @@ struct bl_ping_grid {
 
 /* "checkout" / "pipelined". */
 const char *bl_ping_mode(const bl_ping_point_t *pt);
+/* Requests actually on the wire at a point: min(C, n x max_inflight); the
+ * rest wait in the pool's queue. Its floor is the bare transport at this
+ * concurrency. */
+int bl_ping_wire(const bl_ping_point_t *pt);
+/* Every such concurrency of the grid the options describe, ascending: the
+ * floors measure these. */
+void bl_ping_wire_concs(const bl_opts_t *o, bl_list_t *out);
 /* The grid of this run, measured on the first call. NULL: out of memory. */
 const bl_ping_grid_t *bl_ping_grid(wb_ctx_t *c);
 void bl_ping_free(wb_ctx_t *c);

@@ -8,23 +8,26 @@
  *   floor.spawn_mean/<mode>/n=N   mean per child spawn → first byte, ms
  *   floor.rps/<t>/c=C             bare pipe / bare gRPC req/s, C in flight
  *   floor.<p>/<t>/c=C             their latency percentiles (us)
- * Sizes, concurrencies and repetitions follow startup's and ping's, so
- * every pool figure finds its floor; the spawn floor runs in rounds over
- * the sizes, as startup does (scn_startup.c says why). The floors never use --worker: they
- * are the machine's reference, not the worker's.
+ * Sizes and repetitions follow startup's and ping's; the concurrencies are
+ * those actually on the wire at some point of the ping grid (a checkout
+ * point with n workers has min(C, n) out, the rest queue in the pool:
+ * bl_ping_wire_concs), so every pool figure finds the floor doing its
+ * work. The spawn floor runs in rounds over the sizes, as startup does
+ * (scn_startup.c says why). The floors never use --worker: they are the
+ * machine's reference, not the worker's.
  *
- * Placement: both bare floors run with every process and thread involved
- * on ONE CPU (the first this process may use), recorded in
- * params.placement. Unpinned, the scheduler sometimes kept the two ends
- * together and sometimes split them across the vCPUs (a wake-up on an idle
- * vCPU costs ~50 us here): the pipe floor swung 60x between points of one
- * run, the gRPC one 3x between runs (11k vs 32k calls/s at C=1). Pinned,
- * both repeat within a few %. Afterwards every thread of this process gets
- * its old affinity back, gRPC's own threads included, so nothing of the
- * floors stays pinned for the pool scenarios that follow.
+ * Placement: the suite's own (params.placement), so a floor and the pool
+ * figure read against it ran alike: pinned when the suite is (--cpus,
+ * --quick), unpinned when it is not. Unpinned, the scheduler sometimes
+ * keeps the two ends on one vCPU and sometimes splits them (a wake-up on
+ * an idle vCPU costs ~50 us here): the pipe floor swung 60x between
+ * points of one run, the gRPC one 3x between runs. That swing is the
+ * pool's too in that placement; pinning only the floor made ratios that
+ * compared two placements (pipe C=1 at x13 of "its floor").
+ *
+ * The pipe floor writes one frame per write() on both sides (floor_pipe.c)
+ * and records its requests per write in params, 1 by construction.
  */
-#include <sched.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -104,12 +107,28 @@ static void spawn_floors(wb_ctx_t *c, const char *child) {
 /* ---- the pipe and gRPC floors: closed loops at each concurrency --------- */
 
 typedef int (*load_fn)(void *h, const fl_load_t *l, wb_hist_t *lat, double *rps);
+/* More params for a point's floor.rps, about the runs since the last call
+ * (new object), or NULL. */
+typedef json_t *(*note_fn)(void *h);
 
 static int pipe_run(void *h, const fl_load_t *l, wb_hist_t *lat, double *rps) {
   return fl_pipe_run(h, l, lat, rps);
 }
 static int grpc_run(void *h, const fl_load_t *l, wb_hist_t *lat, double *rps) {
   return fl_grpc_run(h, l, lat, rps);
+}
+
+/* Requests per write() on each side: 1 when each request is its own write
+ * (a ratio above 1 would be batching, not a request's work). */
+static json_t *pipe_note(void *h) {
+  fl_writes_t w;
+  fl_pipe_writes(h, &w);
+  json_t *o = json_pack("{s:I, s:f}", "requests", (json_int_t)w.requests,
+                        "requests_per_write", w.writes ? (double)w.requests / (double)w.writes : 0.0);
+  if (o && w.echo_writes > 0)
+    json_object_set_new(o, "requests_per_echo_write",
+                        json_real((double)w.requests / (double)w.echo_writes));
+  return o;
 }
 
 /* Warm-up, then the repetitions: rps[rep] and pct[k][rep]. */
@@ -135,11 +154,12 @@ static int load_point(wb_ctx_t *c, load_fn fn, void *h, const char *tn, int conc
 }
 
 static void load_emit(wb_ctx_t *c, const char *tn, const char *place, int conc,
-                      double *rps, double *pct[BL_NPCT]) {
+                      double *rps, double *pct[BL_NPCT], json_t *note) {
   size_t reps = (size_t)c->opt->ping_reps;
-  bl_metric(c, "req/s", "higher",
-            json_pack("{s:s, s:i, s:s}", "transport", tn, "c", conc, "placement", place),
-            rps, reps, "floor.rps/%s/c=%d", tn, conc);
+  json_t *params = json_pack("{s:s, s:i, s:s}", "transport", tn, "c", conc, "placement", place);
+  if (params && note) json_object_update(params, note);
+  json_decref(note);
+  bl_metric(c, "req/s", "higher", params, rps, reps, "floor.rps/%s/c=%d", tn, conc);
   for (int k = 0; k < BL_NPCT; k++)
     if (bl_pct_reportable(k, c->opt->requests))
       bl_metric(c, "us", "lower",
@@ -150,19 +170,22 @@ static void load_emit(wb_ctx_t *c, const char *tn, const char *place, int conc,
           wb_stats_median(rps, reps), wb_stats_median(pct[0], reps));
 }
 
-static void load_floors(wb_ctx_t *c, load_fn fn, void *h, const char *tn,
-                        const char *place) {
+static void load_floors(wb_ctx_t *c, load_fn fn, note_fn note, void *h,
+                        const char *tn, const char *place) {
   size_t reps = (size_t)c->opt->ping_reps;
   double *buf = calloc(reps * (1 + BL_NPCT), sizeof *buf), *pct[BL_NPCT];
   if (!buf) return bl_fail(c, "out of memory");
   for (int k = 0; k < BL_NPCT; k++) pct[k] = buf + reps * (size_t)(1 + k);
-  for (int i = 0; i < c->opt->conc.n; i++) {
-    int conc = c->opt->conc.v[i];
+  bl_list_t concs;
+  bl_ping_wire_concs(c->opt, &concs);
+  if (note) json_decref(note(h)); /* count from here */
+  for (int i = 0; i < concs.n; i++) {
+    int conc = concs.v[i];
     if (load_point(c, fn, h, tn, conc, buf, pct) != 0) {
       bl_fail(c, "bare %s floor c=%d failed (the peer broke or hung)", tn, conc);
       break;
     }
-    load_emit(c, tn, place, conc, buf, pct);
+    load_emit(c, tn, place, conc, buf, pct, note ? note(h) : NULL);
   }
   free(buf);
 }
@@ -181,40 +204,13 @@ static size_t ping_request(const bl_opts_t *o, uint8_t *buf, size_t cap) {
   return n <= cap ? wpool__v1__request__pack(&req, buf) : 0;
 }
 
-/* Pins this thread to the first CPU it may use (children spawned and
- * threads created meanwhile inherit it); the CPU, or -1 (nothing changed). */
-static int pin_first_cpu(cpu_set_t *saved) {
-  if (sched_getaffinity(0, sizeof *saved, saved) != 0) return -1;
-  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-    if (!CPU_ISSET(cpu, saved)) continue;
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    return sched_setaffinity(0, sizeof one, &one) == 0 ? cpu : -1;
-  }
-  return -1;
-}
-
-/* Gives every thread of this process (gRPC may keep some after its
- * shutdown) the affinity it had before pin_first_cpu. */
-static void unpin_all(const cpu_set_t *saved) {
-  DIR *d = opendir("/proc/self/task");
-  struct dirent *e;
-  while (d && (e = readdir(d)) != NULL) {
-    int tid = atoi(e->d_name);
-    if (tid > 0) sched_setaffinity(tid, sizeof *saved, saved);
-  }
-  if (d) closedir(d);
-  sched_setaffinity(0, sizeof *saved, saved);
-}
-
 /* Frames the size of a ping request: the echo child needs only the size. */
 static void pipe_floor(wb_ctx_t *c, const char *child, size_t len,
                        const char *place) {
   fl_pipe_t *f;
   if (fl_pipe_open(child, (uint32_t)len, &f) != 0)
     return bl_fail(c, "bare pipe floor: cannot start %s echo", child);
-  load_floors(c, pipe_run, f, "pipe", place);
+  load_floors(c, pipe_run, pipe_note, f, "pipe", place);
   fl_pipe_close(f);
 }
 
@@ -225,7 +221,7 @@ static void grpc_floor(wb_ctx_t *c, const uint8_t *req, size_t len,
   if (bl_sibling_path("wpool-worker-grpc", worker, sizeof worker) != 0 ||
       fl_grpc_open(worker, req, len, &g, why, sizeof why) != 0)
     return bl_fail(c, "bare gRPC floor: %s", why);
-  load_floors(c, grpc_run, g, "grpc", place);
+  load_floors(c, grpc_run, NULL, g, "grpc", place);
   fl_grpc_close(g);
 }
 
@@ -237,15 +233,12 @@ static void run(wb_ctx_t *c) {
       access(child, X_OK) != 0)
     return bl_fail(c, "no %s: build it with make", child);
   spawn_floors(c, child);
-  cpu_set_t saved;
-  int cpu = pin_first_cpu(&saved);
-  char place[32];
-  snprintf(place, sizeof place, cpu >= 0 ? "cpu %d" : "inherited", cpu);
+  char place[1024];
+  bl_placement(c->opt, place, sizeof place);
   for (int i = 0; i < c->opt->ntransports; i++) {
     if (c->opt->transports[i] == WP_TRANSPORT_PIPE) pipe_floor(c, child, len, place);
     else grpc_floor(c, req, len, place);
   }
-  if (cpu >= 0) unpin_all(&saved);
 }
 
 const wb_scenario_t scn_floors = {

@@ -3,8 +3,10 @@
  * pool size and the number of requests in flight.
  *
  * Metric: ping.rps/<t>/<mode>/n=N/c=C (req/s, higher is better) for every
- * point of the ping grid (ping.h), read against floor.rps/<t>/c=C: the
- * same C in flight over one bare pipe or one bare gRPC channel.
+ * point of the ping grid (ping.h), read against floor.rps/<t>/c=W: as
+ * many in flight over one bare pipe or one bare gRPC channel as the point
+ * has on the wire, W = min(C, n x max_inflight) (a checkout point queues
+ * the rest in the pool), in the same placement (scn_floors.c).
  */
 #include "ping.h"
 
@@ -23,7 +25,7 @@ static void run(wb_ctx_t *c) {
     json_t *m = bl_metric(c, "req/s", "higher", params(pt), pt->rps,
                           (size_t)g->reps, "ping.rps/%s/%s/n=%d/c=%d", tn,
                           bl_ping_mode(pt), pt->n, pt->c);
-    bl_link_floor(m, "floor.rps/%s/c=%d", tn, pt->c);
+    bl_link_floor(m, "floor.rps/%s/c=%d", tn, bl_ping_wire(pt));
   }
 }
 

@@ -244,6 +244,9 @@ void bl_summary_print(FILE *f, const bl_opts_t *o, const json_t *doc,
   if (selected(o, "latency")) ping_table(f, o, doc, "ping P50 us (×floor)", "p50");
   if (selected(o, "memory")) memory(f, o, doc);
   if (selected(o, "workload")) workload(f, o, doc);
-  fprintf(f, "\n× = pool median / bare floor median in this run; medians of "
-             "%d (start-up) and %d (ping) runs.\n", o->startup_reps, o->ping_reps);
+  fprintf(f, "\n× = pool median / bare floor median in this run and placement, the floor\n"
+             "at the requests on the wire, min(C, n × in flight per worker): a\n"
+             "checkout point at C > n is read against the floor at n, and its latency,\n"
+             "mostly queueing, against none. Medians of %d (start-up) and %d (ping) runs.\n",
+          o->startup_reps, o->ping_reps);
 }

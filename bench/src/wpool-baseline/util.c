@@ -43,6 +43,12 @@ long long bl_rss_bytes(int pid) {
   return kib < 0 ? -1 : kib * 1024;
 }
 
+void bl_placement(const bl_opts_t *o, char *buf, size_t cap) {
+  size_t len = (size_t)snprintf(buf, cap, "%s", o->ncpus ? "cpus " : "unpinned");
+  for (int i = 0; i < o->ncpus && len < cap; i++)
+    len += (size_t)snprintf(buf + len, cap - len, "%s%d", i ? "," : "", o->cpus[i]);
+}
+
 int bl_first_cpu(void) {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
