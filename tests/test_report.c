@@ -1,8 +1,9 @@
 /*
  * test_report.c — bench/report's program (build/wpool-report) draws every
  * chart family from a small crafted results file: each PNG starts with the
- * PNG signature, each SVG holds an <svg> element, report.md embeds them;
- * bad input exits 2 with nothing drawn.
+ * PNG signature, each SVG holds an <svg> element, report.md embeds them and
+ * its tables print values with units to 3 significant digits (units.h),
+ * never in exponent form; bad input exits 2 with nothing drawn.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 
 #include "results.h"
 #include "testutil.h"
+#include "units.h"
 
 static char g_dir[256];
 
@@ -148,6 +150,33 @@ static void draws_every_family(void **state) {
   assert_non_null(strstr(md, "![Throughput vs pool size"));
   assert_non_null(strstr(md, "(startup.png)"));
   assert_non_null(strstr(md, "**4 workers**"));
+  /* Tables: units and 3 digits. ping.rps n=4 c=10: 160,000 req/s; the
+   * bare floor 90,000; start-up n=16: 9 ms; P99 at C=100: 5,000 us. */
+  assert_non_null(strstr(md, "| 160k req/s |"));
+  assert_non_null(strstr(md, "| 90.0k req/s |"));
+  assert_non_null(strstr(md, "| 9.00 ms |"));
+  assert_non_null(strstr(md, "| 5.00 ms |"));
+  assert_null(strstr(md, "e+0"));
+  assert_null(strstr(md, "e-0"));
+}
+
+static void values_read_with_units(void **state) {
+  (void)state;
+  static const struct {
+    double v;
+    const char *unit, *want;
+  } cases[] = {
+      {249600, "req/s", "250k req/s"}, {5.3812, "ms", "5.38 ms"},
+      {2496, "us", "2.50 ms"},         {999.7, "req/s", "1.00k req/s"},
+      {0.5, "ms", "500 µs"},           {15.5e6, "req/s", "15.5M req/s"},
+      {3683.4, "instr", "3.68k instr"}, {12.34, "MiB", "12.3 MiB"},
+      {0, "us", "0 µs"},               {0.00123, "ms", "1.23 µs"},
+      {1.5, "ratio", "×1.50"},         {42, "", "42.0"},
+      {-3.5, "ms", "-3.50 ms"},        {1e300 * 1e300, "ms", "n/a"},
+  };
+  char b[64];
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    assert_string_equal(wb_fmt_value(cases[i].v, cases[i].unit, b, sizeof b), cases[i].want);
 }
 
 static void bad_input_exits_2(void **state) {
@@ -174,6 +203,7 @@ static int teardown(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(draws_every_family),
+      cmocka_unit_test(values_read_with_units),
       cmocka_unit_test(bad_input_exits_2),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "report.h"
+#include "units.h"
 
 #define RP_SIZE "1000,620"
 #define RP_FONT "DejaVu Sans,12"
@@ -85,19 +86,24 @@ static const rp_point_t *at_x(const rp_series_t *s, double x) {
   return NULL;
 }
 
-/* The medians as a markdown table: a row per series, a column per x. */
+/* The medians as a markdown table: a row per series, a column per x;
+ * values with their unit to three significant digits (units.h). */
 static void table(FILE *md, const rp_set_t *set, const char *xunit) {
   double xs[64];
+  char b[64];
   size_t nx = xs_of(set, xs, 64);
   fprintf(md, "\n| median \\ %s |", xunit);
-  for (size_t j = 0; j < nx; j++) fprintf(md, " %.6g |", xs[j]);
+  for (size_t j = 0; j < nx; j++) /* sizes, counts: whole; else 3 digits */
+    fprintf(md, " %s |", xs[j] == floor(xs[j]) && fabs(xs[j]) < 1e15
+                             ? (snprintf(b, sizeof b, "%.0f", xs[j]), b)
+                             : wb_fmt_sig3(xs[j], b, sizeof b));
   fprintf(md, "\n|---|");
   for (size_t j = 0; j < nx; j++) fprintf(md, "---:|");
   for (size_t i = 0; i < set->n; i++) {
     fprintf(md, "\n| %s |", set->s[i].label);
     for (size_t j = 0; j < nx; j++) {
       const rp_point_t *p = at_x(&set->s[i], xs[j]);
-      if (p) fprintf(md, " %.4g |", p->med);
+      if (p) fprintf(md, " %s |", wb_fmt_value(p->med, set->s[i].unit, b, sizeof b));
       else fprintf(md, " |");
     }
   }

@@ -23,6 +23,7 @@ typedef struct rp_point {
 
 typedef struct rp_series {
   char label[96];
+  char unit[16];            /* the metrics' unit, for the tables */
   rp_point_t *pts;
   size_t n, cap;
 } rp_series_t;

@@ -1,4 +1,5 @@
 /* series.c — picking metrics into labelled series; see report.h. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,8 @@ int rp_collect(const json_t *doc, rp_pick_fn pick, const void *arg, rp_set_t *se
     rp_series_t *s = series_for(set, label);
     rp_point_t p = {x, num(m, "median"), num(m, "min"), num(m, "max")};
     if (!s || series_add(s, p) != 0) return -1;
+    const char *unit = json_string_value(json_object_get(m, "unit"));
+    if (!s->unit[0] && unit) snprintf(s->unit, sizeof s->unit, "%s", unit);
   }
   for (size_t k = 0; k < set->n; k++) qsort(set->s[k].pts, set->s[k].n, sizeof(rp_point_t), by_x);
   return 0;
