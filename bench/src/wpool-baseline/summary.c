@@ -215,6 +215,30 @@ static void workload(FILE *f, const bl_opts_t *o, const json_t *doc) {
   }
 }
 
+/* ---- instructions -------------------------------------------------------- */
+
+/* "median" of the metric, or "-". */
+static const char *median_or_dash(char *b, size_t cap, const json_t *m) {
+  if (m) fmt_value(b, cap, num(m, "median"));
+  else snprintf(b, cap, "-");
+  return b;
+}
+
+static void instructions(FILE *f, const json_t *doc) {
+  static const char *const rows[3][3] = {
+      {"per request, checkout c=1", "instr.sup/pipe/checkout/n=1/c=1", "instr.wrk/pipe/checkout/n=1/c=1"},
+      {"per request, pipelined c=100", "instr.sup/pipe/pipelined/n=1/c=100", "instr.wrk/pipe/pipelined/n=1/c=100"},
+      {"per worker start, n=16", "instr.start_sup/pipe/n=16", "instr.start_wrk/pipe/n=16"}};
+  if (!metric(doc, "%s", rows[0][1]) && !metric(doc, "%s", rows[2][1])) return;
+  fprintf(f, "\n%-*s %12s %12s\n", LABEL_W + 6, "pipe instructions (valgrind)", "supervisor", "worker");
+  for (int i = 0; i < 3; i++) {
+    char a[32], b[32];
+    fprintf(f, "  %-*s %12s %12s\n", LABEL_W + 4, rows[i][0],
+            median_or_dash(a, sizeof a, metric(doc, "%s", rows[i][1])),
+            median_or_dash(b, sizeof b, metric(doc, "%s", rows[i][2])));
+  }
+}
+
 static void header(FILE *f, const json_t *doc, const char *path, double elapsed) {
   const json_t *g = json_object_get(doc, "git"), *h = json_object_get(doc, "host");
   const char *sha = json_string_value(json_object_get(g, "commit"));
@@ -244,6 +268,7 @@ void bl_summary_print(FILE *f, const bl_opts_t *o, const json_t *doc,
   if (selected(o, "latency")) ping_table(f, o, doc, "ping P50 us (×floor)", "p50");
   if (selected(o, "memory")) memory(f, o, doc);
   if (selected(o, "workload")) workload(f, o, doc);
+  if (selected(o, "instructions")) instructions(f, doc);
   fprintf(f, "\n× = pool median / bare floor median in this run and placement, the floor\n"
              "at the requests on the wire, min(C, n × in flight per worker): a\n"
              "checkout point at C > n is read against the floor at n, and its latency,\n"
