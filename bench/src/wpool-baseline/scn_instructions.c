@@ -120,6 +120,16 @@ static int wait_limited(pid_t pid) {
   return -1;
 }
 
+/* The last line a run wrote on stderr (its files go with the scenario). */
+static void last_line(const char *path, char *buf, size_t cap) {
+  FILE *f = fopen(path, "r");
+  char line[200];
+  snprintf(buf, cap, "(nothing on stderr)");
+  while (f && fgets(line, sizeof line, f))
+    if (line[0] != '\n') snprintf(buf, cap, "%.*s", (int)strcspn(line, "\n"), line);
+  if (f) fclose(f);
+}
+
 /* Runs `valgrind ... wpool ARGS` (NULL-terminated) with its output files in
  * e->dir, the workers under valgrind too when traced; the supervisor's
  * pid, or -1 with why filled. */
@@ -151,9 +161,11 @@ static pid_t run_wpool(const in_env_t *e, bool traced, char *const args[], char 
   }
   int st = wait_limited(pid);
   if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0) return pid;
+  char said[200];
+  last_line(err, said, sizeof said);
   if (st == -1) snprintf(why, whylen, "wpool %s: no exit within %d s (killed)", args[0], IN_TIMEOUT_S);
-  else snprintf(why, whylen, "wpool %s under valgrind exited with status %d (%s)", args[0],
-                WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), err);
+  else snprintf(why, whylen, "wpool %s under valgrind exited with status %d: %s", args[0],
+                WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), said);
   return -1;
 }
 
