@@ -16,15 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int write_all(const uint8_t *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(STDOUT_FILENO, p, n);
-    if (w <= 0) return -1;
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
+#include "write_all.h"
 
 /* Writes every whole frame in buf[0..len) on its own; the bytes used. */
 static size_t echo_frames(const uint8_t *buf, size_t len, int *err) {

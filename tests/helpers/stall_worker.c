@@ -14,16 +14,7 @@
 
 #include "frame.h"
 #include "wpool.pb-c.h"
-
-static int write_all(const uint8_t *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(STDOUT_FILENO, p, n);
-    if (w <= 0) return -1;
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
+#include "write_all.h"
 
 /* Packs msg (a Hello or a Reply) into one frame and writes it. */
 static int send_frame(const ProtobufCMessage *msg) {
