@@ -176,7 +176,7 @@ static void values_read_with_units(void **state) {
   };
   char b[64];
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-    assert_string_equal(wb_fmt_value(cases[i].v, cases[i].unit, b, sizeof b), cases[i].want);
+    assert_string_equal(wb_fmt_human(cases[i].v, cases[i].unit, b, sizeof b), cases[i].want);
 }
 
 static void bad_input_exits_2(void **state) {

@@ -50,7 +50,7 @@ static const char *fmt_time(double v, int u, char *buf, size_t cap) {
   return buf;
 }
 
-const char *wb_fmt_value(double v, const char *unit, char *buf, size_t cap) {
+const char *wb_fmt_human(double v, const char *unit, char *buf, size_t cap) {
   if (!isfinite(v)) {
     snprintf(buf, cap, "n/a");
     return buf;

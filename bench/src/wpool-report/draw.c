@@ -103,7 +103,7 @@ static void table(FILE *md, const rp_set_t *set, const char *xunit) {
     fprintf(md, "\n| %s |", set->s[i].label);
     for (size_t j = 0; j < nx; j++) {
       const rp_point_t *p = at_x(&set->s[i], xs[j]);
-      if (p) fprintf(md, " %s |", wb_fmt_value(p->med, set->s[i].unit, b, sizeof b));
+      if (p) fprintf(md, " %s |", wb_fmt_human(p->med, set->s[i].unit, b, sizeof b));
       else fprintf(md, " |");
     }
   }
