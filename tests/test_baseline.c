@@ -227,7 +227,7 @@ static void instructions_counts(void **state) {
     json_t *m = has(doc, ids[i], 1);
     assert_string_equal(json_string_value(json_object_get(m, "unit")), "instr");
     assert_string_equal(json_string_value(json_object_get(m, "better")), "lower");
-    threshold_is(doc, ids[i], 5);
+    threshold_is(doc, ids[i], 6);
   }
   /* A request costs the supervisor and the worker thousands of
    * instructions, not the millions of a process's start-up: the fixed
