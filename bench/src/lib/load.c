@@ -94,6 +94,38 @@ void wb_start_summary(const wp_pool_t *p, uint64_t t0, wb_start_result_t *r) {
   r->mean_spawn_ms = sum_spawn / n / 1e6;
 }
 
+/* ---- cost counters of a pool's process tree ------------------------------ */
+
+/* The live workers' pids (retiring ones included) into a malloc'ed array. */
+static int *pool_pids(const wp_pool_t *p, int *n) {
+  int cap = 2 * wp_pool_size(p) + 1;
+  int *pids = malloc((size_t)cap * sizeof *pids);
+  *n = pids ? wp_pool_pids(p, pids, cap) : 0;
+  return pids;
+}
+
+wb_costs_t *wb_pool_costs_begin(const wp_pool_t *p, bool syscalls) {
+  int n;
+  int *pids = pool_pids(p, &n);
+  wb_costs_t *w = pids ? wb_costs_begin(pids, n, syscalls) : NULL;
+  free(pids);
+  return w;
+}
+
+int wb_pool_workers_cpu_ns(const wp_pool_t *p, uint64_t *ns) {
+  int n, rc = 0;
+  int *pids = pool_pids(p, &n);
+  *ns = 0;
+  if (!pids) return -1;
+  for (int i = 0; i < n && rc == 0; i++) {
+    uint64_t one;
+    rc = wb_costs_proc_cpu_ns(pids[i], &one);
+    *ns += one;
+  }
+  free(pids);
+  return rc;
+}
+
 /* ---- what both loops share ------------------------------------------------ */
 
 /* Request number i: the template, with the set's payload when there is one. */

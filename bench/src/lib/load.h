@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "costs.h"
 #include "hist.h"
 #include "stall.h"
 #include "payloads.h"
@@ -49,6 +50,13 @@ typedef struct wb_start_result {
 
 /* Summarises the timelines of an up pool started at t0. */
 void wb_start_summary(const wp_pool_t *p, uint64_t t0, wb_start_result_t *r);
+
+/* A cost window (costs.h) over this process and the pool's live workers;
+ * NULL when out of memory. */
+wb_costs_t *wb_pool_costs_begin(const wp_pool_t *p, bool syscalls);
+/* CPU the pool's live workers have used since each started, summed (ns).
+ * 0, or -1 when one is gone. */
+int wb_pool_workers_cpu_ns(const wp_pool_t *p, uint64_t *ns);
 
 /* Both loops always end, even when a worker stops answering: see stall.h
  * (a stalled run returns WP_ETIMEDOUT and says which worker in its stall). */

@@ -242,6 +242,41 @@ json_t *wb_metric_add(json_t *doc, const char *id, const char *unit,
   return m;
 }
 
+const char *wb_class_of_id(const char *id) {
+  if (id && strncmp(id, "cost.", 5) == 0)
+    return "cost";
+  if (id && strncmp(id, "instr.", 6) == 0)
+    return "instructions";
+  return "wall";
+}
+
+const char *wb_metric_class(const json_t *metric) {
+  static const char *const known[] = {"cost", "instructions", "wall"};
+  const char *c = json_string_value(json_object_get(metric, "class"));
+  for (size_t i = 0; c && i < sizeof known / sizeof known[0]; i++)
+    if (strcmp(c, known[i]) == 0)
+      return known[i];
+  return wb_class_of_id(json_string_value(json_object_get(metric, "id")));
+}
+
+static json_t *string_or_null(const char *s) {
+  return s ? json_string(s) : json_null();
+}
+
+int wb_failure_add(json_t *doc, const char *scenario, const char *point,
+                   const char *error, const char *message) {
+  json_t *list = json_object_get(doc, "failures");
+  if (!list) {
+    list = json_array();
+    if (!list || json_object_set_new(doc, "failures", list) != 0)
+      return -1;
+  }
+  json_t *f = json_pack("{s:o, s:o, s:o, s:o}", "scenario", string_or_null(scenario),
+                        "point", string_or_null(point), "error",
+                        string_or_null(error), "message", string_or_null(message));
+  return f && json_array_append_new(list, f) == 0 ? 0 : -1;
+}
+
 double *wb_metric_runs(const json_t *metric, size_t *n) {
   json_t *runs = json_object_get(metric, "runs"), *v;
   size_t i, len = json_array_size(runs);
@@ -376,6 +411,9 @@ int wb_results_validate(const json_t *doc, char *why, size_t whylen) {
   json_t *metrics = json_object_get(doc, "metrics");
   if (!json_is_array(metrics))
     return bad(why, whylen, "metrics missing");
+  json_t *failures = json_object_get(doc, "failures");
+  if (failures && !json_is_array(failures))
+    return bad(why, whylen, "failures is not an array");
   return metrics_ok(metrics, why, whylen);
 }
 

@@ -39,6 +39,22 @@ json_t *wb_metric_add(json_t *doc, const char *id, const char *unit,
                       const char *better, json_t *params, const double *runs,
                       size_t n);
 
+/* A metric's class, which sets how finely compare can judge it: "cost"
+ * (cost.*: CPU time, context switches, syscalls per operation),
+ * "instructions" (instr.*: counted under valgrind) or "wall" (every other
+ * figure: times, rates, memory). wb_class_of_id decides by the id's prefix;
+ * wb_metric_class reads the metric's "class" field, falling back on the
+ * prefix for files written before the field existed. Static strings. */
+const char *wb_class_of_id(const char *id);
+const char *wb_metric_class(const json_t *metric);
+
+/* Records a point that failed in the document's "failures" array (created
+ * on first use): {scenario, point, error, message}, each a string or null
+ * (error: the WP_E* name, when there was one). Compare treats any failure
+ * in AFTER as a regression. 0, or -1 when out of memory. */
+int wb_failure_add(json_t *doc, const char *scenario, const char *point,
+                   const char *error, const char *message);
+
 /* The metric with this id (borrowed), or NULL. */
 json_t *wb_metric_find(json_t *doc, const char *id);
 

@@ -13,7 +13,8 @@
  *   const wb_scenario_t scn_<name> = {"name", "what it measures", run};
  * declare it at the bottom of this header and add one line to the table in
  * registry.c. run() adds metrics to ctx->doc with bl_metric(); a point that
- * fails is reported with bl_fail() and skipped, the others still run.
+ * fails is reported with bl_fail_point() (or bl_fail()) and skipped, the
+ * others still run; the results file records it in failures[].
  */
 #ifndef BL_BASELINE_H
 #define BL_BASELINE_H
@@ -110,6 +111,10 @@ json_t *bl_metric(wb_ctx_t *c, const char *unit, const char *better,
 void bl_link_floor(json_t *m, const char *idfmt, ...)
     __attribute__((format(printf, 2, 3)));
 void bl_floors_resolve(json_t *doc);
+/* Records in doc's config how the cost counters were read, and why
+ * syscalls are not counted where they can't be (cost_counters.syscalls
+ * "unavailable: ..."; the syscall metrics are then omitted). */
+void bl_costs_config(json_t *doc);
 
 /* A live status line on a terminal (overwritten), nothing otherwise. */
 void bl_status(wb_ctx_t *c, const char *fmt, ...)
@@ -118,12 +123,18 @@ void bl_status(wb_ctx_t *c, const char *fmt, ...)
  * line when it is. */
 void bl_done(wb_ctx_t *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* A failed point: always a line on stderr; counts in c->failures. */
+/* A failure: always a line on stderr; counts in c->failures and is
+ * recorded in the results' failures[] (scenario, message). */
 void bl_fail(wb_ctx_t *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* A line that stays on stderr (a scenario skipped, and why); not a failure. */
 void bl_note(wb_ctx_t *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* A point that failed with a WP_E* code: the line "<point>: <strerror>
+ * (<errname>)" (point printf-formatted, e.g. "pipe n=4"), and failures[]
+ * gets the point and the error name apart. */
+void bl_fail_point(wb_ctx_t *c, int err, const char *pointfmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Clears the live line (before the summary). */
 void bl_status_end(void);
 

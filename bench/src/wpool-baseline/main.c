@@ -75,6 +75,7 @@ int main(int argc, char **argv) {
     bl_opts_free(&o);
     return BL_EXIT_RUNTIME;
   }
+  bl_costs_config(doc);
   double elapsed;
   int failures = run_suite(&o, doc, &elapsed);
   char path[4096];
@@ -86,7 +87,7 @@ int main(int argc, char **argv) {
     bl_summary_print(stdout, &o, doc, path, elapsed);
   }
   if (failures)
-    fprintf(stderr, "baseline: %d point(s) failed (see above); their metrics are missing\n", failures);
+    fprintf(stderr, "baseline: %d point(s) failed (see above; recorded in the file's failures)\n", failures);
   json_decref(doc);
   bl_opts_free(&o);
   return rc;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "baseline.h"
+#include "costs.h"
 #include "results.h"
 
 /*
@@ -85,10 +86,28 @@ json_t *bl_metric(wb_ctx_t *c, const char *unit, const char *better,
   va_end(ap);
   json_t *m = wb_metric_add(c->doc, id, unit, better, params, runs, n);
   double pct = m ? threshold_for(c, id) : 0;
-  if (!m) bl_fail(c, "%s: cannot add the metric (duplicate id or a non-finite run)", id);
-  else if (pct > 0)
-    json_object_set_new(m, "threshold_pct", json_real(pct));
+  if (!m) {
+    bl_fail(c, "%s: cannot add the metric (duplicate id or a non-finite run)", id);
+    return NULL;
+  }
+  json_object_set_new(m, "class", json_string(wb_class_of_id(id)));
+  if (pct > 0) json_object_set_new(m, "threshold_pct", json_real(pct));
   return m;
+}
+
+void bl_costs_config(json_t *doc) {
+  const char *why = wb_costs_syscalls_unavailable();
+  json_t *cc = json_pack("{s:s, s:s, s:s}", "cpu",
+                         "supervisor: CLOCK_PROCESS_CPUTIME_ID; workers: "
+                         "/proc/PID/task/*/schedstat",
+                         "csw",
+                         "supervisor: getrusage ru_nvcsw + ru_nivcsw; workers: "
+                         "/proc/PID/task/*/status",
+                         "syscalls",
+                         why ? why
+                             : "perf_event_open raw_syscalls:sys_enter, one "
+                               "inheriting counter per task");
+  json_object_set_new(json_object_get(doc, "config"), "cost_counters", cc);
 }
 
 void bl_link_floor(json_t *m, const char *idfmt, ...) {

@@ -26,6 +26,10 @@
 
 const double bl_pct[BL_NPCT] = {50, 90, 95, 99, 99.9, 100};
 const char *const bl_pct_name[BL_NPCT] = {"p50", "p90", "p95", "p99", "p99_9", "max"};
+const char *const bl_cost_name[BL_NCOST] = {"sup_cpu_us", "wrk_cpu_us", "sup_csw",
+                                            "wrk_csw", "sup_syscalls", "wrk_syscalls"};
+const char *const bl_cost_unit[BL_NCOST] = {"us", "us", "csw", "csw", "syscalls",
+                                            "syscalls"};
 
 void bl_hist_pcts(const wb_hist_t *h, double out_us[BL_NPCT]) {
   for (int k = 0; k < BL_NPCT; k++)
@@ -65,11 +69,29 @@ void bl_ping_wire_concs(const bl_opts_t *o, bl_list_t *out) {
     }
 }
 
+/* A measured run's cost counters, per request: the window spans the whole
+ * wb_run_closed, so every request counted was both sent and answered in
+ * it (its C ramp-up requests included: requests + warmup in all). */
+static void record_costs(bl_ping_point_t *pt, int rep, wb_costs_t *w,
+                         double requests) {
+  wb_cost_t k;
+  if (!w || wb_costs_end(w, &k) != 0) {
+    pt->costs_ok = false;
+    return;
+  }
+  const double v[BL_NCOST] = {k.sup_cpu_ns / 1e3, k.wrk_cpu_ns / 1e3, k.sup_csw,
+                              k.wrk_csw, k.sup_syscalls, k.wrk_syscalls};
+  for (int i = 0; i < BL_NCOST; i++) pt->cost[i][rep] = v[i] / requests;
+  if (!k.syscalls) pt->syscalls_ok = false;
+}
+
 /* One closed-loop run; its figures into rep (when rep >= 0). */
 static int run_load(wb_ctx_t *c, wp_pool_t *p, bl_ping_point_t *pt,
                     const wb_load_t *l, int rep) {
   wb_load_result_t r;
+  wb_costs_t *w = rep >= 0 ? wb_pool_costs_begin(p, true) : NULL;
   int err = wb_run_closed(c->loop, p, l, &r);
+  if (rep >= 0) record_costs(pt, rep, w, (double)(l->requests + l->warmup));
   if (!err && r.failed) err = r.first_err;
   if (!err && rep >= 0) {
     double pct[BL_NPCT];
@@ -105,8 +127,8 @@ static int one_rep(wb_ctx_t *c, bl_ping_point_t *pt, int rep) {
 
 static void point_failed(wb_ctx_t *c, bl_ping_point_t *pt, int err) {
   pt->ok = false;
-  bl_fail(c, "ping %s %s n=%d c=%d failed: %s (%s)", wp_transport_name(pt->t),
-          bl_ping_mode(pt), pt->n, pt->c, wp_strerror(err), wp_errname(err));
+  bl_fail_point(c, err, "ping %s %s n=%d c=%d", wp_transport_name(pt->t),
+                bl_ping_mode(pt), pt->n, pt->c);
 }
 
 /* Round r: repetition r of every point still standing. */
@@ -134,13 +156,16 @@ static void report_point(wb_ctx_t *c, const bl_ping_point_t *pt, int reps) {
 static bool add_point(bl_ping_grid_t *g, wp_transport_t t, int n, int conc,
                       bool pipelined) {
   bl_ping_point_t *pt = &g->pts[g->npts];
-  double *buf = calloc((size_t)g->reps * (1 + BL_NPCT), sizeof *buf);
+  double *buf = calloc((size_t)g->reps * (1 + BL_NPCT + BL_NCOST), sizeof *buf);
   if (!buf) return false;
   g->npts++;
   *pt = (bl_ping_point_t){.t = t, .pipelined = pipelined, .n = n, .c = conc,
                           .max_inflight = pipelined ? (conc + n - 1) / n : 1,
-                          .ok = true, .rps = buf};
+                          .ok = true, .costs_ok = true, .syscalls_ok = true,
+                          .rps = buf};
   for (int k = 0; k < BL_NPCT; k++) pt->pct[k] = buf + (size_t)g->reps * (1 + k);
+  for (int k = 0; k < BL_NCOST; k++)
+    pt->cost[k] = buf + (size_t)g->reps * (1 + BL_NPCT + k);
   return true;
 }
 

@@ -3,9 +3,10 @@
  * size, concurrency and dispatch mode, measured once per run and shared by
  * the throughput and latency scenarios (whichever runs first measures it).
  *
- * Owns: the grid's points and their per-repetition figures (req/s and the
- * latency percentiles of each repetition), and the percentile set every
- * latency figure of the suite uses (pool and floors alike).
+ * Owns: the grid's points and their per-repetition figures (req/s, the
+ * latency percentiles and the cost counters per request of each
+ * repetition), and the percentile set every latency figure of the suite
+ * uses (pool and floors alike).
  *
  * Modes: checkout = one request per worker at a time (max_inflight 1; with
  * C above the pool size the rest wait in the pool's queue); pipelined =
@@ -31,6 +32,14 @@ void bl_hist_pcts(const wb_hist_t *h, double out_us[BL_NPCT]);
  * it and two runs of one build "differ". max is exact and always kept. */
 bool bl_pct_reportable(int k, uint64_t samples);
 
+/* Cost counters per request (costs.h), measured over each repetition's
+ * measured run: sup_cpu_us, wrk_cpu_us, sup_csw, wrk_csw, sup_syscalls,
+ * wrk_syscalls. The last two only where syscalls can be counted. */
+enum { BL_COST_SUP_CPU, BL_COST_WRK_CPU, BL_COST_SUP_CSW, BL_COST_WRK_CSW,
+       BL_COST_SUP_SYS, BL_COST_WRK_SYS, BL_NCOST };
+extern const char *const bl_cost_name[BL_NCOST];
+extern const char *const bl_cost_unit[BL_NCOST];
+
 typedef struct bl_ping_point {
   wp_transport_t t;
   bool pipelined;
@@ -38,6 +47,9 @@ typedef struct bl_ping_point {
   bool ok;                 /* false once a repetition failed: no figures */
   double *rps;             /* [reps] */
   double *pct[BL_NPCT];    /* [reps], µs */
+  bool costs_ok;           /* every repetition's counters were read */
+  bool syscalls_ok;        /* ... and syscalls counted in every one */
+  double *cost[BL_NCOST];  /* [reps], per request */
 } bl_ping_point_t;
 
 struct bl_ping_grid {

@@ -4,13 +4,15 @@
  * On a terminal one live line is rewritten in place ("\r" + erase), so a
  * five-minute run stays one line; into a file or a pipe (CI logs) every
  * finished point is one plain line and the per-repetition chatter is
- * dropped. Failures are always their own line.
+ * dropped. Failures are always their own line, and are recorded in the
+ * results document's failures[] (results.h) as well.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include "baseline.h"
+#include "results.h"
 
 static int tty = -1;
 static int live; /* a live line is on screen */
@@ -45,8 +47,9 @@ void bl_done(wb_ctx_t *c, const char *fmt, ...) {
   va_end(ap);
 }
 
-void bl_fail(wb_ctx_t *c, const char *fmt, ...) {
-  c->failures++;
+static void say_failure(wb_ctx_t *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void say_failure(wb_ctx_t *c, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   line(c, true, fmt, ap);
@@ -58,6 +61,28 @@ void bl_note(wb_ctx_t *c, const char *fmt, ...) {
   va_start(ap, fmt);
   line(c, true, fmt, ap);
   va_end(ap);
+}
+
+void bl_fail(wb_ctx_t *c, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  c->failures++;
+  wb_failure_add(c->doc, c->scenario, NULL, NULL, msg);
+  say_failure(c, "%s", msg);
+}
+
+void bl_fail_point(wb_ctx_t *c, int err, const char *pointfmt, ...) {
+  char point[256];
+  va_list ap;
+  va_start(ap, pointfmt);
+  vsnprintf(point, sizeof point, pointfmt, ap);
+  va_end(ap);
+  c->failures++;
+  wb_failure_add(c->doc, c->scenario, point, wp_errname(err), wp_strerror(err));
+  say_failure(c, "%s: %s (%s)", point, wp_strerror(err), wp_errname(err));
 }
 
 void bl_status_end(void) {

@@ -72,7 +72,7 @@ static void point(wb_ctx_t *c, wp_transport_t t, int n, double *sup, double *wrk
   const char *tn = wp_transport_name(t);
   int err = measure(c, t, n, sup, wrk);
   if (err) {
-    bl_fail(c, "memory %s n=%d: %s (%s)", tn, n, wp_strerror(err), wp_errname(err));
+    bl_fail_point(c, err, "memory %s n=%d", tn, n);
     return;
   }
   size_t reps = (size_t)c->opt->mem_reps;

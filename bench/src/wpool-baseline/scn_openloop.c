@@ -161,8 +161,8 @@ static void run_transport(wb_ctx_t *c, wp_transport_t t, int n) {
     bl_pool_down(c, p);
   }
   if (err)
-    bl_fail(c, "openloop %s n=%d failed: %s (%s)%s", tn, n, wp_strerror(err), wp_errname(err),
-            err == WP_EQUEUE_FULL ? ": the pool fell behind the rate" : "");
+    bl_fail_point(c, err, "openloop %s n=%d%s", tn, n,
+                  err == WP_EQUEUE_FULL ? " (the pool fell behind the rate)" : "");
 }
 
 static void run(wb_ctx_t *c) {

@@ -86,7 +86,7 @@ static void one_round(wb_ctx_t *c, wp_transport_t t, const char *buf, pl_point_t
   bl_pool_options(c, t, 1, &po);
   wp_pool_t *p = NULL;
   int err = bl_pool_up(c, &po, &p);
-  if (err) bl_fail(c, "payload %s: pool did not start: %s (%s)", tn, wp_strerror(err), wp_errname(err));
+  if (err) bl_fail_point(c, err, "payload %s (pool start)", tn);
   /* After a failure this round's pool is not trusted for the sizes left
    * (its worker may be gone); they are skipped for good, as failed. */
   for (size_t i = 0; i < NSIZES; i++) {
@@ -96,7 +96,7 @@ static void one_round(wb_ctx_t *c, wp_transport_t t, const char *buf, pl_point_t
     if (!e) continue;
     ok[i] = false;
     if (err) bl_fail(c, "payload %s %u B skipped: this round's pool failed", tn, SIZES[i]);
-    else bl_fail(c, "payload %s %u B failed: %s (%s)", tn, SIZES[i], wp_strerror(e), wp_errname(e));
+    else bl_fail_point(c, e, "payload %s bytes=%u", tn, SIZES[i]);
     err = err ? err : e;
   }
   if (p) bl_pool_down(c, p);

@@ -120,8 +120,7 @@ static void run(wb_ctx_t *c) {
     wp_transport_t t = c->opt->transports[ti];
     int err = measure(c, t, &r);
     if (err)
-      bl_fail(c, "recovery %s n=%d: %s (%s)", wp_transport_name(t), N,
-              wp_strerror(err), wp_errname(err));
+      bl_fail_point(c, err, "recovery %s n=%d", wp_transport_name(t), N);
     else
       emit(c, t, &r);
   }

@@ -17,6 +17,10 @@
  *   startup.speedup/<t>/n=N             sequential / concurrent all_ready
  *                                       (ratio, higher is better)
  * each read against the bare posix_spawn floor of the same mode and size.
+ * And their costs (class "cost", µs, lower is better), per worker started:
+ *   cost.start_sup_cpu_us/<t>/<mode>/n=N  supervisor CPU over new + start
+ *   cost.start_wrk_cpu_us/<t>/<mode>/n=N  worker CPU from its spawn to now,
+ *                                         read as soon as the pool is ready
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -33,30 +37,42 @@ typedef struct point {
   int n;
   bool ok;            /* false once a start failed */
   double *all[2], *first[2], *mean[2];
+  double *sup_cpu[2], *wrk_cpu[2]; /* µs per worker */
 } point_t;
 
+/* A start's figures: the wall-clock summary and what it cost. */
+typedef struct start {
+  wb_start_result_t r;
+  double sup_cpu_us, wrk_cpu_us; /* per worker started */
+} start_t;
+
 static int start_once(wb_ctx_t *c, wp_transport_t t, wp_mode_t m, int n,
-                      wb_start_result_t *r) {
+                      start_t *s) {
   wp_options_t o;
   bl_pool_options(c, t, n, &o);
   o.mode = m;
   wp_pool_t *p;
+  uint64_t cpu0 = wb_costs_self_cpu_ns();
   uint64_t t0 = wp_now_ns(); /* what a caller waits: new + start */
   int err = bl_pool_up(c, &o, &p);
   if (err) return err;
-  wb_start_summary(p, t0, r);
+  uint64_t sup_ns = wb_costs_self_cpu_ns() - cpu0, wrk_ns;
+  /* Read at once: a worker idles after its Hello, but gRPC's threads don't. */
+  if (wb_pool_workers_cpu_ns(p, &wrk_ns) != 0) err = WP_EIO;
+  wb_start_summary(p, t0, &s->r);
+  s->sup_cpu_us = (double)sup_ns / 1e3 / n;
+  s->wrk_cpu_us = (double)wrk_ns / 1e3 / n;
   bl_pool_down(c, p);
-  return 0;
+  return err;
 }
 
 static void point_failed(wb_ctx_t *c, point_t *pt, int err) {
   pt->ok = false;
-  bl_fail(c, "%s n=%d: pool did not start: %s (%s)", wp_transport_name(pt->t),
-          pt->n, wp_strerror(err), wp_errname(err));
+  bl_fail_point(c, err, "startup %s n=%d", wp_transport_name(pt->t), pt->n);
 }
 
 static void warm_up(wb_ctx_t *c, point_t *pt) {
-  wb_start_result_t r;
+  start_t r;
   for (int k = 0; k < 2 && pt->ok; k++) {
     bl_status(c, "%s n=%d warm-up (%s)", wp_transport_name(pt->t), pt->n,
               wp_mode_name(modes[k]));
@@ -70,19 +86,21 @@ static void warm_up(wb_ctx_t *c, point_t *pt) {
  * modes are the same thing) came out 15 % slower concurrent — the first
  * start after another point pays for it. */
 static void one_rep(wb_ctx_t *c, point_t *pt, int i, int reps) {
-  wb_start_result_t r;
+  start_t s;
   for (int j = 0; j < 2 && pt->ok; j++) {
     int k = (j + i) % 2;
     bl_status(c, "round %d/%d: %s %s n=%d", i + 1, reps,
               wp_transport_name(pt->t), wp_mode_name(modes[k]), pt->n);
-    int err = start_once(c, pt->t, modes[k], pt->n, &r);
+    int err = start_once(c, pt->t, modes[k], pt->n, &s);
     if (err) {
       point_failed(c, pt, err);
       return;
     }
-    pt->all[k][i] = r.all_ready_ms;
-    pt->first[k][i] = r.first_ready_ms;
-    pt->mean[k][i] = r.mean_ready_ms;
+    pt->all[k][i] = s.r.all_ready_ms;
+    pt->first[k][i] = s.r.first_ready_ms;
+    pt->mean[k][i] = s.r.mean_ready_ms;
+    pt->sup_cpu[k][i] = s.sup_cpu_us;
+    pt->wrk_cpu[k][i] = s.wrk_cpu_us;
   }
 }
 
@@ -109,6 +127,10 @@ static void emit(wb_ctx_t *c, const point_t *pt, int reps) {
     m = bl_metric(c, "ms", "lower", params(t, mn, n), pt->mean[k], r,
                   "startup.mean_ready/%s/%s/n=%d", tn, mn, n);
     bl_link_floor(m, "floor.spawn_mean/%s/n=%d", mn, n);
+    bl_metric(c, "us", "lower", params(t, mn, n), pt->sup_cpu[k], r,
+              "cost.start_sup_cpu_us/%s/%s/n=%d", tn, mn, n);
+    bl_metric(c, "us", "lower", params(t, mn, n), pt->wrk_cpu[k], r,
+              "cost.start_wrk_cpu_us/%s/%s/n=%d", tn, mn, n);
   }
   double *sp = malloc(sizeof *sp * r);
   if (!sp) return;
@@ -135,6 +157,8 @@ static int plan(const bl_opts_t *o, point_t *pts, double *buf) {
         pt->all[k] = buf, buf += reps;
         pt->first[k] = buf, buf += reps;
         pt->mean[k] = buf, buf += reps;
+        pt->sup_cpu[k] = buf, buf += reps;
+        pt->wrk_cpu[k] = buf, buf += reps;
       }
     }
   return np;
@@ -144,7 +168,7 @@ static void run(wb_ctx_t *c) {
   const bl_opts_t *o = c->opt;
   size_t maxp = (size_t)o->ntransports * (size_t)o->startup_sizes.n;
   point_t *pts = calloc(maxp, sizeof *pts);
-  double *buf = calloc(maxp * 6 * (size_t)o->startup_reps, sizeof *buf);
+  double *buf = calloc(maxp * 10 * (size_t)o->startup_reps, sizeof *buf);
   if (!pts || !buf) {
     free(pts);
     free(buf);

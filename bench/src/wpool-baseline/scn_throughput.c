@@ -7,6 +7,13 @@
  * many in flight over one bare pipe or one bare gRPC channel as the point
  * has on the wire, W = min(C, n x max_inflight) (a checkout point queues
  * the rest in the pool), in the same placement (scn_floors.c).
+ *
+ * With it, the point's cost counters per request, over the same measured
+ * runs (class "cost", better lower): cost.<what>/<t>/<mode>/n=N/c=C for
+ * <what> in sup_cpu_us, wrk_cpu_us (µs on CPU of the supervisor, of all
+ * workers), sup_csw, wrk_csw (context switches), sup_syscalls,
+ * wrk_syscalls (only where the kernel lets us count them: config
+ * cost_counters says).
  */
 #include "ping.h"
 
@@ -14,6 +21,21 @@ static json_t *params(const bl_ping_point_t *pt) {
   return json_pack("{s:s, s:s, s:i, s:i, s:i}", "transport",
                    wp_transport_name(pt->t), "mode", bl_ping_mode(pt), "n",
                    pt->n, "c", pt->c, "max_inflight", pt->max_inflight);
+}
+
+static void emit_costs(wb_ctx_t *c, const bl_ping_point_t *pt, int reps) {
+  if (!pt->costs_ok) {
+    bl_fail(c, "ping %s %s n=%d c=%d: cost counters unreadable (a worker went away)",
+            wp_transport_name(pt->t), bl_ping_mode(pt), pt->n, pt->c);
+    return;
+  }
+  for (int k = 0; k < BL_NCOST; k++) {
+    bool sys = k == BL_COST_SUP_SYS || k == BL_COST_WRK_SYS;
+    if (sys && !pt->syscalls_ok) continue;
+    bl_metric(c, bl_cost_unit[k], "lower", params(pt), pt->cost[k], (size_t)reps,
+              "cost.%s/%s/%s/n=%d/c=%d", bl_cost_name[k], wp_transport_name(pt->t),
+              bl_ping_mode(pt), pt->n, pt->c);
+  }
 }
 
 static void run(wb_ctx_t *c) {
@@ -26,6 +48,7 @@ static void run(wb_ctx_t *c) {
                           (size_t)g->reps, "ping.rps/%s/%s/n=%d/c=%d", tn,
                           bl_ping_mode(pt), pt->n, pt->c);
     bl_link_floor(m, "floor.rps/%s/c=%d", tn, bl_ping_wire(pt));
+    emit_costs(c, pt, g->reps);
   }
 }
 
