@@ -135,6 +135,46 @@ static void threshold_is(json_t *doc, const char *id, double pct) {
   assert_float_equal(json_number_value(json_object_get(m, "threshold_pct")), pct, 1e-9);
 }
 
+static const char *class_of(json_t *doc, const char *id) {
+  json_t *m = wb_metric_find(doc, id);
+  if (!m) fail_msg("missing metric %s", id);
+  return json_string_value(json_object_get(m, "class"));
+}
+
+/* Cost counters beside the wall-clock figures, over the same runs, with
+ * class "cost" (and the wall figures class "wall"); syscalls where the
+ * kernel lets them be counted, and config says which. */
+static void costs_are_there(json_t *doc) {
+  static const char *const what[] = {"sup_cpu_us", "wrk_cpu_us", "sup_csw", "wrk_csw"};
+  char id[128];
+  for (size_t i = 0; i < sizeof what / sizeof what[0]; i++) {
+    snprintf(id, sizeof id, "cost.%s/pipe/checkout/n=1/c=1", what[i]);
+    json_t *m = has(doc, id, 2);
+    assert_string_equal(json_string_value(json_object_get(m, "better")), "lower");
+    assert_string_equal(class_of(doc, id), "cost");
+    assert_true(json_number_value(json_object_get(m, "median")) > 0);
+  }
+  /* One request costs the supervisor a switch at most per round trip, and
+   * some CPU; an order of magnitude off means a wrong divisor. */
+  double csw = json_number_value(json_object_get(
+      wb_metric_find(doc, "cost.sup_csw/pipe/checkout/n=1/c=1"), "median"));
+  assert_true(csw > 0.1 && csw < 10);
+  has(doc, "cost.wrk_cpu_us/grpc/pipelined/n=2/c=10", 2);
+  has(doc, "cost.start_sup_cpu_us/pipe/concurrent/n=1", 2);
+  assert_string_equal(class_of(doc, "cost.start_wrk_cpu_us/grpc/sequential/n=2"), "cost");
+  assert_string_equal(class_of(doc, "ping.rps/pipe/checkout/n=1/c=1"), "wall");
+  json_t *cc = json_object_get(json_object_get(doc, "config"), "cost_counters");
+  const char *sys = json_string_value(json_object_get(cc, "syscalls"));
+  assert_non_null(sys);
+  json_t *m = wb_metric_find(doc, "cost.sup_syscalls/pipe/checkout/n=1/c=1");
+  if (strncmp(sys, "unavailable", 11) == 0) {
+    assert_null(m);
+  } else {
+    assert_non_null(m);
+    assert_true(json_number_value(json_object_get(m, "median")) >= 1);
+  }
+}
+
 static void quick_subset_has_the_ids(void **state) {
   (void)state;
   const char *out = tmp("quick.json");
@@ -188,6 +228,7 @@ static void quick_subset_has_the_ids(void **state) {
            json_integer_value(json_array_get(json_object_get(cfg, "cpus"), 0)));
   assert_string_equal(param_str(doc, "floor.rps/pipe/c=10", "placement"), place);
   assert_string_equal(param_str(doc, "floor.rps/grpc/c=1", "placement"), place);
+  costs_are_there(doc);
   json_decref(doc);
 }
 
@@ -257,6 +298,29 @@ static void instructions_skipped_without_valgrind(void **state) {
                                 "instructions");
   assert_non_null(strstr(json_string_value(why), "valgrind"));
   assert_null(wb_metric_find(doc, "instr.sup/pipe/checkout/n=1/c=1"));
+  json_decref(doc);
+}
+
+/* A point whose worker crashes fails: exit 1, and failures[] in the file
+ * names the scenario, the point and the error. */
+static void failed_point_is_recorded(void **state) {
+  (void)state;
+  const char *out = tmp("quick.json");
+  char worker[4200];
+  snprintf(worker, sizeof worker, "%s crash-after 50", tu_path("tests/bad_worker"));
+  int rc = baseline("--quick", "--only", "throughput", "--transports", "pipe", "--sizes", "1",
+                    "--concurrency", "1", "--reps", "1", "--requests", "200", "--warmup", "10",
+                    "--worker", worker, "--out", out, NULL);
+  assert_int_equal(rc, 1);
+  json_t *doc = load_ok(out);
+  json_t *f = json_array_get(json_object_get(doc, "failures"), 0);
+  assert_non_null(f);
+  assert_string_equal(json_string_value(json_object_get(f, "scenario")), "throughput");
+  assert_string_equal(json_string_value(json_object_get(f, "point")),
+                      "ping pipe checkout n=1 c=1");
+  assert_non_null(json_string_value(json_object_get(f, "error")));
+  assert_non_null(json_string_value(json_object_get(f, "message")));
+  assert_null(wb_metric_find(doc, "ping.rps/pipe/checkout/n=1/c=1"));
   json_decref(doc);
 }
 
@@ -347,6 +411,7 @@ int main(void) {
       cmocka_unit_test(unpinned_floors_follow_the_suite),
       cmocka_unit_test(instructions_counts),
       cmocka_unit_test(instructions_skipped_without_valgrind),
+      cmocka_unit_test(failed_point_is_recorded),
       cmocka_unit_test(without_out_writes_both_files),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

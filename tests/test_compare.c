@@ -357,7 +357,9 @@ static void few_runs_threshold_decides(void **state) {
   run_free(&r);
 }
 
-static void one_sided_metrics_listed(void **state) {
+/* A metric BEFORE had and AFTER lacks is a point that stopped working:
+ * a regression, named; one only AFTER has is news, not a failure. */
+static void missing_in_after_is_a_regression(void **state) {
   (void)state;
   json_t *db = new_doc(NULL), *da = new_doc(NULL);
   add(db, "common", "lower", base8, 8);
@@ -366,9 +368,96 @@ static void one_sided_metrics_listed(void **state) {
   add(da, "new.metric/grpc", "higher", base8, 8);
   const char *b = save(db, "ob.json"), *a = save(da, "oa.json");
   run_t r = RUN(b, a);
-  assert_int_equal(r.status, 0);
-  assert_non_null(strstr(r.out, "only in before (1): gone.metric"));
+  assert_int_equal(r.status, 1);
+  assert_non_null(strstr(r.out, "only in before: missing in after, a regression (1): gone.metric"));
   assert_non_null(strstr(r.out, "only in after (1): new.metric/grpc"));
+  assert_non_null(strstr(r.out, "1 missing in after"));
+  run_free(&r);
+  r = RUN(b, a, "--json");
+  assert_int_equal(r.status, 1);
+  json_t *doc = json_loads(r.out, 0, NULL);
+  assert_non_null(doc);
+  assert_true(json_is_true(json_object_get(doc, "regression")));
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "summary"), "missing")), 1);
+  json_decref(doc);
+  run_free(&r);
+  json_t *dn = new_doc(NULL);
+  add(dn, "common", "lower", base8, 8);
+  add(dn, "gone.metric", "lower", base8, 8);
+  add(dn, "new.metric/grpc", "higher", base8, 8);
+  const char *n = save(dn, "on.json");
+  r = RUN(b, n); /* nothing lost, one metric gained */
+  assert_int_equal(r.status, 0);
+  run_free(&r);
+}
+
+/* A failure AFTER recorded (a point that failed outright) fails the
+ * comparison even when every metric both have is the same. */
+static void recorded_failure_is_a_regression(void **state) {
+  (void)state;
+  json_t *db = new_doc(NULL), *da = new_doc(NULL);
+  add(db, "common", "lower", base8, 8);
+  add(da, "common", "lower", base8, 8);
+  assert_int_equal(wb_failure_add(da, "throughput", "ping pipe checkout n=4 c=10",
+                                  "WP_EWORKER", "worker exited"), 0);
+  const char *b = save(db, "fb.json"), *a = save(da, "fa.json");
+  run_t r = RUN(b, a);
+  assert_int_equal(r.status, 1);
+  assert_non_null(strstr(r.out, "failed in after (1, a regression)"));
+  assert_non_null(strstr(r.out, "throughput ping pipe checkout n=4 c=10: WP_EWORKER - worker exited"));
+  run_free(&r);
+  r = RUN(a, b); /* a failure BEFORE that AFTER fixed is no regression */
+  assert_int_equal(r.status, 0);
+  run_free(&r);
+  r = RUN("--noise", b, a);
+  assert_int_equal(r.status, 1);
+  assert_non_null(strstr(r.out, "recorded 1 failure"));
+  run_free(&r);
+}
+
+/* The summary says per class the smallest change it could flag; a rate's
+ * threshold of t flags a slowdown of 1/(1-t). Old files without "class"
+ * fall back on the id's prefix. */
+static void summary_states_class_sensitivity(void **state) {
+  (void)state;
+  json_t *db = new_doc(NULL), *da = new_doc(NULL);
+  json_t *docs[2] = {db, da};
+  for (int i = 0; i < 2; i++) {
+    json_t *m = wb_metric_add(docs[i], "cost.sup_cpu_us/pipe/checkout/n=1/c=1", "us",
+                              "lower", NULL, base8, 8);
+    json_object_set_new(m, "threshold_pct", json_real(8));
+    m = wb_metric_add(docs[i], "ping.rps/pipe/checkout/n=1/c=1", "req/s", "higher",
+                      NULL, base8, 8);
+    json_object_set_new(m, "threshold_pct", json_real(55));
+    json_object_set_new(m, "class", json_string("wall"));
+  }
+  assert_string_equal(wb_metric_class(wb_metric_find(db, "cost.sup_cpu_us/pipe/checkout/n=1/c=1")),
+                      "cost");
+  const char *b = save(db, "cb.json"), *a = save(da, "ca.json");
+  run_t r = RUN(b, a);
+  assert_int_equal(r.status, 0);
+  assert_non_null(strstr(r.out, "sensitivity: cost +8 %; wall rates 2.22× slower"));
+  run_free(&r);
+}
+
+/* A cost counter's own threshold (8 %) applies below the default 20 %: a
+ * +12 % rise in CPU per request is a regression; --threshold, given,
+ * raises every metric to at least itself. */
+static void own_threshold_below_default(void **state) {
+  (void)state;
+  double after[8];
+  scaled(base8, 8, 1.12, after);
+  json_t *db = new_doc(NULL), *da = new_doc(NULL);
+  json_t *m = wb_metric_add(db, "cost.sup_cpu_us/x", "us", "lower", NULL, base8, 8);
+  json_object_set_new(m, "threshold_pct", json_real(8));
+  m = wb_metric_add(da, "cost.sup_cpu_us/x", "us", "lower", NULL, after, 8);
+  json_object_set_new(m, "threshold_pct", json_real(8));
+  const char *b = save(db, "tb.json"), *a = save(da, "ta.json");
+  run_t r = RUN(b, a);
+  assert_int_equal(r.status, 1);
+  run_free(&r);
+  r = RUN(b, a, "--threshold", "20");
+  assert_int_equal(r.status, 0);
   run_free(&r);
 }
 
@@ -586,7 +675,10 @@ int main(void) {
       cmocka_unit_test(improvement_both_directions),
       cmocka_unit_test(overlapping_is_noise),
       cmocka_unit_test(few_runs_threshold_decides),
-      cmocka_unit_test(one_sided_metrics_listed),
+      cmocka_unit_test(missing_in_after_is_a_regression),
+      cmocka_unit_test(recorded_failure_is_a_regression),
+      cmocka_unit_test(summary_states_class_sensitivity),
+      cmocka_unit_test(own_threshold_below_default),
       cmocka_unit_test(changed_unit_is_incomparable),
       cmocka_unit_test(help_exits_zero),
       cmocka_unit_test(bad_inputs),

@@ -20,9 +20,14 @@ void cmp_usage(FILE *f) {
       "A metric regresses when its median got worse by more than the\n"
       "threshold AND a two-sided Mann-Whitney U test over the runs gives\n"
       "p < alpha (with fewer than 5 runs on a side, the threshold alone).\n"
+      "A metric BEFORE had and AFTER lacks, or a failure AFTER recorded, is a\n"
+      "regression too. The last line says, per class (wall, cost,\n"
+      "instructions), the smallest change the thresholds could flag.\n"
       "\n"
       "options:\n"
-      "  --threshold PCT            change that counts (default 20)\n"
+      "  --threshold PCT            change that counts (default 20, or the\n"
+      "                             metric's own threshold_pct; given, it is\n"
+      "                             the least any metric gets)\n"
       "  --metric-threshold GLOB=PCT  per-metric threshold for ids matching\n"
       "                             GLOB (repeatable; the last match wins)\n"
       "  --alpha A                  significance level (default 0.05)\n"
@@ -38,7 +43,8 @@ void cmp_usage(FILE *f) {
       "  FILEs are runs of one build on one machine: compares every pair\n"
       "  with the rule above and lists the metrics some pair would call a\n"
       "  regression or an improvement: the machine's own run-to-run noise,\n"
-      "  and the --metric-threshold that would have kept each one quiet.\n"
+      "  and the --metric-threshold that would have kept each one quiet;\n"
+      "  a metric missing from one run, or a recorded failure, fails its pairs.\n"
       "\n"
       "exit: 0 no regression (--noise: every pair quiet), 1 regression\n"
       "(--noise: some pair flagged), 2 bad input or usage\n",
@@ -68,6 +74,7 @@ static int parse_pct(const char *s, double *out) {
 static int opt_threshold(cmp_opts_t *o, const char *v, char *err, size_t n) {
   if (parse_pct(v, &o->threshold_pct) != 0)
     return usage_error(err, n, "--threshold: '%s' is not a percentage", v);
+  o->threshold_given = 1;
   return 0;
 }
 
@@ -252,12 +259,13 @@ void cmp_opts_free(cmp_opts_t *o) {
   o->nfiles = 0;
 }
 
-/* --metric-threshold wins; otherwise the larger of --threshold and the
- * metric's own threshold_pct (the tool that measured it knows a tail
- * percentile moves more between runs than a median does). */
+/* --metric-threshold wins; otherwise the metric's own threshold_pct (the
+ * measured noise of its class: a cost counter's is far below the default
+ * 20 %, a tail percentile's far above), raised to --threshold when one was
+ * given; the default applies to metrics without their own. */
 double cmp_threshold_for(const cmp_opts_t *o, const char *id, double own_pct) {
   double pct = o->threshold_pct;
-  if (own_pct > pct) pct = own_pct;
+  if (own_pct > 0 && (own_pct > pct || !o->threshold_given)) pct = own_pct;
   for (size_t i = 0; i < o->n_mthr; i++)
     if (fnmatch(o->mthr[i].glob, id, 0) == 0)
       pct = o->mthr[i].pct;

@@ -31,6 +31,7 @@ typedef struct {
   size_t nfiles;
   const char *results_dir; /* --results-dir, else $WPOOL_RESULTS_DIR, else "results" */
   double threshold_pct;    /* default 20 */
+  int threshold_given;     /* --threshold was given: a floor for every metric */
   double alpha;            /* default 0.05 */
   cmp_metric_threshold_t *mthr;
   size_t n_mthr;

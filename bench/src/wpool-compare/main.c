@@ -5,8 +5,9 @@
  * main only wires the steps: parse args (cli), pick the two files (pick),
  * load them (results), match and decide (report), print (render); or,
  * with --noise, replay the rule on every pair of runs of one build (noise).
- * Exit: 0 no regression, 1 regression, 2 bad input or usage — always with
- * one line on stderr saying what was wrong.
+ * Exit: 0 no regression, 1 regression (a metric worse, missing from AFTER,
+ * or a failure AFTER recorded), 2 bad input or usage — always with one line
+ * on stderr saying what was wrong.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -55,7 +56,7 @@ static int compare_files(const cmp_opts_t *o, const char *bpath,
     if (cmp_render(&r, o, (cmp_side_t){bpath, b}, (cmp_side_t){apath, a}, stdout) != 0)
       rc = bad_input(NULL, "out of memory while printing");
     else
-      rc = r.counts[CMP_REGRESSION] ? EXIT_REGRESSION : EXIT_OK;
+      rc = cmp_report_failed(&r) ? EXIT_REGRESSION : EXIT_OK;
   }
   cmp_report_free(&r);
   json_decref(b);

@@ -16,10 +16,12 @@ typedef struct {
   double max_flagged; /* largest |delta| among those, percent */
   double max_delta;   /* largest |delta| among all pairs, percent */
   double threshold;   /* the threshold the rule applied */
+  size_t missing;     /* ordered pairs whose after lacked it */
 } noise_row_t;
 
 typedef struct {
   json_t **docs;
+  const char *const *files;
   size_t ndocs;
   json_t *index; /* id → position in rows */
   noise_row_t *rows;
@@ -76,7 +78,14 @@ static int add_order(noise_t *n, const cmp_opts_t *o, size_t i, size_t j, int *l
         nr->max_flagged = d;
     }
   }
-  *loud |= r.counts[CMP_REGRESSION] > 0;
+  json_t *id;
+  size_t k;
+  json_array_foreach(r.only_before, k, id) {
+    noise_row_t *nr = rc == 0 ? row_for(n, json_string_value(id)) : NULL;
+    if (nr) nr->missing++;
+    else rc = rc ? rc : bad(NULL, "out of memory");
+  }
+  *loud |= cmp_report_failed(&r);
   cmp_report_free(&r);
   return rc;
 }
@@ -95,9 +104,12 @@ static int add_pair(noise_t *n, const cmp_opts_t *o, size_t i, size_t j) {
   return rc;
 }
 
-/* Most often flagged first, then by the largest flagged change. */
+/* Most often flagged (or missing) first, then by the largest flagged
+ * change. */
 static int loudest_first(const void *pa, const void *pb) {
   const noise_row_t *a = pa, *b = pb;
+  if (a->flagged + a->missing != b->flagged + b->missing)
+    return a->flagged + a->missing < b->flagged + b->missing ? 1 : -1;
   if (a->flagged != b->flagged)
     return a->flagged < b->flagged ? 1 : -1;
   if (a->max_flagged != b->max_flagged)
@@ -111,23 +123,37 @@ static double quiet_threshold(const noise_row_t *r) {
                                   : INFINITY;
 }
 
+/* Runs that recorded a failure fail every pair they are the after of. */
+static void print_failed_runs(const noise_t *n, FILE *out) {
+  for (size_t i = 0; i < n->ndocs; i++) {
+    size_t k = json_array_size(json_object_get(n->docs[i], "failures"));
+    if (k)
+      fprintf(out, "%s recorded %zu failure%s: a regression in every pair it is the after of\n",
+              n->files[i], k, k == 1 ? "" : "s");
+  }
+}
+
 static void print(noise_t *n, FILE *out) {
   qsort(n->rows, n->nrows, sizeof *n->rows, loudest_first);
   fprintf(out, "%zu runs, %zu pairs: %zu pair%s would fail (a regression in one order or the other)\n",
           n->ndocs, n->pairs, n->loud_pairs, n->loud_pairs == 1 ? "" : "s");
+  print_failed_runs(n, out);
   size_t loud = 0;
   for (size_t i = 0; i < n->nrows; i++)
-    loud += n->rows[i].flagged > 0;
+    loud += n->rows[i].flagged + n->rows[i].missing > 0;
   if (!loud) {
     fprintf(out, "no metric was flagged by any pair\n");
     return;
   }
   fprintf(out, "\n%-48s %7s %10s %10s %10s\n", "metric", "orders", "worst", "threshold",
           "quiet at");
-  for (size_t i = 0; i < n->nrows && n->rows[i].flagged; i++) {
+  for (size_t i = 0; i < n->nrows && n->rows[i].flagged + n->rows[i].missing; i++) {
     const noise_row_t *r = &n->rows[i];
-    fprintf(out, "%-48s %3zu/%-3zu %9.1f%% %9.0f%% %9.0f%%\n", r->id, r->flagged, r->orders,
-            r->max_flagged, r->threshold, quiet_threshold(r));
+    if (r->flagged)
+      fprintf(out, "%-48s %3zu/%-3zu %9.1f%% %9.0f%% %9.0f%%\n", r->id, r->flagged,
+              r->orders, r->max_flagged, r->threshold, quiet_threshold(r));
+    if (r->missing)
+      fprintf(out, "%-48s %3zu orders: missing in after\n", r->id, r->missing);
   }
   fprintf(out, "\n%zu metric%s regressed between runs of one build. orders: in how many of the\n"
                "ordered pairs; worst: the largest such change; quiet at: the smallest\n"
@@ -144,7 +170,8 @@ static void noise_free(noise_t *n) {
 }
 
 int cmp_noise(const cmp_opts_t *o, FILE *out) {
-  noise_t n = {.docs = calloc(o->nfiles, sizeof(json_t *)), .index = json_object()};
+  noise_t n = {.docs = calloc(o->nfiles, sizeof(json_t *)), .files = o->files,
+               .index = json_object()};
   char why[512];
   int rc = 0;
   if (!n.docs || !n.index)

@@ -78,14 +78,54 @@ static const char *created(const json_t *doc) {
 
 static void fmt_summary(const cmp_report_t *r, const cmp_opts_t *o, char *buf,
                         size_t n) {
+  size_t missing = json_array_size(r->only_before), failed = json_array_size(r->failures);
   snprintf(buf, n,
            "%zu regression%s, %zu improvement%s, %zu noise, %zu same, "
-           "%zu floor-moved%s (threshold %g%% or the metric's own, alpha %g)",
+           "%zu floor-moved%s, %zu missing in after, %zu failed in after "
+           "(threshold %g%% or the metric's own, alpha %g)",
            r->counts[CMP_REGRESSION], r->counts[CMP_REGRESSION] == 1 ? "" : "s",
            r->counts[CMP_IMPROVEMENT], r->counts[CMP_IMPROVEMENT] == 1 ? "" : "s",
            r->counts[CMP_NOISE], r->counts[CMP_SAME], r->counts[CMP_FLOOR_MOVED],
-           r->counts[CMP_INCOMPARABLE] ? ", some incomparable" : "",
-           o->threshold_pct, o->alpha);
+           r->counts[CMP_INCOMPARABLE] ? ", some incomparable" : "", missing,
+           failed, o->threshold_pct, o->alpha);
+}
+
+/* "+8 %" or "+8-60 %": the rise a time or a count must exceed. */
+static int fmt_rise(char *buf, size_t n, double lo, double hi) {
+  return lo == hi ? snprintf(buf, n, "+%g %%", lo)
+                  : snprintf(buf, n, "+%g-%g %%", lo, hi);
+}
+
+/* A rate's threshold t flags a fall of t %: a slowdown of 1 / (1 - t). */
+static void fmt_factor(char *buf, size_t n, double pct) {
+  if (pct >= 100) snprintf(buf, n, "never");
+  else snprintf(buf, n, "%.3g×", 1 / (1 - pct / 100));
+}
+
+static int fmt_slowdown(char *buf, size_t n, double lo, double hi) {
+  char a[32], b[32];
+  fmt_factor(a, sizeof a, lo);
+  fmt_factor(b, sizeof b, hi);
+  return lo == hi ? snprintf(buf, n, "rates %s slower", a)
+                  : snprintf(buf, n, "rates %s-%s slower", a, b);
+}
+
+/* Per class, the smallest change the applied thresholds can flag:
+ * "sensitivity: cost +5-40 %; wall +50-2000 %, rates 2.22x-never slower". */
+static void fmt_sensitivity(const cmp_report_t *r, char *buf, size_t n) {
+  size_t len = (size_t)snprintf(buf, n, "sensitivity:");
+  int any = 0;
+  for (int k = 0; k < CMP_NCLASSES && len < n; k++) {
+    const cmp_class_t *c = &r->classes[k];
+    if (!c->n_lower && !c->n_higher) continue;
+    len += (size_t)snprintf(buf + len, n - len, "%s %s ", any++ ? ";" : "", c->name);
+    if (c->n_lower && len < n)
+      len += (size_t)fmt_rise(buf + len, n - len, c->lower_min, c->lower_max);
+    if (c->n_lower && c->n_higher && len < n)
+      len += (size_t)snprintf(buf + len, n - len, ", ");
+    if (c->n_higher && len < n)
+      len += (size_t)fmt_slowdown(buf + len, n - len, c->higher_min, c->higher_max);
+  }
 }
 
 /* ---- text table --------------------------------------------------------- */
@@ -136,11 +176,28 @@ static void print_only(FILE *out, const char *label, const json_t *ids,
   fputc('\n', out);
 }
 
+/* Failures AFTER recorded: one line each, "scenario point: error — message". */
+static void print_failures(FILE *out, const json_t *failures, const char *quote) {
+  json_t *f;
+  size_t i;
+  if (json_array_size(failures) == 0)
+    return;
+  fprintf(out, "failed in after (%zu, a regression):\n", json_array_size(failures));
+  json_array_foreach(failures, i, f) {
+    const char *sc = json_string_value(json_object_get(f, "scenario"));
+    const char *pt = json_string_value(json_object_get(f, "point"));
+    const char *er = json_string_value(json_object_get(f, "error"));
+    const char *msg = json_string_value(json_object_get(f, "message"));
+    fprintf(out, "  %s%s%s%s%s: %s%s%s\n", quote, sc ? sc : "?", pt ? " " : "",
+            pt ? pt : "", quote, er ? er : "", er && msg ? " - " : "", msg ? msg : "");
+  }
+}
+
 static int render_text(const cmp_report_t *r, const cmp_opts_t *o,
                        cmp_side_t b, cmp_side_t a, FILE *out) {
   cells_t *cells = calloc(r->nrows + 1, sizeof *cells);
   size_t w[NCOLS] = {0};
-  char buf[256];
+  char buf[256], sum[512];
   int color = cmp_use_color(o->color, out);
   if (!cells)
     return -1;
@@ -161,12 +218,16 @@ static int render_text(const cmp_report_t *r, const cmp_opts_t *o,
               color && i ? verdict_color(r->rows[i - 1].verdict) : NULL);
   free(cells);
   fputc('\n', out);
-  print_only(out, "before", r->only_before, "");
+  print_only(out, "before: missing in after, a regression", r->only_before, "");
   print_only(out, "after", r->only_after, "");
-  if (json_array_size(r->only_before) + json_array_size(r->only_after))
+  print_failures(out, r->failures, "");
+  if (json_array_size(r->only_before) + json_array_size(r->only_after) +
+      json_array_size(r->failures))
     fputc('\n', out);
-  fmt_summary(r, o, buf, sizeof buf);
-  fprintf(out, "%s\n", buf);
+  fmt_summary(r, o, sum, sizeof sum);
+  fprintf(out, "%s\n", sum);
+  fmt_sensitivity(r, sum, sizeof sum);
+  fprintf(out, "%s\n", sum);
   return 0;
 }
 
@@ -200,11 +261,13 @@ static void md_row(FILE *out, const cmp_row_t *row) {
 
 static int render_markdown(const cmp_report_t *r, const cmp_opts_t *o,
                            cmp_side_t b, cmp_side_t a, FILE *out) {
-  char buf[256], buf2[256];
+  char buf[512], buf2[256];
   json_t *w;
   size_t i;
   fmt_summary(r, o, buf, sizeof buf);
   fprintf(out, "### wpool compare: %s\n\n", buf);
+  fmt_sensitivity(r, buf, sizeof buf);
+  fprintf(out, "%s\n\n", buf);
   fprintf(out, "`%s` (%s) → `%s` (%s)\n\n", b.path,
           short_commit(b.doc, buf, sizeof buf), a.path,
           short_commit(a.doc, buf2, sizeof buf2));
@@ -217,8 +280,9 @@ static int render_markdown(const cmp_report_t *r, const cmp_opts_t *o,
   for (i = 0; i < r->nrows; i++)
     md_row(out, &r->rows[i]);
   fputc('\n', out);
-  print_only(out, "before", r->only_before, "`");
+  print_only(out, "before: missing in after, a regression", r->only_before, "`");
   print_only(out, "after", r->only_after, "`");
+  print_failures(out, r->failures, "`");
   return 0;
 }
 
@@ -238,8 +302,9 @@ static json_t *side_json(cmp_side_t s) {
 }
 
 static json_t *row_json(const cmp_row_t *row) {
-  return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:I, s:f, s:b, s:s}",
+  return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:I, s:f, s:b, s:s}",
                    "id", row->id, "unit", row->unit, "better", row->better,
+                   "class", row->klass,
                    "before", num_or_null(row->before), "after",
                    num_or_null(row->after), "delta_pct",
                    num_or_null(row->delta_pct), "p_value", num_or_null(row->p),
@@ -253,7 +318,29 @@ static json_t *summary_json(const cmp_report_t *r) {
   json_t *s = json_object();
   for (int v = 0; v < CMP_NVERDICTS; v++)
     json_object_set_new(s, cmp_verdict_name(v), json_integer((json_int_t)r->counts[v]));
+  json_object_set_new(s, "missing", json_integer((json_int_t)json_array_size(r->only_before)));
+  json_object_set_new(s, "failed", json_integer((json_int_t)json_array_size(r->failures)));
   return s;
+}
+
+static json_t *range_json(size_t n, double lo, double hi) {
+  return n ? json_pack("{s:I, s:f, s:f}", "metrics", (json_int_t)n, "min_pct", lo,
+                       "max_pct", hi)
+           : json_null();
+}
+
+/* Per class: the thresholds that applied, times/counts and rates apart. */
+static json_t *classes_json(const cmp_report_t *r) {
+  json_t *all = json_object();
+  for (int k = 0; k < CMP_NCLASSES; k++) {
+    const cmp_class_t *c = &r->classes[k];
+    if (!c->n_lower && !c->n_higher) continue;
+    json_object_set_new(all, c->name, json_pack("{s:o, s:o}", "lower_better",
+                        range_json(c->n_lower, c->lower_min, c->lower_max),
+                        "higher_better",
+                        range_json(c->n_higher, c->higher_min, c->higher_max)));
+  }
+  return all;
 }
 
 static int render_json(const cmp_report_t *r, const cmp_opts_t *o,
@@ -262,12 +349,13 @@ static int render_json(const cmp_report_t *r, const cmp_opts_t *o,
   for (size_t i = 0; rows && i < r->nrows; i++)
     json_array_append_new(rows, row_json(&r->rows[i]));
   json_t *doc = json_pack(
-      "{s:s, s:o, s:o, s:f, s:f, s:o, s:O, s:O, s:O, s:o, s:b}", "schema",
-      "wpool.compare/1", "before", side_json(b), "after", side_json(a),
+      "{s:s, s:o, s:o, s:f, s:f, s:o, s:O, s:O, s:O, s:O, s:o, s:o, s:b}",
+      "schema", "wpool.compare/1", "before", side_json(b), "after", side_json(a),
       "threshold_pct", o->threshold_pct, "alpha", o->alpha, "metrics", rows,
-      "only_before", r->only_before, "only_after", r->only_after, "warnings",
-      r->warnings, "summary", summary_json(r), "regression",
-      r->counts[CMP_REGRESSION] > 0);
+      "only_before", r->only_before, "only_after", r->only_after, "failures",
+      r->failures ? (json_t *)r->failures : json_null(), "warnings", r->warnings,
+      "summary", summary_json(r), "classes", classes_json(r), "regression",
+      cmp_report_failed(r));
   if (!doc || json_dumpf(doc, out, JSON_INDENT(2) | JSON_REAL_PRECISION(12)) != 0) {
     json_decref(doc);
     return -1;

@@ -129,6 +129,7 @@ static int fill_row(const json_t *bm, const json_t *am, const cmp_opts_t *o,
   row->better = json_string_value(json_object_get(am, "better"));
   row->threshold_pct = cmp_threshold_for(
       o, row->id, json_number_value(json_object_get(am, "threshold_pct")));
+  row->klass = wb_metric_class(am);
   row->p = NAN;
   if (measure(bm, am, row) != 0)
     return -1;
@@ -139,6 +140,38 @@ static int fill_row(const json_t *bm, const json_t *am, const cmp_opts_t *o,
   }
   decide(row, o->alpha);
   return 0;
+}
+
+/* ---- classes: what each could flag -------------------------------------- */
+
+static const char *const class_names[CMP_NCLASSES] = {"instructions", "cost", "wall"};
+
+static void range_add(size_t *n, double *lo, double *hi, double v) {
+  if ((*n)++ == 0 || v < *lo) *lo = v;
+  if (*n == 1 || v > *hi) *hi = v;
+}
+
+static void tally_classes(cmp_report_t *r) {
+  for (int k = 0; k < CMP_NCLASSES; k++)
+    r->classes[k] = (cmp_class_t){.name = class_names[k]};
+  for (size_t i = 0; i < r->nrows; i++) {
+    const cmp_row_t *row = &r->rows[i];
+    if (strncmp(row->id, "floor.", 6) == 0 || row->verdict == CMP_INCOMPARABLE)
+      continue;
+    for (int k = 0; k < CMP_NCLASSES; k++) {
+      cmp_class_t *c = &r->classes[k];
+      if (strcmp(row->klass, c->name) != 0) continue;
+      if (strcmp(row->better, "higher") == 0)
+        range_add(&c->n_higher, &c->higher_min, &c->higher_max, row->threshold_pct);
+      else
+        range_add(&c->n_lower, &c->lower_min, &c->lower_max, row->threshold_pct);
+    }
+  }
+}
+
+int cmp_report_failed(const cmp_report_t *r) {
+  return r->counts[CMP_REGRESSION] > 0 || json_array_size(r->only_before) > 0 ||
+         json_array_size(r->failures) > 0;
 }
 
 /* ---- the whole report --------------------------------------------------- */
@@ -197,7 +230,11 @@ int cmp_report_build(json_t *before, json_t *after, const cmp_opts_t *o,
   context_warnings(before, after, r->warnings);
   list_only(before, after, r->only_before);
   list_only(after, before, r->only_after);
-  return match_rows(before, after, o, r, why, whylen);
+  r->failures = json_object_get(after, "failures");
+  if (match_rows(before, after, o, r, why, whylen) != 0)
+    return -1;
+  tally_classes(r);
+  return 0;
 }
 
 void cmp_report_free(cmp_report_t *r) {

@@ -16,6 +16,15 @@
  *   p < alpha                             → regression / improvement
  *   otherwise                             → noise
  * A metric whose unit or better changed between the runs is incomparable.
+ *
+ * The comparison as a whole fails (cmp_report_failed) on a regression, on a
+ * metric BEFORE had and AFTER lacks (a point that stopped working reads as
+ * a missing row, the worst regression of all), or on a failure AFTER
+ * recorded in its failures[].
+ *
+ * Classes (results.h: wall, cost, instructions) are judged at their own
+ * thresholds; cmp_classes_t says, per class, the smallest change the
+ * thresholds that applied can flag.
  */
 #ifndef CMP_REPORT_H
 #define CMP_REPORT_H
@@ -47,9 +56,23 @@ typedef struct {
   double p;           /* NAN when not computed (few runs, incomparable) */
   size_t n_before, n_after;
   double threshold_pct;
+  const char *klass;  /* "wall", "cost" or "instructions" */
   int few_runs;
   cmp_verdict_t verdict;
 } cmp_row_t;
+
+/* The thresholds that applied in one class, split by direction: a time
+ * or a count (better lower) flags a rise of t %; a rate (better higher)
+ * only a fall of t %, i.e. a slowdown of 1 / (1 - t/100). Floors excluded
+ * (they never regress). n_* == 0: no such metric compared. */
+typedef struct {
+  const char *name;
+  size_t n_lower, n_higher;
+  double lower_min, lower_max;   /* percent */
+  double higher_min, higher_max; /* percent */
+} cmp_class_t;
+
+#define CMP_NCLASSES 3 /* wall, cost, instructions */
 
 typedef struct {
   cmp_row_t *rows; /* in the after document's order */
@@ -57,8 +80,13 @@ typedef struct {
   json_t *only_before; /* arrays of id strings */
   json_t *only_after;
   json_t *warnings;    /* array of one-line strings */
+  const json_t *failures; /* AFTER's failures[] (borrowed), or NULL */
   size_t counts[CMP_NVERDICTS];
+  cmp_class_t classes[CMP_NCLASSES];
 } cmp_report_t;
+
+/* Regression, a metric missing from AFTER, or a failure AFTER recorded. */
+int cmp_report_failed(const cmp_report_t *r);
 
 /* Builds the report; both documents must outlive it (rows borrow their
  * strings). 0, or -1 with a reason in why (out of memory, unreadable runs). */
