@@ -228,6 +228,8 @@ static void quick_subset_has_the_ids(void **state) {
            json_integer_value(json_array_get(json_object_get(cfg, "cpus"), 0)));
   assert_string_equal(param_str(doc, "floor.rps/pipe/c=10", "placement"), place);
   assert_string_equal(param_str(doc, "floor.rps/grpc/c=1", "placement"), place);
+  threshold_is(doc, "cost.sup_cpu_per_wrk/pipe/checkout/n=1/c=1", 10);
+  threshold_is(doc, "cost.wrk_csw/grpc/checkout/n=2/c=10", 250);
   costs_are_there(doc);
   json_decref(doc);
 }
