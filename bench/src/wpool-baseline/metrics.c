@@ -46,20 +46,20 @@ typedef struct noise_class {
 
 static const noise_class_t NOISE[] = {
     /* Cost counters (class "cost"): the largest A/A change at p < 0.05 over
-     * 16 one-CPU and 14 unpinned --quick runs, 16:46-18:05 on 2026-12-02
+     * 20 one-CPU and 17 unpinned --quick runs, 16:46-18:02 on 2026-12-02
      * with the VM at load 8-23 (results/README.md, "Noise"). Syscalls and
-     * switches per pipe request are counts (under 1 % and 32 %: C > n
+     * switches per pipe request are counts (under 1 % and 40 %: C > n
      * batches replies); CPU time stretches with a busy host, the
      * supervisor's over the workers' (same window, same CPU) far less. */
-    {"cost.sup_cpu_per_wrk/pipe/*", 10, 25},
+    {"cost.sup_cpu_per_wrk/pipe/*", 10, 30},
     {"cost.sup_cpu_per_wrk/grpc/*", 40, 40},
     {"cost.start_sup_cpu_us/*", 150, 150},
-    {"cost.start_wrk_cpu_us/*", 40, 50},
-    {"cost.*_cpu_us/pipe/*", 30, 150},
+    {"cost.start_wrk_cpu_us/*", 130, 130},
+    {"cost.*_cpu_us/pipe/*", 30, 190},
     {"cost.*_cpu_us/grpc/*", 100, 100},
     {"cost.*_syscalls/pipe/checkout/*", 3, 15},
-    {"cost.*_csw/pipe/checkout/*", 40, 100},
-    {"cost.*/pipe/pipelined/*", 35, 65}, /* batching: bistable */
+    {"cost.*_csw/pipe/checkout/*", 45, 120},
+    {"cost.*/pipe/pipelined/*", 35, 100}, /* batching: bistable */
     {"cost.*/grpc/*", 250, 250},         /* gRPC's threads batch too */
     {"floor.*", 0, 0},
     {"instr.*", 6, 6},                /* valgrind counts: worst 3.9 % (README) */

@@ -18,8 +18,8 @@
  * a busy host stretches every CPU figure of a run alike (pinned, both
  * share one CPU and its caches that minute), and the worker's work per
  * ping does not change with the supervisor's code, so it is the same run's
- * yardstick: over six runs of one build here sup_cpu_us moved 17 %, the
- * ratio 7 %.
+ * yardstick: over 20 runs of one build here sup_cpu_us moved 21 %, the
+ * ratio 7.6 % (results/README.md, "Noise").
  */
 #include <stdlib.h>
 
