@@ -206,15 +206,14 @@ static void recorded_failure_and_lost_metric(void **state) {
   json_t *doc = wb_results_new("test_ab", NULL);
   double v = 4.0;
   wb_metric_add(doc, P50, "us", "lower", NULL, &v, 1); /* req/s lost */
-  json_object_set_new(doc, "failures",
-                      json_pack("[{s:s, s:s}]", "id", "ping/pipe/checkout/n=1/c=1",
-                                "why", "worker crashed"));
+  assert_int_equal(wb_failure_add(doc, "throughput", "ping/pipe/checkout/n=1/c=1",
+                                  "WP_EWORKER_EXITED", "worker crashed"), 0);
   snprintf(path, sizeof path, "%s/r0003/after-n1-c1.json", dir);
   assert_int_equal(wb_results_write(doc, path), 0);
   json_decref(doc);
   const run_t *r = judge(dir);
   expect(r, 1, "after recorded 1 failure(s) at n1-c1 in round 3: "
-               "ping/pipe/checkout/n=1/c=1: worker crashed");
+               "ping/pipe/checkout/n=1/c=1: worker crashed (WP_EWORKER_EXITED)");
   assert_non_null(strstr(r->out, "after lacks " RPS));
 }
 

@@ -86,16 +86,20 @@ static int read_rc(const where_t *w, const char *side) {
   return rc;
 }
 
-/* One element of a results file's "failures" array, as words. */
+/* One element of a results file's "failures" array (wb_failure_add:
+ * scenario, point, error, message), as words: "point: message (error)". */
 static void failure_words(const json_t *f, char *out, size_t n) {
-  const char *id = json_string_value(json_object_get(f, "id"));
-  const char *why = json_string_value(json_object_get(f, "why"));
-  if (!why)
-    why = json_string_value(json_object_get(f, "reason"));
+  const char *point = json_string_value(json_object_get(f, "point"));
+  const char *scn = json_string_value(json_object_get(f, "scenario"));
+  const char *msg = json_string_value(json_object_get(f, "message"));
+  const char *err = json_string_value(json_object_get(f, "error"));
+  const char *what = point ? point : scn;
   if (json_is_string(f))
     snprintf(out, n, "%s", json_string_value(f));
-  else if (id || why)
-    snprintf(out, n, "%s%s%s", id ? id : "", id && why ? ": " : "", why ? why : "");
+  else if (what || msg || err)
+    snprintf(out, n, "%s%s%s%s%s%s", what ? what : "", what && (msg || err) ? ": " : "",
+             msg ? msg : "", err ? (msg ? " (" : "") : "", err ? err : "",
+             err && msg ? ")" : "");
   else {
     char *s = json_dumps(f, JSON_COMPACT);
     snprintf(out, n, "%s", s ? s : "?");
