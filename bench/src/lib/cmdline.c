@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -106,5 +107,22 @@ int wb_parse_size(const char *s, uint64_t *bytes) {
   else if (strcasecmp(u, "m") == 0 || strcasecmp(u, "mib") == 0 || strcasecmp(u, "mb") == 0) mul = 1024 * 1024;
   else return -1;
   *bytes = (uint64_t)(v * mul + 0.5);
+  return 0;
+}
+
+int wb_parse_work(const char *s, uint32_t *cpu_us, uint32_t *sleep_us, uint32_t *reply_bytes) {
+  char buf[256];
+  if (strlen(s) >= sizeof buf) return -1;
+  snprintf(buf, sizeof buf, "%s", s);
+  for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+    char *eq = strchr(kv, '=');
+    uint64_t v;
+    if (!eq || wb_parse_uint(eq + 1, 0, 100000000, &v)) return -1;
+    *eq = '\0';
+    if (!strcmp(kv, "cpu_us")) *cpu_us = (uint32_t)v;
+    else if (!strcmp(kv, "sleep_us")) *sleep_us = (uint32_t)v;
+    else if (!strcmp(kv, "reply_bytes")) *reply_bytes = (uint32_t)v;
+    else return -1;
+  }
   return 0;
 }

@@ -26,5 +26,8 @@ int wb_parse_duration(const char *s, uint64_t *ns);
 int wb_parse_size(const char *s, uint64_t *bytes);
 /* Unsigned decimal within [min, max]. 0 or -1. */
 int wb_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* A Work request, "cpu_us=500,sleep_us=0,reply_bytes=64": any subset, any
+ * order; what is not named keeps its value. 0 or -1. */
+int wb_parse_work(const char *s, uint32_t *cpu_us, uint32_t *sleep_us, uint32_t *reply_bytes);
 
 #endif

@@ -346,7 +346,51 @@ static void open_free(open_run_t *run) {
   free(run);
 }
 
+static uint64_t phase_count(const wb_phase_t *ph) {
+  double n = ph->rate * (double)ph->duration_ns / 1e9;
+  return n < 1 ? 1 : (uint64_t)(n + 0.5);
+}
+
+static double warmup_rate(const wb_open_t *o) {
+  return o->rate > 0 || !o->nphases ? o->rate : o->phases[0].rate;
+}
+
+/* With phases: the warm-up at its own pace, then each phase's requests
+ * evenly over that phase. */
+static uint64_t phased_time(const wb_open_t *o, uint64_t i) {
+  double w = (double)o->warmup * 1e9 / warmup_rate(o);
+  if (i < o->warmup) return (uint64_t)((double)i * 1e9 / warmup_rate(o));
+  i -= o->warmup;
+  double t = w;
+  for (size_t k = 0; k < o->nphases; k++) {
+    uint64_t c = phase_count(&o->phases[k]);
+    if (i < c || k + 1 == o->nphases) return (uint64_t)(t + (double)i * 1e9 / o->phases[k].rate);
+    i -= c;
+    t += (double)o->phases[k].duration_ns;
+  }
+  return (uint64_t)t;
+}
+
+/* The phases' mean rate, what a fixed-rate run's target is. */
+static double phased_rate(const wb_open_t *o) {
+  double n = 0, ns = 0;
+  for (size_t k = 0; k < o->nphases; k++) {
+    n += (double)phase_count(&o->phases[k]);
+    ns += (double)o->phases[k].duration_ns;
+  }
+  return n * 1e9 / ns;
+}
+
+/* The highest rate of the run: what its timer must keep up with. */
+static double peak_rate(const wb_open_t *o) {
+  double r = warmup_rate(o);
+  for (size_t k = 0; k < o->nphases; k++)
+    if (o->phases[k].rate > r) r = o->phases[k].rate;
+  return r;
+}
+
 static uint64_t intended(const open_run_t *run, uint64_t i) {
+  if (run->o->nphases) return run->t0 + phased_time(run->o, i);
   return run->t0 + (uint64_t)((double)i * 1e9 / run->o->rate);
 }
 
@@ -356,6 +400,27 @@ static bool measured(const open_run_t *run, uint64_t i) {
 
 static void on_open_reply(wp_pool_t *p, int err, const wp_reply_t *rep, void *arg);
 
+/* A request the pool refused (its queue_limit is full): what a user's
+ * caller sees under overload, so it is counted as a failure of that
+ * request, not as the end of the run. */
+static void open_refused(open_run_t *run, open_tok_t *t) {
+  wb_open_result_t *r = run->r;
+  if (measured(run, t->idx)) {
+    r->sent++;
+    r->failed++;
+    if (!r->first_err) r->first_err = WP_EQUEUE_FULL;
+    if (run->o->series) {
+      wb_series_offer(run->o->series, intended(run, t->idx));
+      wb_series_answer(run->o->series, t->sent_at, WP_EQUEUE_FULL, 0);
+    }
+  } else {
+    r->warmup_failed++;
+    if (!r->warmup_first_err) r->warmup_first_err = WP_EQUEUE_FULL;
+  }
+  t->next_free = run->free_tok;
+  run->free_tok = t;
+}
+
 static void open_send(open_run_t *run) {
   open_tok_t *t = run->free_tok;
   run->free_tok = t->next_free;
@@ -364,6 +429,10 @@ static void open_send(open_run_t *run) {
   wp_request_t req = request_at(&o->req, o->set, o->nset, t->idx);
   t->sent_at = wp_now_ns();
   int rc = wp_pool_call(run->pool, &req, on_open_reply, t);
+  if (rc == WP_EQUEUE_FULL) { /* refused: an answer, a failed one, at once */
+    open_refused(run, t);
+    return;
+  }
   if (rc) {
     t->next_free = run->free_tok;
     run->free_tok = t;
@@ -371,7 +440,13 @@ static void open_send(open_run_t *run) {
     return;
   }
   run->outstanding++;
-  if (measured(run, t->idx)) run->r->sent++;
+  if (measured(run, t->idx)) {
+    run->r->sent++;
+    if (o->series) {
+      wb_series_offer(o->series, intended(run, t->idx));
+      wb_series_sample(o->series, t->sent_at, run->pool);
+    }
+  }
 }
 
 /* Counts, once each, the measured requests that are due but held back by
@@ -392,7 +467,7 @@ static void count_overflow(open_run_t *run, uint64_t now) {
  * costs the generator at most ~12 % of a CPU — at high rates the CPU the
  * workers under test need, and the loop is busy with replies anyway. */
 static uint64_t early_for(const open_run_t *run) {
-  uint64_t cap = (uint64_t)(1e9 / run->o->rate / 8);
+  uint64_t cap = (uint64_t)(1e9 / peak_rate(run->o) / 8);
   return run->early_ns < cap ? run->early_ns : cap;
 }
 
@@ -434,12 +509,14 @@ static void pump(open_run_t *run) {
     return;
   }
   for (uint64_t i = run->next; i < run->total; i++)
-    if (measured(run, i)) run->r->unsent++;
+    if (measured(run, i)) {
+      run->r->unsent++;
+      if (run->o->series) wb_series_offer(run->o->series, intended(run, i));
+    }
   run->over = true;
 }
 
 static void on_open_reply(wp_pool_t *p, int err, const wp_reply_t *rep, void *arg) {
-  (void)p;
   open_tok_t *t = arg;
   open_run_t *run = t->run;
   uint64_t now = wp_now_ns();
@@ -452,6 +529,10 @@ static void on_open_reply(wp_pool_t *p, int err, const wp_reply_t *rep, void *ar
   wb_open_result_t *r = run->r;
   if (measured(run, t->idx)) {
     run->last_answer = now;
+    if (run->o->series) {
+      wb_series_answer(run->o->series, now, err, now - intended(run, t->idx));
+      wb_series_sample(run->o->series, now, p);
+    }
     note_answer(err, rep, r->first_text, sizeof r->first_text, r->wait, r->service);
     if (err) {
       r->failed++;
@@ -519,6 +600,11 @@ static int open_setup(uv_loop_t *loop, open_run_t *run) {
 }
 
 static uint64_t open_count(const wb_open_t *o) {
+  if (o->nphases) {
+    uint64_t n = 0;
+    for (size_t k = 0; k < o->nphases; k++) n += phase_count(&o->phases[k]);
+    return n;
+  }
   if (o->requests) return o->requests;
   double n = o->rate * (double)o->duration_ns / 1e9;
   return n < 1 ? 1 : (uint64_t)(n + 0.999999);
@@ -527,6 +613,7 @@ static uint64_t open_count(const wb_open_t *o) {
 static void open_finish(open_run_t *run) {
   wb_open_result_t *r = run->r;
   uint64_t start = intended(run, run->o->warmup), end = intended(run, run->total);
+  r->t_first = start;
   if (run->last_answer > end) end = run->last_answer;
   r->elapsed_s = end > start ? (double)(end - start) / 1e9 : 0;
   r->achieved_rps = r->elapsed_s > 0 ? (double)r->ok / r->elapsed_s : 0;
@@ -541,13 +628,18 @@ static void open_stalled(void *arg) {
 int wb_run_open(uv_loop_t *loop, wp_pool_t *p, const wb_open_t *o,
                 wb_open_result_t *r) {
   memset(r, 0, sizeof *r);
-  if (!(o->rate > 0) || (!o->requests && !o->duration_ns)) return WP_EINVAL;
+  if (o->nphases) {
+    for (size_t k = 0; k < o->nphases; k++)
+      if (!(o->phases[k].rate > 0) || !o->phases[k].duration_ns) return WP_EINVAL;
+  } else if (!(o->rate > 0) || (!o->requests && !o->duration_ns)) {
+    return WP_EINVAL;
+  }
   /* On the heap, as the closed loop's: a stall leaves requests behind. */
   open_run_t *run = calloc(1, sizeof *run);
   if (!run) return WP_ENOMEM;
   *run = (open_run_t){.pool = p, .o = o, .r = r, .tfd = -1,
                       .cap = o->max_outstanding ? o->max_outstanding : WB_OPEN_DEFAULT_CAP};
-  r->target_rps = o->rate;
+  r->target_rps = o->nphases ? phased_rate(o) : o->rate;
   run->total = o->warmup + open_count(o);
   int rc = open_setup(loop, run);
   if (rc == 0) {

@@ -25,6 +25,7 @@
 #include "hist.h"
 #include "stall.h"
 #include "payloads.h"
+#include "series.h"
 #include "wpool.h"
 
 /* Starts a pool and runs loop until it is up (or the start failed).
@@ -98,6 +99,12 @@ int wb_run_closed(uv_loop_t *loop, wp_pool_t *p, const wb_load_t *l,
                   wb_load_result_t *r);
 
 
+/* One phase of a changing rate: rate requests/s for duration_ns. */
+typedef struct wb_phase {
+  double rate;
+  uint64_t duration_ns;
+} wb_phase_t;
+
 typedef struct wb_open {
   double rate;              /* target arrivals per second, > 0 */
   uint64_t requests;        /* measured requests (0: duration) */
@@ -113,6 +120,14 @@ typedef struct wb_open {
   const wb_payload_t *set;  /* as in wb_load_t */
   size_t nset;
   bool split;
+  /* A changing rate (a spike): the measured schedule is these phases one
+   * after another, and rate, requests and duration_ns only set the
+   * warm-up's pace (rate; 0: the first phase's). NULL: one fixed rate. */
+  const wb_phase_t *phases;
+  size_t nphases;
+  /* Filled with the measured requests when non-NULL (series.h): offered
+   * by intended time (unsent ones included), answers by arrival. */
+  wb_series_t *series;
 } wb_open_t;
 
 #define WB_OPEN_DEFAULT_CAP 10000
@@ -128,6 +143,7 @@ typedef struct wb_open_result {
   wb_stall_t stall;         /* a worker that stopped answering, if any */
   double target_rps;        /* the rate asked for */
   double achieved_rps;      /* ok / elapsed_s */
+  uint64_t t_first;         /* intended time of the first measured request */
   double elapsed_s;         /* first measured intended time → the later of
                                the schedule's end and the last answer */
   wb_hist_t *lat;           /* answer − intended send time, ns (caller frees) */

@@ -51,21 +51,8 @@ static int usage_error(const char *what, const char *arg) {
   return -1;
 }
 
-/* "cpu_us=500,sleep_us=0,reply_bytes=64", any subset, any order. */
 static int parse_work(const char *s, tune_opts_t *o) {
-  char buf[256];
-  snprintf(buf, sizeof buf, "%s", s);
-  for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
-    char *eq = strchr(kv, '=');
-    uint64_t v;
-    if (!eq || wb_parse_uint(eq + 1, 0, 100000000, &v)) return -1;
-    *eq = '\0';
-    if (!strcmp(kv, "cpu_us")) o->cpu_us = (uint32_t)v;
-    else if (!strcmp(kv, "sleep_us")) o->sleep_us = (uint32_t)v;
-    else if (!strcmp(kv, "reply_bytes")) o->reply_bytes = (uint32_t)v;
-    else return -1;
-  }
-  return 0;
+  return wb_parse_work(s, &o->cpu_us, &o->sleep_us, &o->reply_bytes);
 }
 
 static int usable_cpus(void) {

@@ -69,5 +69,6 @@ void cli_err(const char *cmd, const char *fmt, ...)
 int cmd_start(int argc, char **argv);
 int cmd_ping(int argc, char **argv);
 int cmd_chaos(int argc, char **argv);
+int cmd_load(int argc, char **argv);
 
 #endif
