@@ -112,7 +112,7 @@ class PythonWorker(unittest.TestCase):
 
 class CWorker(unittest.TestCase):
     def test_hello_lists_methods_and_a_call_is_answered(self):
-        for binary, methods in ((os.path.join(BUILD, "wpool-worker"), ["echo", "fail", "crash"]),
+        for binary, methods in ((os.path.join(BUILD, "wpool-worker"), ["echo", "fail", "crash", "leak"]),
                                 (SHA_C, ["sha256", "sha256_hex"])):
             w = WorkerProc([binary])
             self.addCleanup(w.close)

@@ -50,7 +50,8 @@ typedef struct wb_profile {
   const wb_slo_t *slo;
   /* spike: base_pct % of the capacity for before_ns, factor x that for
    * spike_ns, back for after_ns; recovered when recover_windows windows in
-   * a row have a P99 within recover_pct % of the pre-spike P99. */
+   * a row have a P99 within recover_pct % of the pre-spike P99 (the 90th
+   * percentile of the pre-spike windows' P99s). */
   double base_pct, factor, recover_pct;
   int recover_windows;
   uint64_t before_ns, spike_ns, after_ns;
