@@ -97,6 +97,8 @@ extern const wb_scenario_t *const bl_scenarios[];
 extern const size_t bl_nscenarios;
 /* Index of a scenario by name, or -1. */
 int bl_scenario_find(const char *name);
+/* Whether scenario i runs only when --only names it (the long ones). */
+bool bl_scenario_opt_in(size_t i);
 
 /* ---- services for scenarios (metrics.c, progress.c, pool.c) ------------ */
 
@@ -170,5 +172,6 @@ extern const wb_scenario_t scn_memory;
 extern const wb_scenario_t scn_recovery;
 extern const wb_scenario_t scn_workload;
 extern const wb_scenario_t scn_instructions;
+extern const wb_scenario_t scn_stress, scn_spike, scn_soak; /* scn_loads.c */
 
 #endif

@@ -196,6 +196,8 @@ static void apply_presets(bl_opts_t *o, int reps, bool startup_sizes_set,
     o->only = (uint32_t)((1u << bl_nscenarios) - 1);
     /* The workload is the user's call: only when one is given. */
     if (!o->call.method) o->only &= ~(1u << bl_scenario_find("workload"));
+    for (size_t i = 0; i < bl_nscenarios; i++)
+      if (bl_scenario_opt_in(i)) o->only &= ~(1u << i);
   }
   if (o->quick && !o->cpus_set) pin_first_cpu(o);
 }
