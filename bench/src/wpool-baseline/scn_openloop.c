@@ -25,6 +25,8 @@
  *   openloop.capacity/<t>/n=N             req/s, higher
  *   openloop.<p>/<t>/n=N/load=L           us, lower (p: p50 ... max)
  *   openloop.achieved/<t>/n=N/load=L      req/s, higher
+ * The achieved metric carries the last repetition's per-interval series
+ * (series.h) under "series".
  * A run that had to give up requests (the pool fell more than 10,000
  * behind the rate) is reported as a failed point: its percentiles would
  * understate.
@@ -47,6 +49,7 @@ typedef struct ol_point {
   uint64_t min_samples; /* the fewest latencies any repetition had */
   double achieved[OL_MAX_REPS];
   double pct[BL_NPCT][OL_MAX_REPS];
+  json_t *series;       /* the last repetition's per-interval series */
 } ol_point_t;
 
 static int usable_cpus(void) {
@@ -77,7 +80,16 @@ static int capacity(wb_ctx_t *c, wp_pool_t *p, int n, double *rps) {
 static int open_run(wb_ctx_t *c, wp_pool_t *p, ol_point_t *pt, uint64_t requests, int rep) {
   wb_open_t o = {.rate = pt->rate, .requests = requests, .req = job()};
   wb_open_result_t r;
+  wb_series_t s;
+  bool last = rep == OL_MAX_REPS - 1;
+  if (last && wb_series_init(&s, wp_now_ns(), 0) == 0) o.series = &s;
   int err = wb_run_open(c->loop, p, &o, &r);
+  if (o.series) {
+    wb_series_finish(&s);
+    json_decref(pt->series);
+    pt->series = err ? NULL : wb_series_json(&s);
+    wb_series_free(&s);
+  }
   if (!err && r.failed) err = r.first_err;
   /* Late requests (overflow) are timed from their intended time and
    * count; requests never sent would make the percentiles understate. */
@@ -106,9 +118,10 @@ static void add_point(wb_ctx_t *c, wp_transport_t t, int n, int load,
               json_pack("{s:s, s:i, s:i, s:f, s:f, s:i}", "transport", tn, "n", n, "load_pct", load,
                         "rate", pt->rate, "percentile", bl_pct[k], "cpu_us", OL_CPU_US),
               pt->pct[k], (size_t)reps, "openloop.%s/%s/n=%d/load=%d", bl_pct_name[k], tn, n, load);
-  bl_metric(c, "req/s", "higher",
+  json_t *m = bl_metric(c, "req/s", "higher",
             json_pack("{s:s, s:i, s:i, s:f}", "transport", tn, "n", n, "load_pct", load, "rate", pt->rate),
             pt->achieved, (size_t)reps, "openloop.achieved/%s/n=%d/load=%d", tn, n, load);
+  if (m && pt->series) json_object_set(m, "series", pt->series);
   bl_done(c, "openloop %s n=%d %d%% (%.0f/s): achieved %.0f/s  p50 %.1f us  p99 %.1f us  p99.9 %.1f us",
           tn, n, load, pt->rate, wb_stats_median(pt->achieved, (size_t)reps),
           wb_stats_median(pt->pct[0], (size_t)reps), wb_stats_median(pt->pct[3], (size_t)reps),
@@ -137,8 +150,9 @@ static int loads(wb_ctx_t *c, wp_pool_t *p, wp_transport_t t, int n, double cap)
       bl_status(c, "openloop %s n=%d %d%% rep %d/%d", wp_transport_name(t), n, LOADS[i], r + 1, reps);
       err = open_run(c, p, &pt, requests, r);
     }
+    if (!err) add_point(c, t, n, LOADS[i], &pt, reps);
+    json_decref(pt.series);
     if (err) return err;
-    add_point(c, t, n, LOADS[i], &pt, reps);
   }
   return 0;
 }
