@@ -280,5 +280,47 @@ class FailureLines(unittest.TestCase):
             self.assertTrue(err.startswith("wpool"), (args, err))
 
 
+class Load(unittest.TestCase):
+    """wpool load (issue 16): thresholds set the exit code, as k6's do."""
+
+    def soak(self, method, out):
+        # The capacity is given: measuring it on the leak method would leak
+        # GiBs. 200/s for 1.5 s: ~12 MiB/s leaked across the pool.
+        return run(self, "load", "--profile", "soak", "-n", "2", "--call", method,
+                   "--capacity", "400", "--duration", "1500ms", "--sample", "300ms",
+                   "--slo", "errors<1%", "--fail-on", "worker_rss_slope<50MiB/min",
+                   "--out", out)
+
+    def test_a_failed_threshold_exits_1_and_is_saved(self):
+        with tempfile.TemporaryDirectory() as d:
+            rc, out, err = self.soak("echo", os.path.join(d, "echo.json"))
+            self.assertEqual(rc, 0, out + err)
+            self.assertRegex(out, r"worker_rss_slope<50MiB/min +-?[\d.]+ MiB/min +pass")
+            rc, out, err = self.soak("leak", os.path.join(d, "leak.json"))
+            self.assertEqual(rc, 1, out + err)
+            self.assertRegex(out, r"worker_rss_slope<50MiB/min +[\d.]+ MiB/min +FAIL")
+            self.assertIn("1 of 2 thresholds failed", out)
+            import json
+            with open(os.path.join(d, "leak.json")) as f:
+                doc = json.load(f)
+            table = {t["rule"]: t["pass"] for t in doc["load"]["thresholds"]}
+            self.assertEqual(table, {"errors<1%": True, "worker_rss_slope<50MiB/min": False})
+            ids = [m["id"] for m in doc["metrics"]]
+            self.assertIn("load.soak.worker_rss_slope/pipe/n=2", ids)
+            series = doc["load"]["series"]["intervals"]
+            self.assertEqual(sum(i["ok"] for i in series), doc["load"]["ok"])
+
+    def test_usage_errors(self):
+        for args in (["--capacity", "10"],
+                     ["--profile", "storm"],
+                     ["--profile", "stress", "--slo", "p98<5ms"],
+                     ["--profile", "stress", "--slo", "p99<5MiB"],
+                     ["--profile", "soak", "--fail-on", "breaking_point>1"],
+                     ["--profile", "spike", "--work", "cpu_us=1", "--call", "echo"],
+                     ["--profile", "spike", "--work", "cpus=1"]):
+            rc, _, err = run(self, "load", *args)
+            self.assertEqual(rc, 2, args)
+            self.assertTrue(err.startswith("wpool load: "), (args, err))
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -198,6 +198,7 @@ static int parse_args(int argc, char **argv, load_opts_t *lo) {
     int rc = own_opt(lo, c, optarg, why, sizeof why);
     if (rc == -2) return cli_err(CMD, "%s", why), -1;
     if (rc == -3) return -1;
+    if (rc && c == OPT_PROFILE) return cli_err(CMD, "--profile must be stress, spike or soak"), -1;
     if (rc) return cli_err(CMD, "bad value '%s'", optarg), -1;
   }
   if (optind != argc) return cli_err(CMD, "unexpected argument '%s'", argv[optind]), -1;
