@@ -79,6 +79,7 @@ int rp_chart_openloop(rp_ctx_t *c);
 int rp_chart_payload(rp_ctx_t *c);
 int rp_chart_tune(rp_ctx_t *c);
 int rp_chart_peers(rp_ctx_t *c); /* bench/peers files: peers_chart.c */
+int rp_chart_load(rp_ctx_t *c);  /* load shapes' series: load_chart.c */
 
 /* The report's head: what ran, where, from which commit. */
 void rp_markdown_head(rp_ctx_t *c, const char *result_path);
