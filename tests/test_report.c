@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "results.h"
+#include "series.h"
 #include "testutil.h"
 #include "units.h"
 
@@ -88,6 +89,21 @@ static void add_tune(json_t *doc) {
   json_object_set_new(doc, "recommendation", json_pack("{s:i,s:f,s:f,s:f,s:i,s:s}", "size", 4, "rps", 2900.0, "p99_ms", 8.0, "best_rps", 3000.0, "best_n", 5, "reason", "test"));
 }
 
+/* A wpool load file's run: a spike's series, built by series.c. */
+static void add_load(json_t *doc) {
+  wb_series_t s;
+  assert_int_equal(wb_series_init(&s, 0, 100000000), 0);
+  for (uint64_t t = 0; t < 3000000000ull; t += 1000000) {
+    wb_series_offer(&s, t);
+    wb_series_answer(&s, t + 500000, 0, t > 1000000000 && t < 2000000000 ? 50000000 : 300000);
+  }
+  wb_series_finish(&s);
+  json_object_set_new(doc, "config", json_pack("{s:s,s:i}", "transport", "pipe", "n", 2));
+  json_object_set_new(doc, "load", json_pack("{s:s,s:{s:f},s:o}", "profile", "spike", "figures",
+                                             "recovery", 1200.0, "series", wb_series_json(&s)));
+  wb_series_free(&s);
+}
+
 /* Runs build/wpool-report with args; its exit status. */
 static int run_report(const char *a1, const char *a2, const char *a3) {
   pid_t pid = fork();
@@ -136,6 +152,7 @@ static void draws_every_family(void **state) {
   add_ping(doc);
   add_open_payload(doc);
   add_tune(doc);
+  add_load(doc);
   char path[512], out[512];
   snprintf(path, sizeof path, "%s/result.json", g_dir);
   snprintf(out, sizeof out, "%s/out", g_dir);
@@ -143,13 +160,15 @@ static void draws_every_family(void **state) {
   json_decref(doc);
   assert_int_equal(run_report(path, "--out", out), 0);
   static const char *charts[] = {"startup", "throughput_pipe", "latency_pipe", "openloop",
-                                 "payload_mbps", "payload_latency", "tune", "tune_latency"};
+                                 "payload_mbps", "payload_latency", "tune", "tune_latency",
+                                 "load_1"};
   for (size_t i = 0; i < sizeof charts / sizeof charts[0]; i++) check_chart(charts[i]);
-  char md[8192];
+  static char md[65536];
   head_of("report.md", md, sizeof md);
   assert_non_null(strstr(md, "![Throughput vs pool size"));
   assert_non_null(strstr(md, "(startup.png)"));
   assert_non_null(strstr(md, "**4 workers**"));
+  assert_non_null(strstr(md, "| recovery | 1200 |"));
   /* Tables: units and 3 digits. ping.rps n=4 c=10: 160,000 req/s; the
    * bare floor 90,000; start-up n=16: 9 ms; P99 at C=100: 5,000 us. */
   assert_non_null(strstr(md, "| 160k req/s |"));

@@ -53,41 +53,42 @@ static void script(FILE *gp, const char *name, const char *title, const char *re
   }
 }
 
-/* One run: its chart and a section of the report. */
-static int chart(rp_ctx_t *c, const json_t *run, const char *label) {
+/* One run: its chart (load_K.png) and a section of the report. */
+static int chart(rp_ctx_t *c, const json_t *run, const char *label, int k) {
   const json_t *series = json_object_get(run, "series");
   if (!json_array_size(json_object_get(series, "intervals"))) return 0;
   char rel[64], name[96], title[256];
   if (write_series(c, series, rel, sizeof rel) != 0) return -1;
-  snprintf(name, sizeof name, "load_%d", c->charts + 1);
+  snprintf(name, sizeof name, "load_%d", k);
   snprintf(title, sizeof title, "%s %s: rate, P99 and queue depth per %.0f ms",
            json_string_value(json_object_get(run, "profile")), label,
            num(series, "interval_ms"));
   script(c->gp, name, title, rel);
   fprintf(c->md, "\n## %s\n\n![%s](%s.png)\n\n[SVG](%s.svg)\n\n| figure | value |\n|---|---:|\n",
           title, title, name, name);
-  const char *k;
+  const char *key;
   const json_t *v;
-  json_object_foreach((json_t *)json_object_get(run, "figures"), k, v)
-    if (json_is_number(v)) fprintf(c->md, "| %s | %.4g |\n", k, json_number_value(v));
+  json_object_foreach((json_t *)json_object_get(run, "figures"), key, v)
+    if (json_is_number(v)) fprintf(c->md, "| %s | %.4g |\n", key, json_number_value(v));
   c->charts++;
   return 0;
 }
 
 int rp_chart_load(rp_ctx_t *c) {
+  int k = 0;
   const json_t *load = json_object_get(c->doc, "load");
   if (json_is_object(load)) {
     const json_t *cfg = json_object_get(c->doc, "config");
     char label[96];
     snprintf(label, sizeof label, "(%s, n=%lld)", json_string_value(json_object_get(cfg, "transport")),
              (long long)json_integer_value(json_object_get(cfg, "n")));
-    if (chart(c, load, label)) return -1;
+    if (chart(c, load, label, ++k)) return -1;
   }
   size_t i;
   const json_t *m;
   json_array_foreach(json_object_get(c->doc, "metrics"), i, m) {
     const json_t *run = json_object_get(m, "profile");
-    if (json_is_object(run) && chart(c, run, json_string_value(json_object_get(m, "id"))))
+    if (json_is_object(run) && chart(c, run, json_string_value(json_object_get(m, "id")), ++k))
       return -1;
   }
   return 0;
