@@ -18,12 +18,16 @@
 #define RP_SIZE "1000,620"
 #define RP_FONT "DejaVu Sans,12"
 
-/* Writes one series to DIR/data/NNN.dat; its relative path into rel. */
-static int write_dat(rp_ctx_t *c, const rp_series_t *s, char *rel, size_t cap) {
+FILE *rp_open_dat(rp_ctx_t *c, char *rel, size_t cap) {
   char path[4096];
   snprintf(rel, cap, "data/%03d.dat", ++c->datafiles);
   snprintf(path, sizeof path, "%s/%s", c->dir, rel);
-  FILE *f = fopen(path, "w");
+  return fopen(path, "w");
+}
+
+/* Writes one series to DIR/data/NNN.dat; its relative path into rel. */
+static int write_dat(rp_ctx_t *c, const rp_series_t *s, char *rel, size_t cap) {
+  FILE *f = rp_open_dat(c, rel, cap);
   if (!f) return -1;
   fprintf(f, "# %s\n# x median min max\n", s->label);
   for (size_t i = 0; i < s->n; i++)

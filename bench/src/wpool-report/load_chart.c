@@ -15,10 +15,7 @@ static double num(const json_t *o, const char *k) {
 
 /* DIR/data/NNN.dat: t_s offered achieved p99_ms queue; its relative path. */
 static int write_series(rp_ctx_t *c, const json_t *series, char *rel, size_t cap) {
-  char path[4200];
-  snprintf(rel, cap, "data/%03d.dat", ++c->datafiles);
-  snprintf(path, sizeof path, "%s/%s", c->dir, rel);
-  FILE *f = fopen(path, "w");
+  FILE *f = rp_open_dat(c, rel, cap);
   if (!f) return -1;
   fprintf(f, "# t_s offered_rps achieved_rps p99_ms queue_depth_max\n");
   size_t i;

@@ -70,6 +70,10 @@ typedef struct rp_chart {
 int rp_draw(rp_ctx_t *c, const rp_chart_t *ch, const rp_set_t *set,
             const char *more_plot, const char *xunit);
 
+/* A new data file DIR/data/NNN.dat, open for writing (NULL on error); its
+ * path relative to DIR into rel, for the script. */
+FILE *rp_open_dat(rp_ctx_t *c, char *rel, size_t cap);
+
 /* The chart families; each draws nothing when the file has none of its
  * metrics. 0, or -1 on an error (said on stderr). */
 int rp_chart_startup(rp_ctx_t *c);
