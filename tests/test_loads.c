@@ -187,17 +187,32 @@ static void refusals_are_counted(void **state) {
   fx_down(&f);
 }
 
+/* A pool of 2 reference workers up, and a shape's quick defaults for a
+ * request that sleeps sleep_us. */
+static void shape_on(fx_t *f, wb_profile_t *p, wb_shape_t shape, uint32_t sleep_us) {
+  fx_options(f, 2);
+  fx_up(f);
+  wb_profile_defaults(p, shape, true);
+  p->req = (wp_request_t){.kind = WP_REQ_WORK, .sleep_us = sleep_us};
+}
+
+/* Thresholds of a shape from spec (which must parse). */
+static void thresholds(wb_shape_t shape, const char *spec, wb_slo_t *out) {
+  char why[256];
+  size_t n;
+  const wb_slo_metric_t *m = wb_shape_metrics(shape, &n);
+  memset(out, 0, sizeof *out);
+  assert_int_equal(wb_slo_parse(spec, m, n, out, why, sizeof why), 0);
+}
+
 /* A spike of 2 x 400/s on 2 workers of 1 ms (sleep) — no overload — with
  * every worker stopped for 200 ms, 0.5 s into the spike: the intervals
  * that cover the stall show a P99 near 200 ms, those before it do not. */
 static void stall_in_spike_shows(void **state) {
   (void)state;
   fx_t f;
-  fx_options(&f, 2);
-  fx_up(&f);
   wb_profile_t p;
-  wb_profile_defaults(&p, WB_SPIKE, true);
-  p.req = (wp_request_t){.kind = WP_REQ_WORK, .sleep_us = 1000};
+  shape_on(&f, &p, WB_SPIKE, 1000);
   p.capacity = 2000;
   p.base_pct = 20;
   p.factor = 2;
@@ -230,18 +245,12 @@ static void stall_in_spike_shows(void **state) {
 static void stress_finds_capacity(void **state) {
   (void)state;
   fx_t f;
-  fx_options(&f, 2);
-  fx_up(&f);
   wb_profile_t p;
-  wb_profile_defaults(&p, WB_STRESS, true);
-  p.req = (wp_request_t){.kind = WP_REQ_WORK, .sleep_us = 10000};
+  shape_on(&f, &p, WB_STRESS, 10000);
   p.slots = 2;
   p.step_ns = 800 * MS;
-  wb_slo_t slo = {0};
-  char why[256];
-  size_t n;
-  const wb_slo_metric_t *m = wb_shape_metrics(WB_STRESS, &n);
-  assert_int_equal(wb_slo_parse("p99<40ms,errors<1%", m, n, &slo, why, sizeof why), 0);
+  wb_slo_t slo;
+  thresholds(WB_STRESS, "p99<40ms,errors<1%", &slo);
   p.slo = &slo;
   wb_profile_result_t r;
   assert_int_equal(wb_profile_run(&f.loop, f.pool, &p, &r), 0);
@@ -270,11 +279,8 @@ static int soak(const char *method, double *slope) {
   p.sample_ns = 500 * MS;
   wb_profile_result_t r;
   assert_int_equal(wb_profile_run(&f.loop, f.pool, &p, &r), 0);
-  wb_slo_t bound = {0};
-  char why[256];
-  size_t n;
-  const wb_slo_metric_t *m = wb_shape_metrics(WB_SOAK, &n);
-  assert_int_equal(wb_slo_parse("worker_rss_slope<50MiB/min", m, n, &bound, why, sizeof why), 0);
+  wb_slo_t bound;
+  thresholds(WB_SOAK, "worker_rss_slope<50MiB/min", &bound);
   int failed = wb_slo_eval(&bound, wb_profile_value, &r, NULL, NULL);
   *slope = r.worker_rss_slope;
   print_message("soak %s: %d samples, worker RSS slope %.1f MiB/min\n", method, r.nsamples, *slope);
