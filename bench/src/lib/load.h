@@ -155,7 +155,10 @@ typedef struct wb_open_result {
 
 /* Runs an open loop on an up pool: request i is due at t0 + i / rate and is
  * sent as soon as the loop sees it due — every due request at once when the
- * loop was held up, so a late tick catches up instead of skipping. Returns
+ * loop was held up, so a late tick catches up instead of skipping. A
+ * request the pool refuses because its queue_limit is full
+ * (WP_EQUEUE_FULL) counts as sent and failed, and the run goes on: under
+ * overload that is the answer a caller gets. Returns
  * when every request sent has been answered: 0, or a WP_E* that stopped the
  * run (the result then holds what was measured so far). */
 int wb_run_open(uv_loop_t *loop, wp_pool_t *p, const wb_open_t *o,
