@@ -67,6 +67,7 @@ static void usage(FILE *f) {
           "Threshold metrics: p50 p99 max errors achieved capacity, and stress:\n"
           "breaking_point; spike: peak_queue refused timed_out spike_p99 recovery;\n"
           "soak: supervisor_rss_slope worker_rss_slope fds_slope p99_slope (per /min).\n"
+          "Exit: 0 every threshold passed, 1 one failed (or the run did), 2 usage.\n"
           CLI_POOL_HELP);
 }
 
