@@ -97,6 +97,15 @@ static wb_open_t open_of(const wb_profile_t *p, wb_profile_result_t *r, double r
                      .stall_ns = p->stall_ns, .series = &r->series};
 }
 
+/* No cap on outstanding requests below the run's own size: a shape is
+ * about what the pool's queue does under overload, and the open loop's
+ * cap (load.h) would hold requests back in the generator instead — a spike
+ * of 5 s at 5,000/s peaked at exactly the default 10,000. */
+static void uncapped(wb_open_t *o, double requests) {
+  double n = requests + (double)o->warmup + 1;
+  o->max_outstanding = n > WB_OPEN_DEFAULT_CAP ? (uint64_t)n : 0;
+}
+
 /* One run; its figures go into r, its own into *one (caller frees). */
 static int run_one(uv_loop_t *loop, wp_pool_t *pool, const wb_open_t *o,
                    wb_profile_result_t *r, wb_open_result_t *one) {
@@ -140,6 +149,7 @@ static int stress_step(uv_loop_t *loop, wp_pool_t *pool, const wb_profile_t *p,
                        wb_profile_result_t *r, double rate, wb_step_t *st) {
   wb_open_t o = open_of(p, r, rate);
   o.duration_ns = p->step_ns;
+  uncapped(&o, rate * (double)p->step_ns / 1e9);
   wb_open_result_t one;
   int err = run_one(loop, pool, &o, r, &one);
   *st = (wb_step_t){.rate = rate, .achieved = one.achieved_rps,
@@ -241,6 +251,8 @@ static int spike(uv_loop_t *loop, wp_pool_t *pool, const wb_profile_t *p,
   o.phases = ph;
   o.nphases = 3;
   o.warmup = (uint64_t)(r->base_rate / 5) + 1; /* 200 ms */
+  uncapped(&o, (r->base_rate * (double)(p->before_ns + p->after_ns) +
+                r->spike_rate * (double)p->spike_ns) / 1e9);
   wb_open_result_t one;
   int err = run_one(loop, pool, &o, r, &one);
   wb_series_finish(&r->series);
@@ -262,6 +274,13 @@ static double rss_mib(int pid) {
     if (strncmp(line, "VmRSS:", 6) == 0) v = strtod(line + 6, NULL) / 1024;
   fclose(f);
   return v;
+}
+
+/* This process's RSS less the series' intervals: the series grows by
+ * design (~190 B per interval, 0.11 MiB a minute at 100 ms), and a soak
+ * is after the pool's growth, not the harness's. */
+static double own_rss_mib(const wb_profile_result_t *r) {
+  return rss_mib(0) - (double)(r->series.n * sizeof(wb_interval_t)) / 1048576;
 }
 
 static double open_fds(void) {
@@ -315,7 +334,7 @@ static int soak(uv_loop_t *loop, wp_pool_t *pool, const wb_profile_t *p,
     wb_open_result_t one;
     err = run_one(loop, pool, &o, r, &one);
     wb_sample_t *s = &r->samples[r->nsamples++];
-    *s = (wb_sample_t){.t_s = (double)(wp_now_ns() - t0) / 1e9, .sup_rss_mib = rss_mib(0),
+    *s = (wb_sample_t){.t_s = (double)(wp_now_ns() - t0) / 1e9, .sup_rss_mib = own_rss_mib(r),
                        .worker_rss_mib = worker_rss_mib(pool), .fds = open_fds(),
                        .p99_ms = one.lat ? wb_hist_percentile(one.lat, 99) / 1e6 : NAN};
     free_run(&one);

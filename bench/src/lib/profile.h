@@ -75,7 +75,9 @@ typedef struct wb_step {
 
 typedef struct wb_sample {
   double t_s;               /* since the soak began */
-  double sup_rss_mib, worker_rss_mib; /* worker: the mean over live workers */
+  /* supervisor: this process less the series' own memory (it grows by
+   * design); worker: the mean over live workers */
+  double sup_rss_mib, worker_rss_mib;
   double fds, p99_ms;       /* fds: the supervisor's open descriptors */
 } wb_sample_t;
 
