@@ -241,20 +241,26 @@ static void stall_in_spike_shows(void **state) {
   fx_down(&f);
 }
 
-/* 2 workers whose request sleeps 10 ms: capacity 200/s. */
+/* 2 workers whose request sleeps 20 ms: capacity 100/s. Sleep, not
+ * CPU, and 20 ms, not less: on this VM under the other engineers' load a
+ * request's overhead (wake-ups, the pipe) reaches a millisecond or two,
+ * 5-10 % of it. The objective is loose on purpose, P99 < 120 ms: hiccups
+ * reach tens of ms at any rate (40 ms broke a 30 % step twice under make
+ * check), while a step only 10 % over capacity queues 0.1 x 100/s x 1.5 s
+ * = 15 requests, 150 ms, by its end. */
 static void stress_finds_capacity(void **state) {
   (void)state;
   fx_t f;
   wb_profile_t p;
-  shape_on(&f, &p, WB_STRESS, 10000);
+  shape_on(&f, &p, WB_STRESS, 20000);
   p.slots = 2;
-  p.step_ns = 800 * MS;
+  p.step_ns = 1500 * MS;
   wb_slo_t slo;
-  thresholds(WB_STRESS, "p99<40ms,errors<1%", &slo);
+  thresholds(WB_STRESS, "p99<120ms,errors<1%", &slo);
   p.slo = &slo;
   wb_profile_result_t r;
   assert_int_equal(wb_profile_run(&f.loop, f.pool, &p, &r), 0);
-  double analytic = 2 / 0.010;
+  double analytic = 2 / 0.020;
   print_message("capacity %.0f/s, breaking point %.0f/s (analytic %.0f/s), %d steps\n",
                 r.capacity, r.breaking_point, analytic, r.nsteps);
   assert_true(r.breaking_point >= 0.85 * analytic && r.breaking_point <= 1.15 * analytic);
