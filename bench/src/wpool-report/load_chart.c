@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "units.h"
 
 static double num(const json_t *o, const char *k) {
   return json_number_value(json_object_get(o, k));
@@ -66,7 +67,10 @@ static int chart(rp_ctx_t *c, const json_t *run, const char *label, int k) {
   const char *key;
   const json_t *v;
   json_object_foreach((json_t *)json_object_get(run, "figures"), key, v)
-    if (json_is_number(v)) fprintf(c->md, "| %s | %.4g |\n", key, json_number_value(v));
+    if (json_is_number(v)) {
+      char b[64];
+      fprintf(c->md, "| %s | %s |\n", key, wb_fmt_sig3(json_number_value(v), b, sizeof b));
+    }
   c->charts++;
   return 0;
 }
