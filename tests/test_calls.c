@@ -164,6 +164,30 @@ static void method_crashes(wp_transport_t t, lang_t lang) {
   fx_finish(&f);
 }
 
+/* The pool keeps the methods the worker's Hello listed, for each
+ * generation: the replacement of a crashed worker lists them again. */
+static void hello_methods(wp_transport_t t, lang_t lang) {
+  fx_t f;
+  up(&f, t, lang);
+  const char *names[8], *want[] = {"echo", "fail", "crash"};
+  int n = wp_pool_methods(f.pool, 0, names, 8);
+  assert_int_equal(n, lang == W_C ? 3 : 4); /* Python adds "nothing" */
+  for (size_t w = 0; w < 3; w++) {
+    bool seen = false;
+    for (int i = 0; i < n; i++) seen |= strcmp(names[i], want[w]) == 0;
+    assert_true(seen);
+  }
+  assert_int_equal(wp_pool_methods(f.pool, 0, names, 1), n); /* counts past max */
+  assert_int_equal(wp_pool_methods(f.pool, 1, names, 8), WP_EINVAL);
+  assert_int_equal(wp_pool_methods(f.pool, 0, NULL, 1), WP_EINVAL);
+  answer_t a;
+  call(&f, "crash", "", &a);
+  assert_true(fx_wait_gen(&f, 0, 2, 20));
+  assert_int_equal(wp_pool_methods(f.pool, 0, names, 8), n);
+  assert_string_equal(names[0], "echo");
+  fx_finish(&f);
+}
+
 #define BOTH(name)                                                                    \
   static void name##_c_pipe(void **s) { (void)s; name(WP_TRANSPORT_PIPE, W_C); }      \
   static void name##_c_grpc(void **s) { (void)s; name(WP_TRANSPORT_GRPC, W_C); }      \
@@ -173,6 +197,7 @@ BOTH(echo_and_times)
 BOTH(unknown_method)
 BOTH(method_fails)
 BOTH(method_crashes)
+BOTH(hello_methods)
 
 /* A protocol-1 worker sees a Call as a request without a kind: the caller
  * gets WP_EUNKNOWN_METHOD saying so; its Ping still works. */
@@ -182,6 +207,7 @@ static void old_worker(void **state) {
   fx_init(&f, 1);
   fx_bad(&f, "v1", NULL);
   assert_int_equal(fx_start(&f), 0);
+  assert_int_equal(wp_pool_methods(f.pool, 0, NULL, 0), 0); /* none listed */
   answer_t a;
   call(&f, "echo", "x", &a);
   expect_remote(&a, WP_EUNKNOWN_METHOD, WP_STATUS_BAD_REQUEST, "protocol 1");
@@ -291,6 +317,8 @@ int main(void) {
       cmocka_unit_test(method_fails_py_pipe),    cmocka_unit_test(method_fails_py_grpc),
       cmocka_unit_test(method_crashes_c_pipe),   cmocka_unit_test(method_crashes_c_grpc),
       cmocka_unit_test(method_crashes_py_pipe),  cmocka_unit_test(method_crashes_py_grpc),
+      cmocka_unit_test(hello_methods_c_pipe),    cmocka_unit_test(hello_methods_c_grpc),
+      cmocka_unit_test(hello_methods_py_pipe),   cmocka_unit_test(hello_methods_py_grpc),
       cmocka_unit_test(old_worker),
       cmocka_unit_test(bad_calls),
       cmocka_unit_test(same_methods),
