@@ -55,10 +55,10 @@ def children(pid):
 class Run:
     """`wpool ARGS` in the background, stdout and stderr to files."""
 
-    def __init__(self, test, *args):
+    def __init__(self, test, *args, prog=WPOOL):
         self.out = tempfile.TemporaryFile(mode="w+")
         self.err = tempfile.TemporaryFile(mode="w+")
-        self.p = subprocess.Popen([WPOOL, *args], stdout=self.out, stderr=self.err,
+        self.p = subprocess.Popen([prog, *args], stdout=self.out, stderr=self.err,
                                   stdin=subprocess.DEVNULL)
         self.kids = []
         test.addCleanup(self.cleanup)
@@ -159,6 +159,50 @@ class Stalls(unittest.TestCase):
 
     def test_sigstopped_worker_open_loop(self):
         self.sigstop_one("--rate", "2000")
+
+
+class StallsInBench(unittest.TestCase):
+    """bench/baseline and bench/tune stopped by a stall name the worker, as
+    wpool ping does, in their failure line."""
+
+    STALL = re.compile(r"; (\d+) requests? got no answer: worker slot 0 \(pid (\d+)\) "
+                       r"held \d+ of them for more than [\d.]+ s")
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+
+    def check_named(self, r, prefix):
+        kids = set()  # every worker seen: a scenario may start short-lived pools first
+        deadline = time.monotonic() + LIMIT
+        while r.p.poll() is None and time.monotonic() < deadline:
+            kids.update(children(r.p.pid))
+            time.sleep(0.02)
+        r.kids = sorted(kids)
+        self.assertEqual(r.wait(), 1, r.stderr())
+        lines = [ln for ln in r.stderr().replace("\r", "\n").splitlines() if prefix in ln]
+        self.assertEqual(len(lines), 1, r.stderr())
+        m = self.STALL.search(lines[0])
+        self.assertIsNotNone(m, lines[0])
+        self.assertIn(int(m.group(2)), kids)
+        assert_gone(self, kids)
+
+    def test_tune(self):
+        r = Run(self, "--worker", BAD + " hang", "--max-size", "1", "--reps", "1",
+                "--duration", "0.3s", "--warmup", "0.1s", "--no-charts",
+                "--out", os.path.join(self.tmp.name, "t.json"),
+                prog=os.path.join(BUILD, "wpool-tune"))
+        self.check_named(r, "tune: n=1 failed: request timed out (WP_ETIMEDOUT)")
+
+    def test_baseline(self):
+        payload = os.path.join(self.tmp.name, "p")
+        with open(payload, "wb") as f:
+            f.write(b"x")
+        r = Run(self, "--only", "workload", "--worker", BAD + " hang", "--call", "echo",
+                "--payload-file", payload, "--transports", "pipe", "--sizes", "1",
+                "--reps", "1", "--quick", "--out", os.path.join(self.tmp.name, "b.json"),
+                prog=os.path.join(BUILD, "wpool-baseline"))
+        self.check_named(r, "workload pipe n=1: request timed out (WP_ETIMEDOUT)")
 
 
 class Signals(unittest.TestCase):

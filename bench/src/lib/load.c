@@ -287,6 +287,7 @@ int wb_run_closed(uv_loop_t *loop, wp_pool_t *p, const wb_load_t *l,
   r->elapsed_s = cl->t_start ? (double)(end - cl->t_start) / 1e9 : 0;
   r->rps = r->elapsed_s > 0 ? (double)r->ok / r->elapsed_s : 0;
   r->stall.unanswered = cl->inflight;
+  if (r->stall.workers) wb_stall_note(&r->stall);
   int rc = cl->fatal ? cl->fatal : r->stall.workers ? WP_ETIMEDOUT : 0;
   if (cl->inflight > 0) cl->left = true;
   else closed_free(cl);
@@ -567,6 +568,7 @@ int wb_run_open(uv_loop_t *loop, wp_pool_t *p, const wb_open_t *o,
     close(run->tfd);
   }
   r->stall.unanswered = run->outstanding;
+  if (r->stall.workers) wb_stall_note(&r->stall);
   if (run->outstanding > 0) run->left = true;
   else open_free(run);
   return rc;
