@@ -220,6 +220,39 @@ static void old_worker(void **state) {
   fx_finish(&f);
 }
 
+/* A C SDK worker misused as a user might: a method that replies twice,
+ * the second time from the SDK's own buffer (they overlap: memcpy was
+ * undefined there), and a method whose reply is over the worker's
+ * --max-frame (it reached the pool as an oversized frame, a protocol
+ * error that killed the worker): an error reply, the worker lives on. */
+static void sdk_misuse(void **state) {
+  (void)state;
+  fx_t f;
+  fx_init(&f, 1);
+  static char path[4096];
+  snprintf(path, sizeof path, "%s", tu_path("tests/wpw_knobs"));
+  f.argv[0] = path;
+  f.argv[1] = "--max-frame";
+  f.argv[2] = "4096";
+  f.argv[3] = NULL;
+  f.o.argv = f.argv;
+  f.o.max_frame = 4096;
+  assert_int_equal(fx_start(&f), 0);
+  int pid = worker_pid(&f);
+  answer_t a;
+  call(&f, "twice", "abcdef", &a);
+  expect_ok(&a, "bcdef");
+  char big[3001];
+  memset(big, 'x', 3000);
+  big[3000] = '\0';
+  call(&f, "grow", big, &a);
+  expect_remote(&a, WP_EREMOTE, WP_STATUS_WORKER_ERROR, "over --max-frame 4096");
+  call(&f, "grow", "ab", &a);
+  expect_ok(&a, "abab");
+  assert_int_equal(worker_pid(&f), pid);
+  fx_finish(&f);
+}
+
 static void never(wp_pool_t *p, int err, const wp_reply_t *r, void *arg) {
   (void)p, (void)err, (void)r, (void)arg;
   fail_msg("a refused call's callback ran");
@@ -320,6 +353,7 @@ int main(void) {
       cmocka_unit_test(hello_methods_c_pipe),    cmocka_unit_test(hello_methods_c_grpc),
       cmocka_unit_test(hello_methods_py_pipe),   cmocka_unit_test(hello_methods_py_grpc),
       cmocka_unit_test(old_worker),
+      cmocka_unit_test(sdk_misuse),
       cmocka_unit_test(bad_calls),
       cmocka_unit_test(same_methods),
       cmocka_unit_test(python_init_fails),
