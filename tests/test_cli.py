@@ -205,6 +205,58 @@ class StallsInBench(unittest.TestCase):
         self.check_named(r, "workload pipe n=1: request timed out (WP_ETIMEDOUT)")
 
 
+class WrapperSignals(unittest.TestCase):
+    """bench/tune (and bench/baseline drawing charts) run their program as
+    a child: a signal to the wrapper reaches the program once, which stops
+    its pool and says so; nothing is left running."""
+
+    def tree(self, pid):
+        out, todo = [], [pid]
+        while todo:
+            kids = children(todo.pop())
+            out += kids
+            todo += kids
+        return out
+
+    def interrupt(self, sig, prog, *args):
+        r = Run(self, *args, prog=os.path.join(ROOT, "bench", prog))
+        def worker_up():
+            for k in self.tree(r.p.pid):
+                try:
+                    with open(f"/proc/{k}/cmdline", "rb") as f:
+                        if b"wpool-worker" in f.read().split(b"\0")[0]:
+                            return True
+                except OSError:
+                    pass
+            return False
+        deadline = time.monotonic() + LIMIT
+        while not worker_up() and time.monotonic() < deadline:
+            time.sleep(0.05)  # the program's pool is up
+        seen = self.tree(r.p.pid)
+        r.kids = seen
+        self.assertGreaterEqual(len(seen), 2, r.stderr())
+        time.sleep(0.3)
+        r.p.send_signal(sig)
+        self.assertEqual(r.wait(), 128 + sig, r.stderr())
+        assert_gone(self, seen)
+        self.assertIn(f"{signal.Signals(sig).name}: interrupted", r.stderr())
+
+    def test_tune(self):
+        with tempfile.TemporaryDirectory() as d:
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                with self.subTest(sig=sig.name):
+                    self.interrupt(sig, "tune", "--worker", os.path.join(BUILD, "wpool-worker"),
+                                   "--max-size", "1", "--reps", "1", "--duration", "60s",
+                                   "--no-charts", "--out", os.path.join(d, "t.json"))
+
+    def test_baseline_with_charts(self):
+        with tempfile.TemporaryDirectory() as d:
+            self.interrupt(signal.SIGTERM, "baseline", "--only", "throughput",
+                           "--transports", "pipe", "--sizes", "1", "--concurrency", "1",
+                           "--reps", "1", "--requests", "100000000",
+                           "--out", os.path.join(d, "b.json"))
+
+
 class Signals(unittest.TestCase):
     """Item 3: a signal runs the pool's stop, says so, exits 128 + signal."""
 
