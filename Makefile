@@ -152,6 +152,12 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/helpers/%.o $(LIBWPOOL)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(LIBWPOOL) $(WORKER_LDLIBS)
 
+# A helper on the C worker SDK: the SDK and its pipe transport too.
+$(BUILD)/tests/wpw_knobs: $(BUILD)/obj/tests/helpers/wpw_knobs.o $(call obj,worker/grpc_exec.c) $(WPW_OBJ) $(LIBWPOOL)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBWPOOL) $(WORKER_LDLIBS)
+$(BUILD)/obj/tests/helpers/wpw_knobs.o: CFLAGS += -Iworker
+
 # bench/baseline's floor child stands for "a trivial C program": libc only.
 $(BUILD)/tests/floor_child: WORKER_LDLIBS :=
 # busy_pool is a supervisor: it links libwpool's own dependencies.

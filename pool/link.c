@@ -28,12 +28,15 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
 
 static int handle_hello(wp_slot_t *s, const uint8_t *f, uint32_t len) {
   uint64_t now = wp_now_ns();
-  char *address;
-  int rc = wp_parse_hello(f, len, s->pool->opts.transport, &address,
-                          &s->proto_version);
+  wp_hello_t h;
+  int rc = wp_parse_hello(f, len, s->pool->opts.transport, &h);
   if (rc) return rc; /* not a Hello: tl.hello stays 0, as it never came */
   s->tl.hello = now;
-  wp_slot_on_hello(s, address); /* takes address */
+  s->proto_version = h.version;
+  free(s->methods); /* NULL already: wp_slot_spawn freed the last generation's */
+  s->methods = h.methods;
+  s->nmethods = h.nmethods;
+  wp_slot_on_hello(s, h.address); /* takes address */
   return 0;
 }
 

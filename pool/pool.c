@@ -164,6 +164,7 @@ void wp_pool_free(wp_pool_t *p) {
     free(p->slots[i].rbuf);
     free(p->slots[i].wbuf);
     free(p->slots[i].address);
+    free(p->slots[i].methods);
   }
   free(p->slots);
   free(p->heap);
@@ -261,6 +262,9 @@ int wp_slot_spawn(wp_slot_t *s) {
   s->max_requests = requests_limit(p);
   free(s->address);
   s->address = NULL;
+  free(s->methods);
+  s->methods = NULL;
+  s->nmethods = 0;
   wp_frame_decoder_free(&s->dec);
   wp_frame_decoder_init(&s->dec, p->opts.max_frame);
   char addr[sizeof p->sockdir + 64];
@@ -807,6 +811,16 @@ int wp_pool_timeline(const wp_pool_t *p, int slot, wp_timeline_t *out) {
   if (!p || !out || slot < 0 || slot >= p->opts.size) return WP_EINVAL;
   *out = newest(p, slot)->tl;
   return 0;
+}
+
+int wp_pool_methods(const wp_pool_t *p, int slot, const char **names, int max) {
+  if (!p || slot < 0 || slot >= p->opts.size || max < 0 || (max && !names))
+    return WP_EINVAL;
+  const wp_slot_t *s = newest(p, slot);
+  const char *m = s->methods;
+  for (uint32_t i = 0; i < s->nmethods; m += strlen(m) + 1, i++)
+    if ((int)i < max) names[i] = m;
+  return (int)s->nmethods;
 }
 
 int wp_pool_ready_count(const wp_pool_t *p) { return p ? p->ready_count : 0; }

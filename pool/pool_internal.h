@@ -102,6 +102,8 @@ struct wp_slot {
   wp_grpc_conn_t *conn;    /* gRPC only */
   char *address;           /* gRPC address from the Hello */
   uint32_t proto_version;  /* from this generation's Hello */
+  char *methods;           /* its Hello's method names (wp_hello_t.methods) */
+  uint32_t nmethods;
   uint64_t backoff_ns;     /* next restart delay */
   uint64_t served;         /* requests answered by this generation */
   uint64_t sent;           /* requests dispatched to this generation */

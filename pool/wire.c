@@ -8,10 +8,21 @@
 #include "wpool.h"
 #include "wpool.pb-c.h"
 
-int wp_parse_hello(const uint8_t *f, size_t len, int transport, char **address,
-                   uint32_t *version) {
-  *address = NULL;
-  *version = 0;
+/* The names packed back to back, each NUL-terminated: one allocation the
+ * slot keeps for as long as its worker lives. */
+static int pack_methods(char **names, size_t n, wp_hello_t *out) {
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++) total += strlen(names[i]) + 1;
+  if (n == 0) return 0;
+  if (!(out->methods = malloc(total))) return WP_ENOMEM;
+  char *w = out->methods;
+  for (size_t i = 0; i < n; i++) w = stpcpy(w, names[i]) + 1;
+  out->nmethods = (uint32_t)n;
+  return 0;
+}
+
+int wp_parse_hello(const uint8_t *f, size_t len, int transport, wp_hello_t *out) {
+  memset(out, 0, sizeof *out);
   Wpool__V1__Hello *h = wpool__v1__hello__unpack(NULL, len, f);
   if (!h) return WP_EPROTO;
   bool grpc = transport == WP_TRANSPORT_GRPC;
@@ -21,11 +32,19 @@ int wp_parse_hello(const uint8_t *f, size_t len, int transport, char **address,
                                  : WPOOL__V1__TRANSPORT__TRANSPORT_PIPE) ||
       (grpc && (!h->address || !*h->address)))
     rc = WP_EPROTO;
-  else if (grpc && !(*address = strdup(h->address)))
+  else if (grpc && !(out->address = strdup(h->address)))
     rc = WP_ENOMEM;
-  if (rc == 0) *version = h->protocol_version;
+  if (rc == 0) rc = pack_methods(h->methods, h->n_methods, out);
+  if (rc == 0) out->version = h->protocol_version;
+  else wp_hello_free(out);
   wpool__v1__hello__free_unpacked(h, NULL);
   return rc;
+}
+
+void wp_hello_free(wp_hello_t *h) {
+  free(h->address);
+  free(h->methods);
+  memset(h, 0, sizeof *h);
 }
 
 int wp_parse_reply(const uint8_t *f, size_t len, wp_reply_msg_t *out) {

@@ -10,14 +10,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* What a valid Hello told the pool. */
+typedef struct wp_hello {
+  char *address;           /* gRPC address (malloc'd), NULL for a pipe worker */
+  uint32_t version;        /* the worker's protocol version */
+  /* The Call methods it lists (protocol 2): nmethods NUL-terminated names
+   * back to back in one malloc'd block, NULL when it lists none. */
+  char *methods;
+  uint32_t nmethods;
+} wp_hello_t;
+
 /* Decodes and checks a Hello for a pool of the given transport
  * (WP_TRANSPORT_*): protocol version (1..WP_PROTOCOL_VERSION), transport,
- * and for gRPC a non-empty address. 0 with *address set (malloc'd, the
- * caller frees; NULL for a pipe worker) and *version the worker's protocol
- * version, or WP_EPROTO (undecodable or not what the pool expects) or
- * WP_ENOMEM. */
-int wp_parse_hello(const uint8_t *f, size_t len, int transport, char **address,
-                   uint32_t *version);
+ * and for gRPC a non-empty address. 0 with *out filled (the caller frees
+ * it with wp_hello_free), or WP_EPROTO (undecodable or not what the pool
+ * expects) or WP_ENOMEM, *out then empty. */
+int wp_parse_hello(const uint8_t *f, size_t len, int transport, wp_hello_t *out);
+void wp_hello_free(wp_hello_t *h);
 
 /* A decoded Reply. payload points into the decoded message: valid until
  * wp_reply_msg_free. */

@@ -247,6 +247,12 @@ void wp_pool_free(wp_pool_t *p);
 
 int wp_pool_size(const wp_pool_t *p);
 int wp_pool_timeline(const wp_pool_t *p, int slot, wp_timeline_t *out);
+/* The Call methods the slot's newest worker listed in its Hello (protocol
+ * 2), in its order: up to max of them into names, and returns how many it
+ * listed (may exceed max; 0 before its Hello or when it lists none), or
+ * WP_EINVAL. The strings belong to the pool and stay valid until that
+ * worker is replaced or the pool freed: copy them to keep them longer. */
+int wp_pool_methods(const wp_pool_t *p, int slot, const char **names, int max);
 /* Number of slots ready now. */
 int wp_pool_ready_count(const wp_pool_t *p);
 /* Pids of live workers, retiring ones included (for tests / chaos);

@@ -164,6 +164,30 @@ static void method_crashes(wp_transport_t t, lang_t lang) {
   fx_finish(&f);
 }
 
+/* The pool keeps the methods the worker's Hello listed, for each
+ * generation: the replacement of a crashed worker lists them again. */
+static void hello_methods(wp_transport_t t, lang_t lang) {
+  fx_t f;
+  up(&f, t, lang);
+  const char *names[8], *want[] = {"echo", "fail", "crash"};
+  int n = wp_pool_methods(f.pool, 0, names, 8);
+  assert_int_equal(n, lang == W_C ? 3 : 4); /* Python adds "nothing" */
+  for (size_t w = 0; w < 3; w++) {
+    bool seen = false;
+    for (int i = 0; i < n; i++) seen |= strcmp(names[i], want[w]) == 0;
+    assert_true(seen);
+  }
+  assert_int_equal(wp_pool_methods(f.pool, 0, names, 1), n); /* counts past max */
+  assert_int_equal(wp_pool_methods(f.pool, 1, names, 8), WP_EINVAL);
+  assert_int_equal(wp_pool_methods(f.pool, 0, NULL, 1), WP_EINVAL);
+  answer_t a;
+  call(&f, "crash", "", &a);
+  assert_true(fx_wait_gen(&f, 0, 2, 20));
+  assert_int_equal(wp_pool_methods(f.pool, 0, names, 8), n);
+  assert_string_equal(names[0], "echo");
+  fx_finish(&f);
+}
+
 #define BOTH(name)                                                                    \
   static void name##_c_pipe(void **s) { (void)s; name(WP_TRANSPORT_PIPE, W_C); }      \
   static void name##_c_grpc(void **s) { (void)s; name(WP_TRANSPORT_GRPC, W_C); }      \
@@ -173,6 +197,7 @@ BOTH(echo_and_times)
 BOTH(unknown_method)
 BOTH(method_fails)
 BOTH(method_crashes)
+BOTH(hello_methods)
 
 /* A protocol-1 worker sees a Call as a request without a kind: the caller
  * gets WP_EUNKNOWN_METHOD saying so; its Ping still works. */
@@ -182,6 +207,7 @@ static void old_worker(void **state) {
   fx_init(&f, 1);
   fx_bad(&f, "v1", NULL);
   assert_int_equal(fx_start(&f), 0);
+  assert_int_equal(wp_pool_methods(f.pool, 0, NULL, 0), 0); /* none listed */
   answer_t a;
   call(&f, "echo", "x", &a);
   expect_remote(&a, WP_EUNKNOWN_METHOD, WP_STATUS_BAD_REQUEST, "protocol 1");
@@ -191,6 +217,39 @@ static void old_worker(void **state) {
   wait_outcome(&f, &o);
   assert_int_equal(o.err, 0);
   assert_string_equal(o.payload, "old");
+  fx_finish(&f);
+}
+
+/* A C SDK worker misused as a user might: a method that replies twice,
+ * the second time from the SDK's own buffer (they overlap: memcpy was
+ * undefined there), and a method whose reply is over the worker's
+ * --max-frame (it reached the pool as an oversized frame, a protocol
+ * error that killed the worker): an error reply, the worker lives on. */
+static void sdk_misuse(void **state) {
+  (void)state;
+  fx_t f;
+  fx_init(&f, 1);
+  static char path[4096];
+  snprintf(path, sizeof path, "%s", tu_path("tests/wpw_knobs"));
+  f.argv[0] = path;
+  f.argv[1] = "--max-frame";
+  f.argv[2] = "4096";
+  f.argv[3] = NULL;
+  f.o.argv = f.argv;
+  f.o.max_frame = 4096;
+  assert_int_equal(fx_start(&f), 0);
+  int pid = worker_pid(&f);
+  answer_t a;
+  call(&f, "twice", "abcdef", &a);
+  expect_ok(&a, "bcdef");
+  char big[3001];
+  memset(big, 'x', 3000);
+  big[3000] = '\0';
+  call(&f, "grow", big, &a);
+  expect_remote(&a, WP_EREMOTE, WP_STATUS_WORKER_ERROR, "over --max-frame 4096");
+  call(&f, "grow", "ab", &a);
+  expect_ok(&a, "abab");
+  assert_int_equal(worker_pid(&f), pid);
   fx_finish(&f);
 }
 
@@ -291,7 +350,10 @@ int main(void) {
       cmocka_unit_test(method_fails_py_pipe),    cmocka_unit_test(method_fails_py_grpc),
       cmocka_unit_test(method_crashes_c_pipe),   cmocka_unit_test(method_crashes_c_grpc),
       cmocka_unit_test(method_crashes_py_pipe),  cmocka_unit_test(method_crashes_py_grpc),
+      cmocka_unit_test(hello_methods_c_pipe),    cmocka_unit_test(hello_methods_c_grpc),
+      cmocka_unit_test(hello_methods_py_pipe),   cmocka_unit_test(hello_methods_py_grpc),
       cmocka_unit_test(old_worker),
+      cmocka_unit_test(sdk_misuse),
       cmocka_unit_test(bad_calls),
       cmocka_unit_test(same_methods),
       cmocka_unit_test(python_init_fails),

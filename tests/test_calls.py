@@ -205,5 +205,41 @@ class PingCall(unittest.TestCase):
         self.assertIn("set.jsonl:2", r.stderr)
 
 
+class StartListsMethods(unittest.TestCase):
+    """`wpool start` prints each worker's methods from its Hello."""
+
+    def rows(self, *args):
+        r = wpool("start", *args)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertIn("methods", lines[0])
+        return lines[1:1 + int(args[args.index("-n") + 1])]
+
+    def test_c_and_python_workers(self):
+        for worker, want in ((os.path.join(BUILD, "wpool-worker"), "echo, fail, crash"),
+                             (f"{PYTHON} {KNOBS}", "echo, fail, nothing, crash")):
+            for t in ("pipe", "grpc"):
+                for row in self.rows("-n", "2", "--transport", t, "--worker", worker):
+                    self.assertTrue(row.endswith("  " + want), f"{worker} {t}: {row!r}")
+
+    def test_protocol_1_worker_lists_none(self):
+        rows = self.rows("-n", "1", "--worker", f"{os.path.join(BUILD, 'tests', 'bad_worker')} v1")
+        self.assertTrue(rows[0].endswith("  -"), rows)
+
+    def test_unicode_passes_control_bytes_are_escaped(self):
+        with tempfile.TemporaryDirectory() as d:
+            script = os.path.join(d, "w.py")
+            with open(script, "w") as f:
+                f.write(f"import sys; sys.path.insert(0, {os.path.join(ROOT, 'worker', 'python')!r})\n"
+                        "import wpool_worker\n"
+                        "w = wpool_worker.Worker()\n"
+                        "w.method('埋め込み')(lambda p: p)\n"
+                        "w.method('two\\nlines')(lambda p: p)\n"
+                        "w.run()\n")
+            rows = self.rows("-n", "1", "--worker", f"{PYTHON} {script}")
+            self.assertEqual(len(rows), 1)
+            self.assertTrue(rows[0].endswith("  埋め込み, two\\x0alines"), rows)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -55,10 +55,10 @@ def children(pid):
 class Run:
     """`wpool ARGS` in the background, stdout and stderr to files."""
 
-    def __init__(self, test, *args):
+    def __init__(self, test, *args, prog=WPOOL):
         self.out = tempfile.TemporaryFile(mode="w+")
         self.err = tempfile.TemporaryFile(mode="w+")
-        self.p = subprocess.Popen([WPOOL, *args], stdout=self.out, stderr=self.err,
+        self.p = subprocess.Popen([prog, *args], stdout=self.out, stderr=self.err,
                                   stdin=subprocess.DEVNULL)
         self.kids = []
         test.addCleanup(self.cleanup)
@@ -159,6 +159,102 @@ class Stalls(unittest.TestCase):
 
     def test_sigstopped_worker_open_loop(self):
         self.sigstop_one("--rate", "2000")
+
+
+class StallsInBench(unittest.TestCase):
+    """bench/baseline and bench/tune stopped by a stall name the worker, as
+    wpool ping does, in their failure line."""
+
+    STALL = re.compile(r"; (\d+) requests? got no answer: worker slot 0 \(pid (\d+)\) "
+                       r"held \d+ of them for more than [\d.]+ s")
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+
+    def check_named(self, r, prefix):
+        kids = set()  # every worker seen: a scenario may start short-lived pools first
+        deadline = time.monotonic() + LIMIT
+        while r.p.poll() is None and time.monotonic() < deadline:
+            kids.update(children(r.p.pid))
+            time.sleep(0.02)
+        r.kids = sorted(kids)
+        self.assertEqual(r.wait(), 1, r.stderr())
+        lines = [ln for ln in r.stderr().replace("\r", "\n").splitlines() if prefix in ln]
+        self.assertEqual(len(lines), 1, r.stderr())
+        m = self.STALL.search(lines[0])
+        self.assertIsNotNone(m, lines[0])
+        self.assertIn(int(m.group(2)), kids)
+        assert_gone(self, kids)
+
+    def test_tune(self):
+        r = Run(self, "--worker", BAD + " hang", "--max-size", "1", "--reps", "1",
+                "--duration", "0.3s", "--warmup", "0.1s", "--no-charts",
+                "--out", os.path.join(self.tmp.name, "t.json"),
+                prog=os.path.join(BUILD, "wpool-tune"))
+        self.check_named(r, "tune: n=1 failed: request timed out (WP_ETIMEDOUT)")
+
+    def test_baseline(self):
+        payload = os.path.join(self.tmp.name, "p")
+        with open(payload, "wb") as f:
+            f.write(b"x")
+        r = Run(self, "--only", "workload", "--worker", BAD + " hang", "--call", "echo",
+                "--payload-file", payload, "--transports", "pipe", "--sizes", "1",
+                "--reps", "1", "--quick", "--out", os.path.join(self.tmp.name, "b.json"),
+                prog=os.path.join(BUILD, "wpool-baseline"))
+        self.check_named(r, "workload pipe n=1: request timed out (WP_ETIMEDOUT)")
+
+
+class WrapperSignals(unittest.TestCase):
+    """bench/tune (and bench/baseline drawing charts) run their program as
+    a child: a signal to the wrapper reaches the program once, which stops
+    its pool and says so; nothing is left running."""
+
+    def tree(self, pid):
+        out, todo = [], [pid]
+        while todo:
+            kids = children(todo.pop())
+            out += kids
+            todo += kids
+        return out
+
+    def interrupt(self, sig, prog, *args):
+        r = Run(self, *args, prog=os.path.join(ROOT, "bench", prog))
+        def worker_up():
+            for k in self.tree(r.p.pid):
+                try:
+                    with open(f"/proc/{k}/cmdline", "rb") as f:
+                        if b"wpool-worker" in f.read().split(b"\0")[0]:
+                            return True
+                except OSError:
+                    pass
+            return False
+        deadline = time.monotonic() + LIMIT
+        while not worker_up() and time.monotonic() < deadline:
+            time.sleep(0.05)  # the program's pool is up
+        seen = self.tree(r.p.pid)
+        r.kids = seen
+        self.assertGreaterEqual(len(seen), 2, r.stderr())
+        time.sleep(0.3)
+        r.p.send_signal(sig)
+        self.assertEqual(r.wait(), 128 + sig, r.stderr())
+        assert_gone(self, seen)
+        self.assertIn(f"{signal.Signals(sig).name}: interrupted", r.stderr())
+
+    def test_tune(self):
+        with tempfile.TemporaryDirectory() as d:
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                with self.subTest(sig=sig.name):
+                    self.interrupt(sig, "tune", "--worker", os.path.join(BUILD, "wpool-worker"),
+                                   "--max-size", "1", "--reps", "1", "--duration", "60s",
+                                   "--no-charts", "--out", os.path.join(d, "t.json"))
+
+    def test_baseline_with_charts(self):
+        with tempfile.TemporaryDirectory() as d:
+            self.interrupt(signal.SIGTERM, "baseline", "--only", "throughput",
+                           "--transports", "pipe", "--sizes", "1", "--concurrency", "1",
+                           "--reps", "1", "--requests", "100000000",
+                           "--out", os.path.join(d, "b.json"))
 
 
 class Signals(unittest.TestCase):

@@ -11,9 +11,11 @@ Run: /usr/bin/python3 tests/test_peers.py   (WPOOL_BUILD: build dir, default bui
 """
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -206,6 +208,81 @@ class Parts(unittest.TestCase):
             r = run_peers(*args, timeout=30)
             self.assertEqual(r.returncode, 2, args)
             self.assertTrue(r.stderr.strip())
+
+
+def alive(pid):
+    """Running, neither gone nor a zombie (PID 1 reaps orphans late)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+def descendants(pid):
+    """Live (not zombie) processes under pid, its children first."""
+    kids = {}
+    for d in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] not in ("Z", "X"):
+            kids.setdefault(int(fields[1]), []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        for k in kids.get(todo.pop(0), []):
+            out.append(k)
+            todo.append(k)
+    return out
+
+
+class Signals(unittest.TestCase):
+    """SIGINT, SIGTERM and SIGHUP to bench/peers reach its wpool-baseline
+    child (which stops its pool) and stop a Python pool being measured:
+    exit 128 + signal, one line naming what was interrupted, nothing left."""
+
+    def interrupt(self, sig, system, what, nprocs):
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        err = tempfile.TemporaryFile(mode="w+")
+        self.addCleanup(err.close)
+        p = subprocess.Popen(
+            [PEERS_CMD, "--systems", system, "--sizes", "2", "--workers", "2",
+             "--concurrency", "1", "--reps", "1", "--requests", "100000000",
+             "--warmup", "20", "--out", os.path.join(tmp.name, "p.json")],
+            stdout=subprocess.DEVNULL, stderr=err, cwd=ROOT)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        seen = set()
+        deadline = time.monotonic() + 60
+        while len(descendants(p.pid)) < nprocs and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # into the measured ping, past the start
+        seen.update(descendants(p.pid))
+        self.assertGreaterEqual(len(seen), nprocs)
+        p.send_signal(sig)
+        rc = p.wait(timeout=30)
+        err.seek(0)
+        self.assertEqual(rc, 128 + sig, err.read()[:3000])
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(alive(k) for k in seen):
+            time.sleep(0.05)
+        self.assertEqual([k for k in seen if alive(k)], [], "processes outlived bench/peers")
+        err.seek(0)
+        lines = err.read().strip().splitlines()
+        self.assertRegex(lines[-1], f"interrupted ({what}|the warm-up)", lines)
+
+    def test_wpool_baseline_child_gets_each_signal(self):
+        if not os.access(os.path.join(BUILD, "wpool-baseline"), os.X_OK):
+            self.skipTest("no wpool-baseline")
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            with self.subTest(sig=sig.name):
+                # wpool-baseline and its 2 workers
+                self.interrupt(sig, "wpool-pipe", "round 1 of 1, wpool-baseline", 3)
+
+    def test_python_pool_is_stopped(self):
+        self.interrupt(signal.SIGTERM, "python-pool-fork", "round 1 of 1, python-pool-fork", 2)
 
 
 if __name__ == "__main__":

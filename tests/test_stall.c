@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "load.h"
+#include "stall.h"
 #include "testutil.h"
 
 #define MS (1000000ull)
@@ -78,6 +79,13 @@ static void closed_loop_ends_on_a_silent_worker(void **state) {
   assert_true(wp_now_ns() - t0 >= 2000 * MS);
   assert_int_equal(r.ok + r.failed, 0);
   wb_hist_free(r.lat);
+  /* The stall is kept for a caller that reports the code only, once. */
+  char line[256], want[256];
+  wb_stall_describe(&r.stall, want, sizeof want);
+  assert_true(wb_stall_take(line, sizeof line));
+  assert_string_equal(line, want);
+  assert_false(wb_stall_take(line, sizeof line));
+  assert_string_equal(line, "");
   assert_named(&f, &r.stall, 2000 * MS, 1);
 }
 
@@ -110,6 +118,8 @@ static void slow_worker_is_not_a_stall(void **state) {
   assert_int_equal(wb_run_closed(&f.loop, f.pool, &l, &r), 0);
   assert_int_equal(r.ok, 1);
   assert_int_equal(r.stall.workers, 0);
+  char line[64];
+  assert_false(wb_stall_take(line, sizeof line));
   wb_hist_free(r.lat);
   fx_down(&f);
 }

@@ -43,6 +43,7 @@ struct wpw_ctx {
 };
 
 static wpw_ctx_t ctx;
+static uint32_t max_frame = DEFAULT_MAX_FRAME; /* --max-frame: our replies fit it */
 
 static method_t *find(const char *name) {
   for (size_t i = 0; i < nmethods; i++)
@@ -81,7 +82,7 @@ uint8_t *wpw_reply_buf(wpw_ctx_t *c, size_t len) {
 int wpw_reply(wpw_ctx_t *c, const void *data, size_t len) {
   uint8_t *p = wpw_reply_buf(c, len);
   if (!p) return -1;
-  if (len) memcpy(p, data, len);
+  if (len) memmove(p, data, len); /* data may be inside the last result */
   return 0;
 }
 
@@ -132,6 +133,17 @@ void wk_call(const Wpool__V1__Call *call, Wpool__V1__Reply *reply) {
   }
   reply->payload.data = ctx.len ? ctx.buf : NULL;
   reply->payload.len = ctx.len;
+  /* A frame over the limit would be the supervisor's protocol error, and
+   * the end of this worker: the method's error, as the Python SDK says. */
+  size_t n = wpool__v1__reply__get_packed_size(reply);
+  if (n > max_frame) {
+    snprintf(ctx.error, sizeof ctx.error, "method '%s': reply of %zu bytes is over --max-frame %u",
+             m->name, n, (unsigned)max_frame);
+    reply->payload.data = NULL;
+    reply->payload.len = 0;
+    reply->status = WPOOL__V1__STATUS__STATUS_WORKER_ERROR;
+    reply->error = ctx.error;
+  }
 }
 
 /* ---- flags and the main loop -------------------------------------------- */
@@ -201,6 +213,7 @@ int wpw_run(int argc, char **argv) {
   int rc = parse_flags(argc, argv, &cfg);
   if (rc) return rc - 1;
   cfg.prog = prog_name(argv[0]);
+  max_frame = cfg.max_frame;
   wk_die_with_parent();
   /* A supervisor that vanished must not kill us with SIGPIPE mid-write:
    * we see EPIPE and exit 0 instead. */

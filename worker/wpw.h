@@ -52,7 +52,10 @@ typedef int (*wpw_method_fn)(wpw_ctx_t *ctx, const uint8_t *payload,
  * before wpw_run. 0, or -1 for a bad or duplicate name or too many. */
 int wpw_method(const char *name, wpw_method_fn fn, void *arg);
 
-/* The result: `len` bytes copied from data. 0, or -1 (no memory). */
+/* The result: `len` bytes copied from data (which may point into the
+ * current result); a second call replaces the first. A result whose reply
+ * would be over --max-frame becomes the method's error instead. 0, or -1
+ * (no memory). */
 int wpw_reply(wpw_ctx_t *ctx, const void *data, size_t len);
 /* A buffer of len bytes that becomes the result: write it before the
  * method returns. NULL when out of memory. */

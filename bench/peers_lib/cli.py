@@ -14,6 +14,7 @@ import sys
 import time
 
 from . import doc as D
+from . import interrupt
 from . import summary
 from .pools import PEERS, Peer, PeerError
 from .wpool_side import PCTS, SYSTEMS as WPOOL_SYSTEMS, WpoolError, WpoolSide
@@ -113,6 +114,7 @@ class Run:
         self.t0 = time.monotonic()
         self.rounds = []       # one {key: value} per round
         self.failures = 0
+        self.doing = "the start"  # what a signal interrupts (main says it)
         wp = [s for s in opts.systems if s in WPOOL_SYSTEMS]
         self.wpool = WpoolSide(repo, wp, opts, self.log) if wp else None
         self.peers = [Peer(s) for s in opts.systems if s in PEERS]
@@ -176,10 +178,12 @@ class Run:
         self.log(f"round {r}/{o.reps} {s:<22} start-up ms [{st}]  req/s [{rps}]")
 
     def measure(self):
+        self.doing = "the warm-up"
         self.warm_up()
         for r in range(1, self.o.reps + 1):
             fig = {}
             if self.wpool:
+                self.doing = f"round {r} of {self.o.reps}, wpool-baseline"
                 try:
                     fig.update(self.wpool.round(timeout=max(120, 4 * self.o.timeout)))
                 except WpoolError as e:
@@ -188,9 +192,12 @@ class Run:
                     if s in WPOOL_SYSTEMS:
                         self.progress(r, s, fig)
             for peer in self.peers:
+                interrupt.check()
+                self.doing = f"round {r} of {self.o.reps}, {peer.name}"
                 self.peer_round(peer, fig)
                 self.progress(r, peer.name, fig)
             self.rounds.append(fig)
+            interrupt.check()
 
     # -- the document ----------------------------------------------------
     def runs(self, key):
@@ -279,11 +286,17 @@ def main(argv=None):
         except OSError as e:
             print(f"peers: --cpus: cannot pin to {o.cpus}: {e}", file=sys.stderr)
             return 2
+    interrupt.install()
     run = Run(o, repo)
     d = D.new_document("bench/peers", None, repo, None)
     run.log(f"{o.reps} rounds of {', '.join(o.systems)}"
             f"{'' if not o.cpus else ' on cpus ' + ','.join(map(str, o.cpus))}")
-    run.measure()
+    try:
+        run.measure()
+    except interrupt.Interrupted as e:
+        print(f"peers: {e}: interrupted {run.doing}; its pools are stopped, "
+              "no results saved", file=sys.stderr)
+        return 128 + e.sig
     d["config"], d["build"] = run.config(), run.build()
     d["metrics"] = run.metrics()
     d["elapsed_s"] = time.monotonic() - run.t0

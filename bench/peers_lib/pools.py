@@ -26,7 +26,7 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from . import tasks
+from . import interrupt, tasks
 
 PAYLOAD = b"p" * 16  # as wpool's ping: 16 bytes, echoed back
 
@@ -117,7 +117,7 @@ class _Handle:
                     all_back.set()
         for _ in range(n):
             self.submit(tasks.checkin, (timeout,), on_done)
-        if not all_back.wait(timeout + 5):
+        if not interrupt.wait(all_back, timeout + 5):
             raise PeerError(f"{self.peer.name} n={n}: only {len(results)} of "
                             f"{n} workers checked in within {timeout} s")
         if errors:
@@ -174,6 +174,7 @@ class _ClosedLoop:
         self.t_begin = self.t_end = None
         self.lat = []
         self.error = None
+        self.stopped = False  # the harness gave up (a signal): send no more
 
     def send(self):
         t = time.perf_counter_ns()
@@ -194,7 +195,7 @@ class _ClosedLoop:
                 self.lat.append(now - t_sent)
                 if k == self.last_measured:
                     self.t_end = now
-            more = k < self.last_measured and self.error is None
+            more = k < self.last_measured and self.error is None and not self.stopped
             if more:
                 self.issued += 1
             elif self.completed == self.issued:
@@ -206,7 +207,13 @@ class _ClosedLoop:
         self.issued = self.conc  # before any callback can run
         for _ in range(self.conc):
             self.send()
-        if not self.finished.wait(timeout):
+        try:
+            done = interrupt.wait(self.finished, timeout)
+        except interrupt.Interrupted:
+            with self.lock:  # the pool is terminated next: stop feeding it
+                self.stopped = True
+            raise
+        if not done:
             raise PeerError(f"{self.h.peer.name} ping c={self.conc}: "
                             f"{self.completed} of {self.issued} answered "
                             f"within {timeout} s")

@@ -19,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 
+from . import interrupt
+
 SYSTEMS = {"wpool-pipe": "pipe", "wpool-grpc": "grpc"}
 PCTS = ("p50", "p99", "p99_9")  # as bench/baseline names them
 
@@ -73,16 +75,15 @@ class WpoolSide:
             cmd = self._command(out)
             self.command = [a if a != out else "<temporary file>" for a in cmd]
             try:
-                r = subprocess.run(cmd, capture_output=True, text=True,
-                                   timeout=timeout, cwd=self.repo)
+                rc, _, stderr = interrupt.run_child(cmd, timeout, cwd=self.repo)
             except subprocess.TimeoutExpired:
                 raise WpoolError(f"wpool-baseline did not finish in {timeout} s")
             if not os.path.exists(out):
-                tail = "\n".join(r.stderr.strip().splitlines()[-5:])
-                raise WpoolError(f"wpool-baseline exited {r.returncode} "
+                tail = "\n".join(stderr.strip().splitlines()[-5:])
+                raise WpoolError(f"wpool-baseline exited {rc} "
                                  f"without results:\n{tail}")
-            if r.returncode != 0:
-                for line in r.stderr.splitlines():
+            if rc != 0:
+                for line in stderr.splitlines():
                     if "fail" in line:
                         self.log(f"wpool-baseline: {line.strip()}")
             with open(out) as f:

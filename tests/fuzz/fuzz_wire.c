@@ -17,14 +17,14 @@
 
 static void on_frame(const uint8_t *f, uint32_t len, int transport, size_t *k) {
   if ((*k)++ == 0) {
-    char *address = NULL;
-    uint32_t version;
-    int rc = wp_parse_hello(f, len, transport, &address, &version);
-    if (rc == 0 && (version < 1 || version > WP_PROTOCOL_VERSION)) abort();
-    if (rc == 0 && transport == WP_TRANSPORT_GRPC && (!address || !*address)) abort();
-    if (rc == 0 && transport == WP_TRANSPORT_PIPE && address) abort();
-    if (rc != 0 && address) abort();
-    free(address);
+    wp_hello_t h;
+    int rc = wp_parse_hello(f, len, transport, &h);
+    if (rc == 0 && (h.version < 1 || h.version > WP_PROTOCOL_VERSION)) abort();
+    if (rc == 0 && transport == WP_TRANSPORT_GRPC && (!h.address || !*h.address)) abort();
+    if (rc == 0 && transport == WP_TRANSPORT_PIPE && h.address) abort();
+    if (rc != 0 && (h.address || h.methods)) abort();
+    if (rc == 0 && (h.nmethods == 0) != (h.methods == NULL)) abort();
+    wp_hello_free(&h);
     return;
   }
   wp_reply_msg_t r;

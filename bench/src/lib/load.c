@@ -287,6 +287,7 @@ int wb_run_closed(uv_loop_t *loop, wp_pool_t *p, const wb_load_t *l,
   r->elapsed_s = cl->t_start ? (double)(end - cl->t_start) / 1e9 : 0;
   r->rps = r->elapsed_s > 0 ? (double)r->ok / r->elapsed_s : 0;
   r->stall.unanswered = cl->inflight;
+  if (r->stall.workers) wb_stall_note(&r->stall);
   int rc = cl->fatal ? cl->fatal : r->stall.workers ? WP_ETIMEDOUT : 0;
   if (cl->inflight > 0) cl->left = true;
   else closed_free(cl);
@@ -487,7 +488,11 @@ static void arm(open_run_t *run, uint64_t at) {
 
 /* Sends everything due, then arms the timer: at the next intended time, or
  * at the schedule's end when the cap holds requests back (answers drive the
- * sending then). Past the end, what is still held back is given up. */
+ * sending then). Past the end, a run of a given count still sends what the
+ * cap holds back, late: those waited longest, so dropping them would hide
+ * the very delay the run measures (on a loaded machine a cap of 1 left 2 of
+ * 2000 unsent). A run of a given duration gives them up (unsent), so that
+ * a pool far slower than the rate cannot stretch it without bound. */
 static void pump(open_run_t *run) {
   if (run->over || run->fatal) return;
   uint64_t now = wp_now_ns();
@@ -508,6 +513,7 @@ static void pump(open_run_t *run) {
     arm(run, end);
     return;
   }
+  if (run->o->requests) return;
   for (uint64_t i = run->next; i < run->total; i++)
     if (measured(run, i)) {
       run->r->unsent++;
@@ -659,6 +665,7 @@ int wb_run_open(uv_loop_t *loop, wp_pool_t *p, const wb_open_t *o,
     close(run->tfd);
   }
   r->stall.unanswered = run->outstanding;
+  if (r->stall.workers) wb_stall_note(&r->stall);
   if (run->outstanding > 0) run->left = true;
   else open_free(run);
   return rc;

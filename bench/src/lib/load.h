@@ -136,7 +136,8 @@ typedef struct wb_open_result {
   uint64_t sent, ok, failed;  /* measured requests only */
   uint64_t overflow;        /* measured requests that found the cap full */
   uint64_t unsent;          /* measured requests still waiting for the cap
-                               when the schedule ended: never sent */
+                               when a duration's schedule ended: never sent
+                               (a run of a given count sends them all) */
   int first_err;            /* first WP_E* seen, 0 if none */
   uint64_t warmup_failed;   /* failures during the warm-up, not in failed */
   int warmup_first_err;     /* the first of them */

@@ -18,6 +18,18 @@ void wb_stall_describe(const wb_stall_t *s, char *buf, size_t len) {
              s->workers == 2 ? "" : "s");
 }
 
+static wb_stall_t last_stall; /* wb_stall_note's; workers 0: none */
+
+void wb_stall_note(const wb_stall_t *s) { last_stall = *s; }
+
+bool wb_stall_take(char *buf, size_t len) {
+  if (len) buf[0] = '\0';
+  if (!last_stall.workers) return false;
+  wb_stall_describe(&last_stall, buf, len);
+  memset(&last_stall, 0, sizeof last_stall);
+  return true;
+}
+
 static uint64_t bound_for(const wb_guard_t *g, int held) {
   if (g->bound_ns) return g->bound_ns;
   uint64_t b = STALL_MIN_NS, seen = g->slowest * STALL_FACTOR,
@@ -59,6 +71,7 @@ void wb_guard_start(wb_guard_t *g, uv_loop_t *loop, wp_pool_t *p, uint64_t bound
                     void (*on_fire)(void *arg), void *arg) {
   memset(g, 0, sizeof *g);
   memset(out, 0, sizeof *out);
+  memset(&last_stall, 0, sizeof last_stall); /* a new loop: an untaken stall is stale */
   if (bound_ns == WB_STALL_OFF) return;
   g->pool = p;
   g->bound_ns = bound_ns;

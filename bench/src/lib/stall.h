@@ -38,6 +38,15 @@ typedef struct wb_stall {
  * B s" (and how many other workers stalled), into buf. */
 void wb_stall_describe(const wb_stall_t *s, char *buf, size_t len);
 
+/* The newest stall that stopped a loop of this process (load.c notes it
+ * once its unanswered count is known), for programs that report a failure
+ * far from the loop (bench/baseline's scenarios, bench/tune's sweep) by
+ * its WP_E* code alone. wb_stall_take describes it into buf and forgets
+ * it: false (buf "") when no loop stopped on a stall since the last take
+ * or the newest loop's start. One loop at a time, as these programs run. */
+void wb_stall_note(const wb_stall_t *s);
+bool wb_stall_take(char *buf, size_t len);
+
 typedef struct wb_guard {
   uv_timer_t timer;
   wp_pool_t *pool;

@@ -9,10 +9,12 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "baseline.h"
 #include "results.h"
+#include "stall.h"
 
 static int tty = -1;
 static int live; /* a live line is on screen */
@@ -63,26 +65,40 @@ void bl_note(wb_ctx_t *c, const char *fmt, ...) {
   va_end(ap);
 }
 
+/* A scenario reports a failed point by its WP_E* code; when a worker that
+ * stopped answering ended the point, "; " and which one (slot, pid) follow
+ * the text, on the line and in failures[]. */
+static void add_stall(char *msg, size_t len) {
+  char stall[512];
+  size_t n = strlen(msg);
+  if (n + 2 < len && wb_stall_take(stall, sizeof stall))
+    snprintf(msg + n, len - n, "; %s", stall);
+}
+
 void bl_fail(wb_ctx_t *c, const char *fmt, ...) {
-  char msg[512];
+  char msg[1024];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  add_stall(msg, sizeof msg);
   c->failures++;
   wb_failure_add(c->doc, c->scenario, NULL, NULL, msg);
   say_failure(c, "%s", msg);
 }
 
 void bl_fail_point(wb_ctx_t *c, int err, const char *pointfmt, ...) {
-  char point[256];
+  char point[256], why[768];
   va_list ap;
   va_start(ap, pointfmt);
   vsnprintf(point, sizeof point, pointfmt, ap);
   va_end(ap);
+  snprintf(why, sizeof why, "%s", wp_strerror(err));
+  add_stall(why, sizeof why);
   c->failures++;
-  wb_failure_add(c->doc, c->scenario, point, wp_errname(err), wp_strerror(err));
-  say_failure(c, "%s: %s (%s)", point, wp_strerror(err), wp_errname(err));
+  wb_failure_add(c->doc, c->scenario, point, wp_errname(err), why);
+  const char *more = why + strlen(wp_strerror(err)); /* "; <the stall>" or "" */
+  say_failure(c, "%s: %s (%s)%s", point, wp_strerror(err), wp_errname(err), more);
 }
 
 void bl_status_end(void) {

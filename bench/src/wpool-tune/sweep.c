@@ -11,6 +11,7 @@
 
 #include "interrupt.h"
 #include "load.h"
+#include "stall.h"
 #include "stats.h"
 #include "tune.h"
 
@@ -88,8 +89,10 @@ static int round_of(const tune_opts_t *o, uv_loop_t *loop, tune_point_t *pts, in
     fprintf(stderr, "\rtune: round %d/%d, n=%d   ", rep + 1, o->reps, pt->n);
     pt->err = measure(o, loop, pt, rep);
     if (pt->err) {
-      fprintf(stderr, "\rtune: n=%d failed: %s (%s)\n", pt->n, wp_strerror(pt->err),
-              wp_errname(pt->err));
+      char stall[512]; /* a worker that stopped answering: which one */
+      bool st = wb_stall_take(stall, sizeof stall);
+      fprintf(stderr, "\rtune: n=%d failed: %s (%s)%s%s\n", pt->n, wp_strerror(pt->err),
+              wp_errname(pt->err), st ? "; " : "", stall);
       failed++;
     }
   }

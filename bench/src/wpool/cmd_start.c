@@ -17,6 +17,9 @@
 
 static const char *CMD = "start";
 
+/* Methods shown per worker; a longer list is cut with its count. */
+#define SHOW_METHODS 64
+
 static void usage(FILE *f) {
   fprintf(f,
           "usage: wpool start -n N [options]\n"
@@ -28,16 +31,39 @@ static void usage(FILE *f) {
           "  -q, --quiet            only the summary line\n");
 }
 
+/* A method name as the worker sent it (UTF-8 passes through), with
+ * control bytes escaped so a hostile name cannot break the table. */
+static void put_name(const char *m) {
+  for (const unsigned char *c = (const unsigned char *)m; *c; c++)
+    if (*c < 0x20 || *c == 0x7f || *c == '\\') printf("\\x%02x", *c);
+    else putchar(*c);
+}
+
+/* The slot's Call methods from its Hello, "-" when it lists none. */
+static void print_methods(const wp_pool_t *p, int slot) {
+  const char *names[SHOW_METHODS];
+  int n = wp_pool_methods(p, slot, names, SHOW_METHODS);
+  printf("  ");
+  if (n <= 0) printf("-");
+  for (int i = 0; i < n && i < SHOW_METHODS; i++) {
+    if (i) printf(", ");
+    put_name(names[i]);
+  }
+  if (n > SHOW_METHODS) printf(", ... (%d in all)", n);
+  putchar('\n');
+}
+
 static void print_timelines(const wp_pool_t *p, uint64_t t0) {
-  printf("%5s %8s %10s %10s %10s %10s\n", "slot", "pid", "spawn_ms",
-         "started_ms", "ready_ms", "spawn→rdy");
+  printf("%5s %8s %10s %10s %10s %10s  %s\n", "slot", "pid", "spawn_ms",
+         "started_ms", "ready_ms", "spawn→rdy", "methods");
   for (int i = 0; i < wp_pool_size(p); i++) {
     wp_timeline_t tl;
     wp_pool_timeline(p, i, &tl);
-    printf("%5d %8d %10.3f %10.3f %10.3f %10.3f\n", i, tl.pid,
+    printf("%5d %8d %10.3f %10.3f %10.3f %10.3f", i, tl.pid,
            (double)(tl.spawn_asked - t0) / 1e6, (double)(tl.started - t0) / 1e6,
            (double)(tl.ready - t0) / 1e6,
            (double)(tl.ready - tl.spawn_asked) / 1e6);
+    print_methods(p, i);
   }
 }
 
