@@ -29,16 +29,23 @@ void wb_fmt_p(char *buf, size_t n, double p) {
     snprintf(buf, n, "%.4f", p);
 }
 
-void wb_table_row(FILE *out, const char *const *cells, const size_t *w,
-                  size_t ncols, unsigned left_mask) {
+void wb_table_row_paint(FILE *out, const char *const *cells, const size_t *w,
+                        size_t ncols, unsigned left_mask, const char *color,
+                        unsigned paint_mask) {
   for (size_t c = 0; c < ncols; c++) {
     int pad = (int)(w[c] - wb_display_width(cells[c]));
     int left = (left_mask >> c) & 1u;
+    int paint = color && ((paint_mask >> c) & 1u);
     /* The last column is not padded on the right: no trailing blanks. */
-    fprintf(out, "%s%*s%s%*s", c ? "  " : "", left ? 0 : pad, "", cells[c],
-            left && c + 1 < ncols ? pad : 0, "");
+    fprintf(out, "%s%s%*s%s%*s%s", c ? "  " : "", paint ? color : "", left ? 0 : pad,
+            "", cells[c], left && c + 1 < ncols ? pad : 0, "", paint ? "\033[0m" : "");
   }
   fputc('\n', out);
+}
+
+void wb_table_row(FILE *out, const char *const *cells, const size_t *w,
+                  size_t ncols, unsigned left_mask) {
+  wb_table_row_paint(out, cells, w, ncols, left_mask, NULL, 0);
 }
 
 void wb_md_cell(FILE *out, const char *s) {

@@ -1,6 +1,6 @@
 /*
  * table.h — the cells of a report table, shared by the report printers
- * (wpool-ab; bench/compare's render.c has its own copies still): a value
+ * (wpool-ab, wpool-compare): a value
  * with its unit, a p-value, an aligned text row, a Markdown cell, and a
  * JSON number that may be NaN.
  */
@@ -25,6 +25,13 @@ void wb_fmt_p(char *buf, size_t n, double p);
  * the columns whose bit is set in left_mask left-aligned; two spaces apart. */
 void wb_table_row(FILE *out, const char *const *cells, const size_t *w,
                   size_t ncols, unsigned left_mask);
+
+/* The same, the columns whose bit is set in paint_mask wrapped in the
+ * escape code color (padding included, so colour never upsets the
+ * alignment); color NULL paints nothing. */
+void wb_table_row_paint(FILE *out, const char *const *cells, const size_t *w,
+                        size_t ncols, unsigned left_mask, const char *color,
+                        unsigned paint_mask);
 
 /* " s |", with '|' escaped: a Markdown table cell after its opening bar. */
 void wb_md_cell(FILE *out, const char *s);
