@@ -98,12 +98,27 @@ static void fmt_verdict(const ab_set_t *s, char *buf, size_t n) {
 
 /* ---- text -------------------------------------------------------------- */
 
-/* Words left (metric, verdict), numbers right. */
-static void print_cells(FILE *out, char cells[NCOLS][CELL], const size_t *w) {
-  const char *row[NCOLS];
-  for (int c = 0; c < NCOLS; c++)
-    row[c] = cells[c];
-  wb_table_row(out, row, w, NCOLS, 1u << COL_ID | 1u << COL_VERDICT);
+/* Words left (metric, verdict), numbers right; nothing without metrics. */
+static int print_table(FILE *out, const ab_set_t *s) {
+  size_t n = s->nm + 1;
+  cells_t *cells = calloc(n, sizeof *cells);
+  const char **ptr = calloc(n * NCOLS, sizeof *ptr);
+  int rc = -1;
+  if (cells && ptr) {
+    for (int c = 0; c < NCOLS; c++)
+      snprintf(cells[0].c[c], CELL, "%s", headers[c]);
+    for (size_t i = 1; i < n; i++)
+      fill_cells(&s->m[i - 1], &cells[i]);
+    for (size_t i = 0; i < n; i++)
+      for (int c = 0; c < NCOLS; c++)
+        ptr[i * NCOLS + (size_t)c] = cells[i].c[c];
+    rc = s->nm ? wb_table_print(out, ptr, n, NCOLS, 1u << COL_ID | 1u << COL_VERDICT,
+                                NULL, 0)
+               : 0;
+  }
+  free(cells);
+  free(ptr);
+  return rc;
 }
 
 static void print_list(FILE *out, const char *title, const json_t *l, const char *pre) {
@@ -118,25 +133,12 @@ static void print_list(FILE *out, const char *title, const json_t *l, const char
 }
 
 static int render_text(const ab_set_t *s, const ab_opts_t *o, FILE *out) {
-  cells_t *cells = calloc(s->nm + 1, sizeof *cells);
-  size_t w[NCOLS] = {0};
   char buf[1024];
-  if (!cells)
-    return -1;
-  for (int c = 0; c < NCOLS; c++)
-    snprintf(cells[0].c[c], CELL, "%s", headers[c]);
-  for (size_t i = 0; i < s->nm; i++)
-    fill_cells(&s->m[i], &cells[i + 1]);
-  for (size_t i = 0; i <= s->nm; i++)
-    for (int c = 0; c < NCOLS; c++)
-      if (wb_display_width(cells[i].c[c]) > w[c])
-        w[c] = wb_display_width(cells[i].c[c]);
   fprintf(out, "before  %s\n", side_words(o->before_label, s->before_doc, buf, sizeof buf));
   fprintf(out, "after   %s\n", side_words(o->after_label, s->after_doc, buf, sizeof buf));
   fprintf(out, "rounds  %s\n\n", o->dir);
-  for (size_t i = 0; s->nm && i <= s->nm; i++)
-    print_cells(out, cells[i].c, w);
-  free(cells);
+  if (print_table(out, s))
+    return -1;
   fputc('\n', out);
   print_list(out, "failures (each is a regression)", s->failures, "  ");
   print_list(out, "warnings", s->warnings, "  ");

@@ -123,13 +123,28 @@ static const char *verdict_color(cmp_verdict_t v) {
 }
 
 /* Numbers align right, words left; the delta and the verdict in colour. */
-static void print_row(FILE *out, const cells_t *row, const size_t *w,
-                      const char *color) {
-  const char *cells[NCOLS];
-  for (int c = 0; c < NCOLS; c++)
-    cells[c] = row->c[c];
-  wb_table_row_paint(out, cells, w, NCOLS, 1u << COL_ID | 1u << COL_VERDICT, color,
-                     1u << COL_DELTA | 1u << COL_VERDICT);
+static int print_table(FILE *out, const cmp_report_t *r, int color) {
+  size_t n = r->nrows + 1;
+  cells_t *cells = calloc(n, sizeof *cells);
+  const char **ptr = calloc(n * NCOLS, sizeof *ptr), **paint = calloc(n, sizeof *paint);
+  int rc = -1;
+  if (cells && ptr && paint) {
+    for (int c = 0; c < NCOLS; c++)
+      snprintf(cells[0].c[c], CELL, "%s", headers[c]);
+    for (size_t i = 1; i < n; i++) {
+      fill_cells(&r->rows[i - 1], &cells[i]);
+      paint[i] = color ? verdict_color(r->rows[i - 1].verdict) : NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+      for (int c = 0; c < NCOLS; c++)
+        ptr[i * NCOLS + (size_t)c] = cells[i].c[c];
+    rc = wb_table_print(out, ptr, n, NCOLS, 1u << COL_ID | 1u << COL_VERDICT, paint,
+                        1u << COL_DELTA | 1u << COL_VERDICT);
+  }
+  free(cells);
+  free(ptr);
+  free(paint);
+  return rc;
 }
 
 static void print_only(FILE *out, const char *label, const json_t *ids,
@@ -163,28 +178,13 @@ static void print_failures(FILE *out, const json_t *failures, const char *quote)
 
 static int render_text(const cmp_report_t *r, const cmp_opts_t *o,
                        cmp_side_t b, cmp_side_t a, FILE *out) {
-  cells_t *cells = calloc(r->nrows + 1, sizeof *cells);
-  size_t w[NCOLS] = {0};
   char buf[256], sum[512];
-  int color = cmp_use_color(o->color, out);
-  if (!cells)
-    return -1;
-  for (int c = 0; c < NCOLS; c++)
-    snprintf(cells[0].c[c], CELL, "%s", headers[c]);
-  for (size_t i = 0; i < r->nrows; i++)
-    fill_cells(&r->rows[i], &cells[i + 1]);
-  for (size_t i = 0; i <= r->nrows; i++)
-    for (int c = 0; c < NCOLS; c++)
-      if (wb_display_width(cells[i].c[c]) > w[c])
-        w[c] = wb_display_width(cells[i].c[c]);
   fprintf(out, "before  %s  (%s, %s)\n", b.path, created(b.doc),
           short_commit(b.doc, buf, sizeof buf));
   fprintf(out, "after   %s  (%s, %s)\n\n", a.path, created(a.doc),
           short_commit(a.doc, buf, sizeof buf));
-  for (size_t i = 0; i <= r->nrows; i++)
-    print_row(out, &cells[i], w,
-              color && i ? verdict_color(r->rows[i - 1].verdict) : NULL);
-  free(cells);
+  if (print_table(out, r, cmp_use_color(o->color, out)))
+    return -1;
   fputc('\n', out);
   print_only(out, "before: missing in after, a regression", r->only_before, "");
   print_only(out, "after", r->only_after, "");
