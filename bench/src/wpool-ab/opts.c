@@ -20,6 +20,7 @@ static void usage(FILE *f) {
       "  regression     p < alpha and median ratio >= 1 + threshold\n"
       "  no regression  the upper bound is below 1 + threshold\n"
       "  inconclusive   neither (with the rounds likely to decide)\n"
+      "A run's maximum (*.max, one sample a run) is shown but not judged.\n"
       "A side's failed run, or a metric the after side lost, is a regression.\n"
       "\n"
       "options:\n"

@@ -64,8 +64,8 @@ static void fmt_method(const ab_set_t *s, const ab_opts_t *o, char *buf, size_t 
            "test on the paired log ratios, Holm over %zu metrics, alpha %g; ratio = "
            "after/before (inverted where higher is better: > 1 is worse), CI: "
            "median bounds at %g%% each",
-           s->rounds, o->threshold_pct, s->nm, o->alpha,
-           100.0 * (1.0 - o->alpha / (double)(s->nm ? s->nm : 1)));
+           s->rounds, o->threshold_pct, s->njudged, o->alpha,
+           100.0 * (1.0 - o->alpha / (double)(s->njudged ? s->njudged : 1)));
 }
 
 static size_t count(const ab_set_t *s, ab_verdict_t v) {
@@ -80,8 +80,12 @@ static void fmt_verdict(const ab_set_t *s, char *buf, size_t n) {
   size_t nf = json_array_size(s->failures);
   int k = snprintf(buf, n, "%s: %zu of %zu metrics regressed, %zu no regression, "
                            "%zu inconclusive",
-                   ab_verdict_name(s->verdict), count(s, AB_REGRESSION), s->nm,
+                   ab_verdict_name(s->verdict), count(s, AB_REGRESSION), s->njudged,
                    count(s, AB_NO_REGRESSION), count(s, AB_INCONCLUSIVE));
+  size_t nr = count(s, AB_REPORTED);
+  if (nr && k > 0 && (size_t)k < n)
+    k += snprintf(buf + k, n - (size_t)k, "; %zu maximum%s reported, not judged "
+                  "(one sample a run)", nr, nr == 1 ? "" : "s");
   if (nf && k > 0 && (size_t)k < n)
     k += snprintf(buf + k, n - (size_t)k, "; %zu failure%s", nf, nf == 1 ? "" : "s");
   if (s->verdict == AB_INCONCLUSIVE && k > 0 && (size_t)k < n) {
