@@ -341,14 +341,14 @@ static void one_round(wb_ctx_t *c, in_env_t *e, in_runs_t *s, int r) {
     bl_status(c, "round %d/%d: ping c=%d under valgrind", r + 1, reps, conc[p]);
     if (ping_rep(c, e, conc[p], &s->fig[2 * p][r], &s->fig[2 * p + 1][r], why, sizeof why)) {
       s->ok[p] = false;
-      bl_fail(c, "instructions ping c=%d: %s", conc[p], why);
+      bl_fail(c, "ping c=%d: %s", conc[p], why);
     }
   }
   if (!s->ok[2]) return;
   bl_status(c, "round %d/%d: start n=%d under valgrind", r + 1, reps, IN_START_N);
   if (start_rep(e, &s->fig[IN_START_SUP][r], &s->fig[IN_START_WRK][r], why, sizeof why)) {
     s->ok[2] = false;
-    bl_fail(c, "instructions start n=%d: %s", IN_START_N, why);
+    bl_fail(c, "start n=%d: %s", IN_START_N, why);
   }
 }
 
@@ -403,11 +403,11 @@ static int env_init(wb_ctx_t *c, in_env_t *e) {
   if (bl_sibling_path("wpool", e->wpool, sizeof e->wpool) != 0 ||
       bl_sibling_path("wpool-worker", e->worker, sizeof e->worker) != 0 ||
       access(e->wpool, X_OK) != 0 || access(e->worker, X_OK) != 0)
-    return bl_fail(c, "instructions: no build/wpool or build/wpool-worker: build them with make"), -1;
+    return bl_fail(c, "no build/wpool or build/wpool-worker: build them with make"), -1;
   int cpu = bl_first_cpu();
   snprintf(e->cpu, sizeof e->cpu, "%d", cpu < 0 ? 0 : cpu);
   snprintf(e->dir, sizeof e->dir, "/tmp/wpool-instr-XXXXXX");
-  if (!mkdtemp(e->dir)) return bl_fail(c, "instructions: mkdtemp: %s", strerror(errno)), -1;
+  if (!mkdtemp(e->dir)) return bl_fail(c, "mkdtemp: %s", strerror(errno)), -1;
   return 0;
 }
 
