@@ -145,6 +145,16 @@ static void check_chart(const char *stem) {
   assert_non_null(strstr(buf, "<svg"));
 }
 
+/* Writes doc as g_dir/NAME (and frees it), reports it into g_dir/out. */
+static void report_doc(json_t *doc, const char *name) {
+  char path[512], out[512];
+  snprintf(path, sizeof path, "%s/%s", g_dir, name);
+  snprintf(out, sizeof out, "%s/out", g_dir);
+  assert_int_equal(wb_results_write(doc, path), 0);
+  json_decref(doc);
+  assert_int_equal(run_report(path, "--out", out), 0);
+}
+
 static void draws_every_family(void **state) {
   (void)state;
   json_t *doc = wb_results_new("test", NULL);
@@ -153,12 +163,7 @@ static void draws_every_family(void **state) {
   add_open_payload(doc);
   add_tune(doc);
   add_load(doc);
-  char path[512], out[512];
-  snprintf(path, sizeof path, "%s/result.json", g_dir);
-  snprintf(out, sizeof out, "%s/out", g_dir);
-  assert_int_equal(wb_results_write(doc, path), 0);
-  json_decref(doc);
-  assert_int_equal(run_report(path, "--out", out), 0);
+  report_doc(doc, "result.json");
   static const char *charts[] = {"startup", "throughput_pipe", "latency_pipe", "openloop",
                                  "payload_mbps", "payload_latency", "tune", "tune_latency",
                                  "load_1"};
@@ -215,12 +220,8 @@ static void counts_tables(void **state) {
   }
   add(doc, "cost.start_sup_cpu_us/pipe/concurrent/n=8", "us", "lower", NULL, 64.09);
   add(doc, "instr.start_wrk/pipe/n=16", "instr", "lower", NULL, 169643);
-  char path[512], out[512], md[8192];
-  snprintf(path, sizeof path, "%s/counts.json", g_dir);
-  snprintf(out, sizeof out, "%s/out", g_dir);
-  assert_int_equal(wb_results_write(doc, path), 0);
-  json_decref(doc);
-  assert_int_equal(run_report(path, "--out", out), 0);
+  char md[8192];
+  report_doc(doc, "counts.json");
   head_of("report.md", md, sizeof md);
   assert_non_null(strstr(md, "| point | sup_cpu_us | sup_csw |\n"));
   assert_non_null(strstr(md, "| pipe/checkout/n=1/c=1 | 2.47 µs | 1.00 csw |"));
