@@ -29,6 +29,7 @@ static int case_no;
 
 #define P50 "ping.p50/pipe/checkout/n=1/c=1"
 #define RPS "ping.rps/pipe/checkout/n=1/c=1"
+#define MAX "ping.max/pipe/checkout/n=1/c=1"
 
 /* ---- fixtures ----------------------------------------------------------- */
 
@@ -185,6 +186,32 @@ static void few_noisy_rounds_inconclusive(void **state) {
   assert_non_null(strstr(r->out, "--rounds"));
 }
 
+/* A run's maximum 50 % worse in every round, the p50 the same: the
+ * maximum is shown with its ratio but not judged, so no regression. */
+static void maximum_reported_not_judged(void **state) {
+  (void)state;
+  const char *dir = new_case();
+  for (int r = 1; r <= 30; r++) {
+    for (int after = 0; after < 2; after++) {
+      char path[512];
+      double p50 = 4.0 * drift(r), max = 150.0 * drift(r) * (after ? 1.5 : 1.0);
+      json_t *doc = wb_results_new("test_ab", NULL);
+      assert_non_null(wb_metric_add(doc, P50, "us", "lower", NULL, &p50, 1));
+      assert_non_null(wb_metric_add(doc, MAX, "us", "lower", NULL, &max, 1));
+      snprintf(path, sizeof path, "%s/%s-n1-c1.json", round_dir(dir, r),
+               after ? "after" : "before");
+      assert_int_equal(wb_results_write(doc, path), 0);
+      json_decref(doc);
+    }
+  }
+  const run_t *r = judge(dir);
+  expect(r, 0, "verdict: no regression: 0 of 1 metrics regressed");
+  assert_non_null(strstr(r->out, "1 maximum reported, not judged"));
+  assert_non_null(strstr(row_of(r, MAX), "1.500"));
+  assert_non_null(strstr(row_of(r, MAX), "reported, not judged"));
+  assert_non_null(strstr(r->out, "Holm over 1 metrics"));
+}
+
 /* ---- failures are regressions ------------------------------------------- */
 
 static void failed_run_names_side(void **state) {
@@ -283,6 +310,7 @@ int main(void) {
       cmocka_unit_test(identical_rounds_no_regression),
       cmocka_unit_test(consistent_slowdown_is_regression),
       cmocka_unit_test(few_noisy_rounds_inconclusive),
+      cmocka_unit_test(maximum_reported_not_judged),
       cmocka_unit_test(failed_run_names_side),
       cmocka_unit_test(recorded_failure_and_lost_metric),
       cmocka_unit_test(json_and_markdown),

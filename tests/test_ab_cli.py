@@ -61,6 +61,17 @@ class BadInput(unittest.TestCase):
         self.one_line_exit_2(run_ab("--bogus", "HEAD"), "unknown option '--bogus'")
         self.one_line_exit_2(run_ab(), "expected BASE [HEAD]")
 
+    def test_judge_options_checked_before_the_rounds(self):
+        """--threshold abc was found by the judge only after every round."""
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "rounds")
+            for opt, val, needle in (("--threshold", "abc", "--threshold: 'abc'"),
+                                     ("--alpha", "2", "--alpha: '2'")):
+                r = run_ab("--rounds", "1", "--out", out, opt, val, "HEAD", timeout=120)
+                self.one_line_exit_2(r, needle)
+                self.assertNotIn("ab: ab:", r.stderr)
+                self.assertFalse(os.path.exists(out), "rounds ran before the check")
+
     def test_revision_that_does_not_build(self):
         sha = broken_commit()
         build = os.environ.get("WPOOL_BUILD", "build")

@@ -145,6 +145,16 @@ static void check_chart(const char *stem) {
   assert_non_null(strstr(buf, "<svg"));
 }
 
+/* Writes doc as g_dir/NAME (and frees it), reports it into g_dir/out. */
+static void report_doc(json_t *doc, const char *name) {
+  char path[512], out[512];
+  snprintf(path, sizeof path, "%s/%s", g_dir, name);
+  snprintf(out, sizeof out, "%s/out", g_dir);
+  assert_int_equal(wb_results_write(doc, path), 0);
+  json_decref(doc);
+  assert_int_equal(run_report(path, "--out", out), 0);
+}
+
 static void draws_every_family(void **state) {
   (void)state;
   json_t *doc = wb_results_new("test", NULL);
@@ -153,12 +163,7 @@ static void draws_every_family(void **state) {
   add_open_payload(doc);
   add_tune(doc);
   add_load(doc);
-  char path[512], out[512];
-  snprintf(path, sizeof path, "%s/result.json", g_dir);
-  snprintf(out, sizeof out, "%s/out", g_dir);
-  assert_int_equal(wb_results_write(doc, path), 0);
-  json_decref(doc);
-  assert_int_equal(run_report(path, "--out", out), 0);
+  report_doc(doc, "result.json");
   static const char *charts[] = {"startup", "throughput_pipe", "latency_pipe", "openloop",
                                  "payload_mbps", "payload_latency", "tune", "tune_latency",
                                  "load_1"};
@@ -198,6 +203,35 @@ static void values_read_with_units(void **state) {
     assert_string_equal(wb_fmt_human(cases[i].v, cases[i].unit, b, sizeof b), cases[i].want);
 }
 
+/* cost.* and instr.*: one table per family and kind, a row per point, a
+ * column per metric name (each once), the medians with their units. */
+static void counts_tables(void **state) {
+  (void)state;
+  json_t *doc = wb_results_new("test", NULL);
+  static const char *pts[] = {"pipe/checkout/n=1/c=1", "pipe/pipelined/n=1/c=10"};
+  char id[128];
+  for (int i = 0; i < 2; i++) {
+    snprintf(id, sizeof id, "cost.sup_cpu_us/%s", pts[i]);
+    add(doc, id, "us", "lower", NULL, 2.47 / (i + 1));
+    snprintf(id, sizeof id, "cost.sup_csw/%s", pts[i]);
+    add(doc, id, "csw", "lower", NULL, 1.0 / (i + 1));
+    snprintf(id, sizeof id, "instr.sup/%s", pts[i]);
+    add(doc, id, "instr", "lower", NULL, 3867 - 800 * i);
+  }
+  add(doc, "cost.start_sup_cpu_us/pipe/concurrent/n=8", "us", "lower", NULL, 64.09);
+  add(doc, "instr.start_wrk/pipe/n=16", "instr", "lower", NULL, 169643);
+  char md[8192];
+  report_doc(doc, "counts.json");
+  head_of("report.md", md, sizeof md);
+  assert_non_null(strstr(md, "| point | sup_cpu_us | sup_csw |\n"));
+  assert_non_null(strstr(md, "| pipe/checkout/n=1/c=1 | 2.47 µs | 1.00 csw |"));
+  assert_non_null(strstr(md, "| pipe/pipelined/n=1/c=10 | 1.24 µs | 0.500 csw |"));
+  assert_non_null(strstr(md, "| point | start_sup_cpu_us |\n"));
+  assert_non_null(strstr(md, "| pipe/concurrent/n=8 | 64.1 µs |"));
+  assert_non_null(strstr(md, "| pipe/checkout/n=1/c=1 | 3.87k instr |"));
+  assert_non_null(strstr(md, "| pipe/n=16 | 170k instr |"));
+}
+
 static void bad_input_exits_2(void **state) {
   (void)state;
   char path[512];
@@ -223,6 +257,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(draws_every_family),
       cmocka_unit_test(values_read_with_units),
+      cmocka_unit_test(counts_tables),
       cmocka_unit_test(bad_input_exits_2),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,24 @@ int wb_split_command(const char *s, char ***argv) {
 void wb_argv_free(char **argv) {
   for (size_t i = 0; argv && argv[i]; i++) free(argv[i]);
   free(argv);
+}
+
+int wb_parse_pct(const char *s, double *pct) {
+  char *end;
+  double v = strtod(s, &end);
+  if (end == s) return -1;
+  if (*end == '%') end++;
+  if (*end != '\0' || !isfinite(v) || v < 0.0) return -1;
+  *pct = v;
+  return 0;
+}
+
+int wb_parse_alpha(const char *s, double *alpha) {
+  char *end;
+  double v = strtod(s, &end);
+  if (end == s || *end != '\0' || !(v > 0.0 && v < 1.0)) return -1;
+  *alpha = v;
+  return 0;
 }
 
 int wb_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out) {

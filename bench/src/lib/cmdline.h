@@ -24,6 +24,10 @@ int wb_pin_self(const int *cpus, int n);
 int wb_parse_duration(const char *s, uint64_t *ns);
 /* "64", "1k", "16KiB", "1M" → bytes. 0 or -1. */
 int wb_parse_size(const char *s, uint64_t *bytes);
+/* A percentage: a finite number >= 0, an optional trailing '%'. 0 or -1. */
+int wb_parse_pct(const char *s, double *pct);
+/* A significance level: a number in (0, 1). 0 or -1. */
+int wb_parse_alpha(const char *s, double *alpha);
 /* Unsigned decimal within [min, max]. 0 or -1. */
 int wb_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* A Work request, "cpu_us=500,sleep_us=0,reply_bytes=64": any subset, any

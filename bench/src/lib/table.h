@@ -1,6 +1,6 @@
 /*
  * table.h — the cells of a report table, shared by the report printers
- * (wpool-ab; bench/compare's render.c has its own copies still): a value
+ * (wpool-ab, wpool-compare): a value
  * with its unit, a p-value, an aligned text row, a Markdown cell, and a
  * JSON number that may be NaN.
  */
@@ -21,10 +21,14 @@ void wb_fmt_value(char *buf, size_t n, double v, const char *unit);
 /* "0.0123", "<0.0001", "—" for NaN. */
 void wb_fmt_p(char *buf, size_t n, double p);
 
-/* One row of cells[0..ncols), each padded to w[c]: numbers right-aligned,
- * the columns whose bit is set in left_mask left-aligned; two spaces apart. */
-void wb_table_row(FILE *out, const char *const *cells, const size_t *w,
-                  size_t ncols, unsigned left_mask);
+/* A text table: nrows rows of ncols cells, rows[r * ncols + c], the first
+ * the header; each column as wide as its widest cell, two spaces apart,
+ * numbers right-aligned and the columns whose bit is set in left_mask
+ * left-aligned. color[r] (color NULL, or color[r] NULL: none) is the
+ * escape code that paints row r's columns in paint_mask, padding included
+ * so colour never upsets the alignment. 0, or -1 out of memory. */
+int wb_table_print(FILE *out, const char *const *rows, size_t nrows, size_t ncols,
+                   unsigned left_mask, const char *const *color, unsigned paint_mask);
 
 /* " s |", with '|' escaped: a Markdown table cell after its opening bar. */
 void wb_md_cell(FILE *out, const char *s);

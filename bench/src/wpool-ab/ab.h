@@ -37,7 +37,9 @@ typedef struct {
 /* 0 run, 1 help printed (exit 0), -1 usage error with one line in err. */
 int ab_opts_parse(int argc, char **argv, ab_opts_t *o, char *err, size_t n);
 
-typedef enum { AB_NO_REGRESSION, AB_REGRESSION, AB_INCONCLUSIVE } ab_verdict_t;
+/* AB_REPORTED: an extreme (a run's maximum), shown but not judged. */
+typedef enum { AB_NO_REGRESSION, AB_REGRESSION, AB_INCONCLUSIVE, AB_REPORTED } ab_verdict_t;
+#define AB_NVERDICTS 4
 
 /* One metric's paired values: before[i] and after[i] come from round i. */
 typedef struct {
@@ -64,6 +66,7 @@ typedef struct {
   json_t *before_doc, *after_doc; /* round 1's files, for provenance */
   /* Filled by ab_judge. */
   ab_verdict_t verdict;
+  size_t njudged;      /* metrics judged: all but the extremes */
   size_t more_rounds;  /* inconclusive: the largest estimate over metrics */
   int undecidable;     /* some inconclusive metric sits on the threshold */
 } ab_set_t;
@@ -72,7 +75,8 @@ typedef struct {
 int ab_rounds_load(const char *dir, ab_set_t *s, char *why, size_t n);
 void ab_set_free(ab_set_t *s);
 
-/* Decides every metric and the whole; 0 or -1 (out of memory). */
+/* Decides every metric but the extremes, and the whole; 0 or -1 (out of
+ * memory). */
 int ab_judge(ab_set_t *s, const ab_opts_t *o);
 
 const char *ab_verdict_name(ab_verdict_t v);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ab.h"
+#include "cmdline.h"
 
 static void usage(FILE *f) {
   fputs(
@@ -19,6 +20,7 @@ static void usage(FILE *f) {
       "  regression     p < alpha and median ratio >= 1 + threshold\n"
       "  no regression  the upper bound is below 1 + threshold\n"
       "  inconclusive   neither (with the rounds likely to decide)\n"
+      "A run's maximum (*.max, one sample a run) is shown but not judged.\n"
       "A side's failed run, or a metric the after side lost, is a regression.\n"
       "\n"
       "options:\n"
@@ -43,13 +45,6 @@ static int usage_error(char *err, size_t n, const char *fmt, ...) {
   return -1;
 }
 
-static int parse_number(const char *s, double *out) {
-  char *end;
-  *out = strtod(s, &end);
-  if (end != s && *end == '%')
-    end++;
-  return end != s && *end == '\0' && isfinite(*out) ? 0 : -1;
-}
 
 enum { OPT_THRESHOLD = 1000, OPT_ALPHA, OPT_BLABEL, OPT_ALABEL, OPT_MD, OPT_JSON };
 
@@ -67,11 +62,11 @@ static int one_opt(ab_opts_t *o, int c, const char *v, char *err, size_t n) {
   switch (c) {
   case 'h': usage(stdout); return 1;
   case OPT_THRESHOLD:
-    if (parse_number(v, &o->threshold_pct) || o->threshold_pct <= 0)
+    if (wb_parse_pct(v, &o->threshold_pct) || o->threshold_pct <= 0)
       return usage_error(err, n, "--threshold: '%s' is not a percentage > 0", v);
     return 0;
   case OPT_ALPHA:
-    if (parse_number(v, &o->alpha) || !(o->alpha > 0 && o->alpha < 1))
+    if (wb_parse_alpha(v, &o->alpha))
       return usage_error(err, n, "--alpha: '%s' is not a number in (0, 1)", v);
     return 0;
   case OPT_BLABEL: o->before_label = v; return 0;

@@ -64,8 +64,8 @@ static void fmt_method(const ab_set_t *s, const ab_opts_t *o, char *buf, size_t 
            "test on the paired log ratios, Holm over %zu metrics, alpha %g; ratio = "
            "after/before (inverted where higher is better: > 1 is worse), CI: "
            "median bounds at %g%% each",
-           s->rounds, o->threshold_pct, s->nm, o->alpha,
-           100.0 * (1.0 - o->alpha / (double)(s->nm ? s->nm : 1)));
+           s->rounds, o->threshold_pct, s->njudged, o->alpha,
+           100.0 * (1.0 - o->alpha / (double)(s->njudged ? s->njudged : 1)));
 }
 
 static size_t count(const ab_set_t *s, ab_verdict_t v) {
@@ -80,8 +80,12 @@ static void fmt_verdict(const ab_set_t *s, char *buf, size_t n) {
   size_t nf = json_array_size(s->failures);
   int k = snprintf(buf, n, "%s: %zu of %zu metrics regressed, %zu no regression, "
                            "%zu inconclusive",
-                   ab_verdict_name(s->verdict), count(s, AB_REGRESSION), s->nm,
+                   ab_verdict_name(s->verdict), count(s, AB_REGRESSION), s->njudged,
                    count(s, AB_NO_REGRESSION), count(s, AB_INCONCLUSIVE));
+  size_t nr = count(s, AB_REPORTED);
+  if (nr && k > 0 && (size_t)k < n)
+    k += snprintf(buf + k, n - (size_t)k, "; %zu maximum%s reported, not judged "
+                  "(one sample a run)", nr, nr == 1 ? "" : "s");
   if (nf && k > 0 && (size_t)k < n)
     k += snprintf(buf + k, n - (size_t)k, "; %zu failure%s", nf, nf == 1 ? "" : "s");
   if (s->verdict == AB_INCONCLUSIVE && k > 0 && (size_t)k < n) {
@@ -98,12 +102,27 @@ static void fmt_verdict(const ab_set_t *s, char *buf, size_t n) {
 
 /* ---- text -------------------------------------------------------------- */
 
-/* Words left (metric, verdict), numbers right. */
-static void print_cells(FILE *out, char cells[NCOLS][CELL], const size_t *w) {
-  const char *row[NCOLS];
-  for (int c = 0; c < NCOLS; c++)
-    row[c] = cells[c];
-  wb_table_row(out, row, w, NCOLS, 1u << COL_ID | 1u << COL_VERDICT);
+/* Words left (metric, verdict), numbers right; nothing without metrics. */
+static int print_table(FILE *out, const ab_set_t *s) {
+  size_t n = s->nm + 1;
+  cells_t *cells = calloc(n, sizeof *cells);
+  const char **ptr = calloc(n * NCOLS, sizeof *ptr);
+  int rc = -1;
+  if (cells && ptr) {
+    for (int c = 0; c < NCOLS; c++)
+      snprintf(cells[0].c[c], CELL, "%s", headers[c]);
+    for (size_t i = 1; i < n; i++)
+      fill_cells(&s->m[i - 1], &cells[i]);
+    for (size_t i = 0; i < n; i++)
+      for (int c = 0; c < NCOLS; c++)
+        ptr[i * NCOLS + (size_t)c] = cells[i].c[c];
+    rc = s->nm ? wb_table_print(out, ptr, n, NCOLS, 1u << COL_ID | 1u << COL_VERDICT,
+                                NULL, 0)
+               : 0;
+  }
+  free(cells);
+  free(ptr);
+  return rc;
 }
 
 static void print_list(FILE *out, const char *title, const json_t *l, const char *pre) {
@@ -118,25 +137,12 @@ static void print_list(FILE *out, const char *title, const json_t *l, const char
 }
 
 static int render_text(const ab_set_t *s, const ab_opts_t *o, FILE *out) {
-  cells_t *cells = calloc(s->nm + 1, sizeof *cells);
-  size_t w[NCOLS] = {0};
   char buf[1024];
-  if (!cells)
-    return -1;
-  for (int c = 0; c < NCOLS; c++)
-    snprintf(cells[0].c[c], CELL, "%s", headers[c]);
-  for (size_t i = 0; i < s->nm; i++)
-    fill_cells(&s->m[i], &cells[i + 1]);
-  for (size_t i = 0; i <= s->nm; i++)
-    for (int c = 0; c < NCOLS; c++)
-      if (wb_display_width(cells[i].c[c]) > w[c])
-        w[c] = wb_display_width(cells[i].c[c]);
   fprintf(out, "before  %s\n", side_words(o->before_label, s->before_doc, buf, sizeof buf));
   fprintf(out, "after   %s\n", side_words(o->after_label, s->after_doc, buf, sizeof buf));
   fprintf(out, "rounds  %s\n\n", o->dir);
-  for (size_t i = 0; s->nm && i <= s->nm; i++)
-    print_cells(out, cells[i].c, w);
-  free(cells);
+  if (print_table(out, s))
+    return -1;
   fputc('\n', out);
   print_list(out, "failures (each is a regression)", s->failures, "  ");
   print_list(out, "warnings", s->warnings, "  ");

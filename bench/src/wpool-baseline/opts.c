@@ -45,7 +45,7 @@ static void usage(FILE *f) {
     "Runs the benchmark suite (default about 5 min on 2 vCPUs), saves\n"
     "results/<UTC time>-<commit>.json and results/latest.json (or --out) and\n"
     "prints a summary; progress goes to stderr.\n"
-    "  --quick               smoke subset, under a minute\n"
+    "  --quick               smoke subset, about 1.5 min (35 s: instructions)\n"
     "  --only LIST           scenarios to run, e.g. startup,floors (--list)\n"
     "  --list                list the scenarios and exit\n"
     "  --transports LIST     pipe,grpc (default both)\n"

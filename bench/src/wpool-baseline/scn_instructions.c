@@ -63,6 +63,17 @@ extern char **environ;
 #define IN_START_TRIES 3   /* native-worker starts a count is the least of */
 #define IN_MAX_WORKERS 64
 
+/* SIGINT, SIGTERM or SIGHUP while the scenario runs (0: none). No pool is
+ * held here, so interrupt.h's watchers are not on: without this a signal
+ * killed the program with its valgrind files left in /tmp/wpool-instr-*. */
+static volatile sig_atomic_t in_signal;
+static const int in_signals[] = {SIGINT, SIGTERM, SIGHUP};
+#define IN_NSIG (sizeof in_signals / sizeof in_signals[0])
+
+static void on_signal(int sig) {
+  if (!in_signal) in_signal = sig;
+}
+
 /* What every valgrind run of a round shares. */
 typedef struct in_env {
   char valgrind[PATH_MAX];
@@ -110,14 +121,15 @@ static void clear_dir(const char *dir) {
 /* Waits for pid up to IN_TIMEOUT_S, killing it then; its wait status, or -1. */
 static int wait_limited(pid_t pid) {
   struct timespec tick = {0, 20 * 1000 * 1000};
-  for (int i = 0; i < IN_TIMEOUT_S * 50; i++) {
+  for (int i = 0; i < IN_TIMEOUT_S * 50 && !in_signal; i++) {
     int st;
     pid_t r = waitpid(pid, &st, WNOHANG);
     if (r == pid) return st;
     if (r < 0 && errno != EINTR) return -1;
     nanosleep(&tick, NULL);
   }
-  kill(pid, SIGKILL); /* its workers see stdin EOF and exit */
+  /* Timed out or interrupted. The workers see stdin EOF and exit. */
+  kill(pid, SIGKILL);
   while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
   }
   return -1;
@@ -147,6 +159,8 @@ static pid_t run_wpool(const in_env_t *e, bool traced, char *const args[], char 
                     "--dump-after=wk_write_hello",
                     out, log, (char *)e->wpool};
   int n = 8;
+  const char *cmd = args[0];
+  if (in_signal) return snprintf(why, whylen, "wpool %s: interrupted", cmd), -1;
   while (*args && n < 31) argv[n++] = *args++;
   argv[n] = NULL;
   clear_dir(e->dir);
@@ -166,8 +180,9 @@ static pid_t run_wpool(const in_env_t *e, bool traced, char *const args[], char 
   if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0) return pid;
   char said[200];
   last_line(err, said, sizeof said);
-  if (st == -1) snprintf(why, whylen, "wpool %s: no exit within %d s (killed)", args[0], IN_TIMEOUT_S);
-  else snprintf(why, whylen, "wpool %s under valgrind exited with status %d: %s", args[0],
+  if (in_signal) snprintf(why, whylen, "wpool %s: interrupted", cmd);
+  else if (st == -1) snprintf(why, whylen, "wpool %s: no exit within %d s (killed)", cmd, IN_TIMEOUT_S);
+  else snprintf(why, whylen, "wpool %s under valgrind exited with status %d: %s", cmd,
                 WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), said);
   return -1;
 }
@@ -326,14 +341,14 @@ static void one_round(wb_ctx_t *c, in_env_t *e, in_runs_t *s, int r) {
     bl_status(c, "round %d/%d: ping c=%d under valgrind", r + 1, reps, conc[p]);
     if (ping_rep(c, e, conc[p], &s->fig[2 * p][r], &s->fig[2 * p + 1][r], why, sizeof why)) {
       s->ok[p] = false;
-      bl_fail(c, "instructions ping c=%d: %s", conc[p], why);
+      bl_fail(c, "ping c=%d: %s", conc[p], why);
     }
   }
   if (!s->ok[2]) return;
   bl_status(c, "round %d/%d: start n=%d under valgrind", r + 1, reps, IN_START_N);
   if (start_rep(e, &s->fig[IN_START_SUP][r], &s->fig[IN_START_WRK][r], why, sizeof why)) {
     s->ok[2] = false;
-    bl_fail(c, "instructions start n=%d: %s", IN_START_N, why);
+    bl_fail(c, "start n=%d: %s", IN_START_N, why);
   }
 }
 
@@ -388,29 +403,49 @@ static int env_init(wb_ctx_t *c, in_env_t *e) {
   if (bl_sibling_path("wpool", e->wpool, sizeof e->wpool) != 0 ||
       bl_sibling_path("wpool-worker", e->worker, sizeof e->worker) != 0 ||
       access(e->wpool, X_OK) != 0 || access(e->worker, X_OK) != 0)
-    return bl_fail(c, "instructions: no build/wpool or build/wpool-worker: build them with make"), -1;
+    return bl_fail(c, "no build/wpool or build/wpool-worker: build them with make"), -1;
   int cpu = bl_first_cpu();
   snprintf(e->cpu, sizeof e->cpu, "%d", cpu < 0 ? 0 : cpu);
   snprintf(e->dir, sizeof e->dir, "/tmp/wpool-instr-XXXXXX");
-  if (!mkdtemp(e->dir)) return bl_fail(c, "instructions: mkdtemp: %s", strerror(errno)), -1;
+  if (!mkdtemp(e->dir)) return bl_fail(c, "mkdtemp: %s", strerror(errno)), -1;
   return 0;
+}
+
+/* The signals' handlers while the scenario runs; old gets the previous. */
+static void catch_signals(struct sigaction old[IN_NSIG]) {
+  struct sigaction sa = {.sa_handler = on_signal};
+  sigemptyset(&sa.sa_mask);
+  for (size_t i = 0; i < IN_NSIG; i++) sigaction(in_signals[i], &sa, &old[i]);
+}
+
+/* The files are gone; a signal that came now ends the program as it
+ * would have (interrupt.h: one line, exit 128 + the signal). */
+static void release_signals(const struct sigaction old[IN_NSIG]) {
+  for (size_t i = 0; i < IN_NSIG; i++) sigaction(in_signals[i], &old[i], NULL);
+  if (!in_signal) return;
+  fprintf(stderr, "baseline: %s: interrupted the instructions scenario (no results saved)\n",
+          in_signal == SIGINT ? "SIGINT" : in_signal == SIGTERM ? "SIGTERM" : "SIGHUP");
+  exit(128 + in_signal);
 }
 
 static void run(wb_ctx_t *c) {
   in_env_t e;
+  struct sigaction old[IN_NSIG];
   if (env_init(c, &e) != 0) return;
+  catch_signals(old);
   int reps = c->opt->mem_reps;
   double *buf = calloc((size_t)reps * IN_NFIG, sizeof *buf);
   in_runs_t s = {.ok = {buf != NULL, buf != NULL, buf != NULL}};
   for (int k = 0; buf && k < IN_NFIG; k++) s.fig[k] = buf + (size_t)reps * (size_t)k;
   if (!buf) bl_fail(c, "out of memory");
-  for (int r = 0; buf && r < reps; r++) one_round(c, &e, &s, r);
+  for (int r = 0; buf && r < reps && !in_signal; r++) one_round(c, &e, &s, r);
   for (int p = 0; p < 2; p++)
-    if (s.ok[p]) emit_ping(c, &s, p);
-  if (s.ok[2]) emit_start(c, &s);
+    if (s.ok[p] && !in_signal) emit_ping(c, &s, p);
+  if (s.ok[2] && !in_signal) emit_start(c, &s);
   free(buf);
   clear_dir(e.dir);
   rmdir(e.dir);
+  release_signals(old);
 }
 
 const wb_scenario_t scn_instructions = {

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmdline.h"
+
 void cmp_usage(FILE *f) {
   fputs(
       "usage: bench/compare [BEFORE] [AFTER] [options]\n"
@@ -60,28 +62,15 @@ static int usage_error(char *err, size_t errlen, const char *fmt, ...) {
   return -1;
 }
 
-/* A percentage: a finite number >= 0, an optional trailing '%'. */
-static int parse_pct(const char *s, double *out) {
-  char *end;
-  *out = strtod(s, &end);
-  if (end == s)
-    return -1;
-  if (*end == '%')
-    end++;
-  return *end == '\0' && isfinite(*out) && *out >= 0.0 ? 0 : -1;
-}
-
 static int opt_threshold(cmp_opts_t *o, const char *v, char *err, size_t n) {
-  if (parse_pct(v, &o->threshold_pct) != 0)
+  if (wb_parse_pct(v, &o->threshold_pct) != 0)
     return usage_error(err, n, "--threshold: '%s' is not a percentage", v);
   o->threshold_given = 1;
   return 0;
 }
 
 static int opt_alpha(cmp_opts_t *o, const char *v, char *err, size_t n) {
-  char *end;
-  o->alpha = strtod(v, &end);
-  if (end == v || *end || !(o->alpha > 0.0 && o->alpha < 1.0))
+  if (wb_parse_alpha(v, &o->alpha) != 0)
     return usage_error(err, n, "--alpha: '%s' is not a number in (0, 1)", v);
   return 0;
 }
@@ -91,7 +80,7 @@ static int opt_metric_threshold(cmp_opts_t *o, const char *v, char *err,
                                 size_t n) {
   const char *eq = strrchr(v, '=');
   double pct;
-  if (!eq || eq == v || parse_pct(eq + 1, &pct) != 0)
+  if (!eq || eq == v || wb_parse_pct(eq + 1, &pct) != 0)
     return usage_error(err, n, "--metric-threshold: '%s' is not GLOB=PCT", v);
   cmp_metric_threshold_t *t =
       realloc(o->mthr, (o->n_mthr + 1) * sizeof *o->mthr);

@@ -1,5 +1,6 @@
 /* render.c — table, Markdown and JSON output; see render.h. */
 #include "render.h"
+#include "table.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -26,16 +27,6 @@ int cmp_use_color(cmp_color_t c, FILE *out) {
 
 /* ---- cells: the same words in every format ------------------------------ */
 
-/* Enough digits to see a few-percent change, no more. */
-static void fmt_value(char *buf, double v, const char *unit) {
-  double a = fabs(v);
-  if (a != 0 && a < 1)
-    snprintf(buf, CELL, "%.3g %s", v, unit);
-  else
-    snprintf(buf, CELL, "%.*f %s", a >= 1000 ? 0 : a >= 100 ? 1 : a >= 10 ? 2 : 3,
-             v, unit);
-}
-
 static void fmt_delta(char *buf, double d) {
   if (isinf(d))
     snprintf(buf, CELL, "%sinf%%", d > 0 ? "+" : "-");
@@ -43,21 +34,12 @@ static void fmt_delta(char *buf, double d) {
     snprintf(buf, CELL, "%+.1f%%", d);
 }
 
-static void fmt_p(char *buf, double p) {
-  if (isnan(p))
-    snprintf(buf, CELL, "—");
-  else if (p < 0.0001)
-    snprintf(buf, CELL, "<0.0001");
-  else
-    snprintf(buf, CELL, "%.4f", p);
-}
-
 static void fill_cells(const cmp_row_t *row, cells_t *c) {
   snprintf(c->c[COL_ID], CELL, "%s", row->id);
-  fmt_value(c->c[COL_BEFORE], row->before, row->unit);
-  fmt_value(c->c[COL_AFTER], row->after, row->unit);
+  wb_fmt_value(c->c[COL_BEFORE], CELL, row->before, row->unit);
+  wb_fmt_value(c->c[COL_AFTER], CELL, row->after, row->unit);
   fmt_delta(c->c[COL_DELTA], row->delta_pct);
-  fmt_p(c->c[COL_P], row->p);
+  wb_fmt_p(c->c[COL_P], CELL, row->p);
   snprintf(c->c[COL_THR], CELL, "%g%%", row->threshold_pct);
   snprintf(c->c[COL_VERDICT], CELL, "%s%s", cmp_verdict_name(row->verdict),
            row->few_runs ? " (few runs)" : "");
@@ -130,14 +112,6 @@ static void fmt_sensitivity(const cmp_report_t *r, char *buf, size_t n) {
 
 /* ---- text table --------------------------------------------------------- */
 
-/* Terminal columns of a UTF-8 string ("—" is three bytes, one column). */
-static size_t display_width(const char *s) {
-  size_t w = 0;
-  for (; *s; s++)
-    w += ((unsigned char)*s & 0xC0) != 0x80;
-  return w;
-}
-
 static const char *verdict_color(cmp_verdict_t v) {
   switch (v) {
   case CMP_REGRESSION: return "\033[31m";
@@ -148,20 +122,29 @@ static const char *verdict_color(cmp_verdict_t v) {
   }
 }
 
-/* Numbers align right, words left; colour wraps the padded cell so escape
- * codes never upset the alignment. */
-static void print_row(FILE *out, char cells[NCOLS][CELL], const size_t *w,
-                      const char *color) {
-  for (int c = 0; c < NCOLS; c++) {
-    size_t pad = w[c] - display_width(cells[c]);
-    int right = c != COL_ID && c != COL_VERDICT;
-    int paint = color && (c == COL_DELTA || c == COL_VERDICT);
-    fputs(c ? "  " : "", out);
-    fprintf(out, "%s%*s%s%*s%s", paint ? color : "", right ? (int)pad : 0, "",
-            cells[c], right || c == NCOLS - 1 ? 0 : (int)pad, "",
-            paint ? "\033[0m" : "");
+/* Numbers align right, words left; the delta and the verdict in colour. */
+static int print_table(FILE *out, const cmp_report_t *r, int color) {
+  size_t n = r->nrows + 1;
+  cells_t *cells = calloc(n, sizeof *cells);
+  const char **ptr = calloc(n * NCOLS, sizeof *ptr), **paint = calloc(n, sizeof *paint);
+  int rc = -1;
+  if (cells && ptr && paint) {
+    for (int c = 0; c < NCOLS; c++)
+      snprintf(cells[0].c[c], CELL, "%s", headers[c]);
+    for (size_t i = 1; i < n; i++) {
+      fill_cells(&r->rows[i - 1], &cells[i]);
+      paint[i] = color ? verdict_color(r->rows[i - 1].verdict) : NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+      for (int c = 0; c < NCOLS; c++)
+        ptr[i * NCOLS + (size_t)c] = cells[i].c[c];
+    rc = wb_table_print(out, ptr, n, NCOLS, 1u << COL_ID | 1u << COL_VERDICT, paint,
+                        1u << COL_DELTA | 1u << COL_VERDICT);
   }
-  fputc('\n', out);
+  free(cells);
+  free(ptr);
+  free(paint);
+  return rc;
 }
 
 static void print_only(FILE *out, const char *label, const json_t *ids,
@@ -195,28 +178,13 @@ static void print_failures(FILE *out, const json_t *failures, const char *quote)
 
 static int render_text(const cmp_report_t *r, const cmp_opts_t *o,
                        cmp_side_t b, cmp_side_t a, FILE *out) {
-  cells_t *cells = calloc(r->nrows + 1, sizeof *cells);
-  size_t w[NCOLS] = {0};
   char buf[256], sum[512];
-  int color = cmp_use_color(o->color, out);
-  if (!cells)
-    return -1;
-  for (int c = 0; c < NCOLS; c++)
-    snprintf(cells[0].c[c], CELL, "%s", headers[c]);
-  for (size_t i = 0; i < r->nrows; i++)
-    fill_cells(&r->rows[i], &cells[i + 1]);
-  for (size_t i = 0; i <= r->nrows; i++)
-    for (int c = 0; c < NCOLS; c++)
-      if (display_width(cells[i].c[c]) > w[c])
-        w[c] = display_width(cells[i].c[c]);
   fprintf(out, "before  %s  (%s, %s)\n", b.path, created(b.doc),
           short_commit(b.doc, buf, sizeof buf));
   fprintf(out, "after   %s  (%s, %s)\n\n", a.path, created(a.doc),
           short_commit(a.doc, buf, sizeof buf));
-  for (size_t i = 0; i <= r->nrows; i++)
-    print_row(out, cells[i].c, w,
-              color && i ? verdict_color(r->rows[i - 1].verdict) : NULL);
-  free(cells);
+  if (print_table(out, r, cmp_use_color(o->color, out)))
+    return -1;
   fputc('\n', out);
   print_only(out, "before: missing in after, a regression", r->only_before, "");
   print_only(out, "after", r->only_after, "");
@@ -233,17 +201,6 @@ static int render_text(const cmp_report_t *r, const cmp_opts_t *o,
 
 /* ---- Markdown ----------------------------------------------------------- */
 
-/* A '|' inside a cell would end it, even inside backticks. */
-static void md_cell(FILE *out, const char *s) {
-  fputs(" ", out);
-  for (; *s; s++) {
-    if (*s == '|')
-      fputc('\\', out);
-    fputc(*s, out);
-  }
-  fputs(" |", out);
-}
-
 static void md_row(FILE *out, const cmp_row_t *row) {
   cells_t c;
   char id[CELL + 2], verdict[CELL + 4];
@@ -252,10 +209,10 @@ static void md_row(FILE *out, const cmp_row_t *row) {
   snprintf(verdict, sizeof verdict, row->verdict == CMP_REGRESSION ? "**%s**" : "%s",
            c.c[COL_VERDICT]);
   fputs("|", out);
-  md_cell(out, id);
+  wb_md_cell(out, id);
   for (int col = COL_BEFORE; col < COL_VERDICT; col++)
-    md_cell(out, c.c[col]);
-  md_cell(out, verdict);
+    wb_md_cell(out, c.c[col]);
+  wb_md_cell(out, verdict);
   fputc('\n', out);
 }
 
@@ -288,11 +245,6 @@ static int render_markdown(const cmp_report_t *r, const cmp_opts_t *o,
 
 /* ---- JSON --------------------------------------------------------------- */
 
-/* JSON has no NaN or infinity: those become null. */
-static json_t *num_or_null(double v) {
-  return isfinite(v) ? json_real(v) : json_null();
-}
-
 static json_t *side_json(cmp_side_t s) {
   const json_t *git = json_object_get(s.doc, "git");
   return json_pack("{s:s, s:O?, s:O?, s:O?}", "path", s.path, "created_at",
@@ -305,9 +257,9 @@ static json_t *row_json(const cmp_row_t *row) {
   return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:I, s:f, s:b, s:s}",
                    "id", row->id, "unit", row->unit, "better", row->better,
                    "class", row->klass,
-                   "before", num_or_null(row->before), "after",
-                   num_or_null(row->after), "delta_pct",
-                   num_or_null(row->delta_pct), "p_value", num_or_null(row->p),
+                   "before", wb_json_num(row->before), "after",
+                   wb_json_num(row->after), "delta_pct",
+                   wb_json_num(row->delta_pct), "p_value", wb_json_num(row->p),
                    "n_before", (json_int_t)row->n_before, "n_after",
                    (json_int_t)row->n_after, "threshold_pct", row->threshold_pct,
                    "few_runs", row->few_runs, "verdict",

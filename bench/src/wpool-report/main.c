@@ -73,7 +73,7 @@ static int run_gnuplot(const char *dir) {
 static int draw_all(rp_ctx_t *c) {
   int (*const charts[])(rp_ctx_t *) = {rp_chart_tune, rp_chart_startup, rp_chart_throughput,
                                         rp_chart_latency, rp_chart_openloop, rp_chart_payload,
-                                        rp_chart_peers, rp_chart_load};
+                                        rp_chart_peers, rp_chart_load, rp_table_counts};
   for (size_t i = 0; i < sizeof charts / sizeof charts[0]; i++)
     if (charts[i](c) != 0) return -1;
   return 0;

@@ -84,6 +84,8 @@ int rp_chart_payload(rp_ctx_t *c);
 int rp_chart_tune(rp_ctx_t *c);
 int rp_chart_peers(rp_ctx_t *c); /* bench/peers files: peers_chart.c */
 int rp_chart_load(rp_ctx_t *c);  /* load shapes' series: load_chart.c */
+/* Tables without a chart: cost.* and instr.* per point (counts.c). */
+int rp_table_counts(rp_ctx_t *c);
 
 /* The report's head: what ran, where, from which commit. */
 void rp_markdown_head(rp_ctx_t *c, const char *result_path);
