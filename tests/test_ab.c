@@ -21,6 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "testutil.h"
+
 #include "results.h"
 
 static char tmpdir[64];
@@ -29,7 +31,7 @@ static int case_no;
 
 #define P50 "ping.p50/pipe/checkout/n=1/c=1"
 #define RPS "ping.rps/pipe/checkout/n=1/c=1"
-#define MAX "ping.max/pipe/checkout/n=1/c=1"
+#define PMAX "ping.max/pipe/checkout/n=1/c=1"
 
 /* ---- fixtures ----------------------------------------------------------- */
 
@@ -197,7 +199,7 @@ static void maximum_reported_not_judged(void **state) {
       double p50 = 4.0 * drift(r), max = 150.0 * drift(r) * (after ? 1.5 : 1.0);
       json_t *doc = wb_results_new("test_ab", NULL);
       assert_non_null(wb_metric_add(doc, P50, "us", "lower", NULL, &p50, 1));
-      assert_non_null(wb_metric_add(doc, MAX, "us", "lower", NULL, &max, 1));
+      assert_non_null(wb_metric_add(doc, PMAX, "us", "lower", NULL, &max, 1));
       snprintf(path, sizeof path, "%s/%s-n1-c1.json", round_dir(dir, r),
                after ? "after" : "before");
       assert_int_equal(wb_results_write(doc, path), 0);
@@ -207,8 +209,8 @@ static void maximum_reported_not_judged(void **state) {
   const run_t *r = judge(dir);
   expect(r, 0, "verdict: no regression: 0 of 1 metrics regressed");
   assert_non_null(strstr(r->out, "1 maximum reported, not judged"));
-  assert_non_null(strstr(row_of(r, MAX), "1.500"));
-  assert_non_null(strstr(row_of(r, MAX), "reported, not judged"));
+  assert_non_null(strstr(row_of(r, PMAX), "1.500"));
+  assert_non_null(strstr(row_of(r, PMAX), "reported, not judged"));
   assert_non_null(strstr(r->out, "Holm over 1 metrics"));
 }
 
@@ -288,21 +290,12 @@ static void bad_inputs(void **state) {
 
 static int setup(void **state) {
   (void)state;
-  const char *build = getenv("WPOOL_BUILD");
-  snprintf(ab_bin, sizeof ab_bin, "%s/wpool-ab", build && *build ? build : "build");
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/wpool-ab-XXXXXX");
-  if (!mkdtemp(tmpdir) || access(ab_bin, X_OK) != 0) {
-    fprintf(stderr, "test_ab: no %s or no temp dir\n", ab_bin);
-    return -1;
-  }
-  return 0;
+  return tu_prog_setup("wpool-ab", ab_bin, sizeof ab_bin, tmpdir, sizeof tmpdir);
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
+  return tu_rm_rf(tmpdir);
 }
 
 int main(void) {

@@ -23,6 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "testutil.h"
+
 #include "results.h"
 
 extern char **environ;
@@ -591,22 +593,12 @@ static void picks_newest_two(void **state) {
 
 static int setup(void **state) {
   (void)state;
-  const char *build = getenv("WPOOL_BUILD");
-  snprintf(compare_bin, sizeof compare_bin, "%s/wpool-compare",
-           build && *build ? build : "build");
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/wpool-compare-XXXXXX");
-  if (!mkdtemp(tmpdir) || access(compare_bin, X_OK) != 0) {
-    fprintf(stderr, "test_compare: no %s or no temp dir\n", compare_bin);
-    return -1;
-  }
-  return 0;
+  return tu_prog_setup("wpool-compare", compare_bin, sizeof compare_bin, tmpdir, sizeof tmpdir);
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
+  return tu_rm_rf(tmpdir);
 }
 
 /* ---- --noise ------------------------------------------------------------ */

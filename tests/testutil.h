@@ -21,6 +21,27 @@ static inline const char *tu_build(void) {
   return b && *b ? b : "build";
 }
 
+/* A suite that runs a built program on files in a fresh temp directory:
+ * bin = "<build>/<prog>", dir = a new /tmp/<prog>-XXXXXX. 0, or -1 (said on
+ * stderr) when the program is not built or no directory could be made. */
+static inline int tu_prog_setup(const char *prog, char *bin, size_t bincap,
+                                char *dir, size_t dircap) {
+  snprintf(bin, bincap, "%s/%s", tu_build(), prog);
+  snprintf(dir, dircap, "/tmp/%s-XXXXXX", prog);
+  if (!mkdtemp(dir) || access(bin, X_OK) != 0) {
+    fprintf(stderr, "no %s or no temp dir\n", bin);
+    return -1;
+  }
+  return 0;
+}
+
+/* rm -rf dir: 0, or -1. */
+static inline int tu_rm_rf(const char *dir) {
+  char cmd[4200];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
 /* "<build>/<rel>" in a static buffer (one at a time). */
 static inline const char *tu_path(const char *rel) {
   static char buf[4096];
