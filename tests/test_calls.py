@@ -216,7 +216,7 @@ class StartListsMethods(unittest.TestCase):
         return lines[1:1 + int(args[args.index("-n") + 1])]
 
     def test_c_and_python_workers(self):
-        for worker, want in ((os.path.join(BUILD, "wpool-worker"), "echo, fail, crash"),
+        for worker, want in ((os.path.join(BUILD, "wpool-worker"), "echo, fail, crash, leak"),
                              (f"{PYTHON} {KNOBS}", "echo, fail, nothing, crash")):
             for t in ("pipe", "grpc"):
                 for row in self.rows("-n", "2", "--transport", t, "--worker", worker):
