@@ -463,7 +463,8 @@ static void worker_killed_mid_call(void **state) {
   wp_grpc_conn_close(k);
   fx_close_loop(&fx);
   int st = worker_stop(&fx.w);
-  assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+  if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
+    fail_msg("worker ended with wait status 0x%x, not SIGKILL", st);
   unlink("/tmp/wpool-test-grpc-kill.sock");
 }
 

@@ -188,13 +188,19 @@ static int deadline_passed(void *arg) {
 }
 
 /* Runs the request and packs its Reply straight into a grpc slice.
- * Returns the gRPC status to send (OK, or INVALID_ARGUMENT for bytes that
- * are not a Request). */
+ * Returns the gRPC status to send: OK, INVALID_ARGUMENT for bytes that
+ * are not a Request, or DEADLINE_EXCEEDED with no message for a Work
+ * stopped at its deadline -- the client's own deadline may not have fired
+ * yet on a busy host, and a reply would then read as a success. */
 static grpc_status_code build_reply(server_t *s, slot_t *sl) {
   Wpool__V1__Request *req = unpack_request(sl->req);
   if (!req) return GRPC_STATUS_INVALID_ARGUMENT;
   wk_result_t res;
   wk_handle_until(s->cfg, req, &res, deadline_passed, sl);
+  if (res.cancelled) {
+    wpool__v1__request__free_unpacked(req, NULL);
+    return GRPC_STATUS_DEADLINE_EXCEEDED;
+  }
   size_t n = wpool__v1__reply__get_packed_size(&res.reply);
   grpc_slice out = grpc_slice_malloc(n);
   wpool__v1__reply__pack(&res.reply, GRPC_SLICE_START_PTR(out));

@@ -116,6 +116,7 @@ void wk_handle_until(const wk_config_t *cfg, const Wpool__V1__Request *req,
                      wk_result_t *out, wk_cancelled_fn cancelled, void *arg) {
   wpool__v1__reply__init(&out->reply);
   out->shutdown = 0;
+  out->cancelled = 0;
   out->reply.id = req->id;
   switch (req->kind_case) {
   case WPOOL__V1__REQUEST__KIND_PING:
@@ -125,6 +126,7 @@ void wk_handle_until(const wk_config_t *cfg, const Wpool__V1__Request *req,
     const Wpool__V1__Work *w = req->work;
     if (burn_sliced(w->cpu_us, cancelled, arg) ||
         sleep_sliced(w->sleep_us, cancelled, arg)) {
+      out->cancelled = 1;
       set_error(out, WPOOL__V1__STATUS__STATUS_WORKER_ERROR, "cancelled");
       break;
     }

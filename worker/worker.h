@@ -30,10 +30,12 @@ const char *const *wk_method_names(size_t *n);
 
 /* Result of handling one request. The reply's payload may point into the
  * request (echo) or into the worker's scratch buffer; valid until the next
- * call. shutdown is set for a Shutdown request. */
+ * call. shutdown is set for a Shutdown request; cancelled when a Work
+ * stopped because cancelled() said so (wk_handle_until). */
 typedef struct wk_result {
   Wpool__V1__Reply reply;
   int shutdown;
+  int cancelled;
 } wk_result_t;
 
 void wk_handle(const wk_config_t *cfg, const Wpool__V1__Request *req,
@@ -42,10 +44,10 @@ void wk_handle(const wk_config_t *cfg, const Wpool__V1__Request *req,
 /* Whether the request is still wanted; checked between slices of a Work. */
 typedef int (*wk_cancelled_fn)(void *arg);
 /* wk_handle, but a Work asks cancelled(arg) every slice (about 1 ms) and
- * stops once it says yes: the reply is then a WORKER_ERROR "cancelled"
- * nobody reads. The gRPC transport passes "the call's deadline passed":
- * its client has cancelled by then, and work done past it only delays the
- * calls behind it. */
+ * stops once it says yes: out->cancelled is set and the reply is a
+ * WORKER_ERROR "cancelled". The gRPC transport passes "the call's deadline
+ * passed" and answers such a call DEADLINE_EXCEEDED (work done past the
+ * deadline only delays the calls behind it). */
 void wk_handle_until(const wk_config_t *cfg, const Wpool__V1__Request *req,
                      wk_result_t *out, wk_cancelled_fn cancelled, void *arg);
 
