@@ -21,9 +21,35 @@ OPT      ?= -O2
 SANFLAGS ?=
 PKGS     := libuv libprotobuf-c grpc jansson
 
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-TEST_LIBS  := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+# pkg-config's answers (each variable below is `pkg-config ARGS`), cached in
+# $(BUILD)/config.mk: asking at every invocation cost ~1.4 s here (gRPC's
+# .pc files), which every `make -q` of the bench/ wrappers would pay. The
+# cache is remade when missing or when this Makefile changes (after an
+# upgrade of the -dev packages: make clean). While a package is missing it
+# is not written and pkg-config is asked each time, as before (make test
+# installs the packages first; its own make run then writes it).
+PC_VARS := PKG_CFLAGS PKG_LIBS TEST_LIBS PROTOBUF_LIBS GRPC_STATIC_LIBS CRYPTO_LIBS
+PC_ARGS_PKG_CFLAGS       := --cflags $(PKGS)
+PC_ARGS_PKG_LIBS         := --libs $(PKGS)
+PC_ARGS_TEST_LIBS        := --libs cmocka
+PC_ARGS_PROTOBUF_LIBS    := --libs libprotobuf-c
+PC_ARGS_GRPC_STATIC_LIBS := --static --libs grpc
+PC_ARGS_CRYPTO_LIBS      := --libs libcrypto
+CONFIG_MK := $(BUILD)/config.mk
+ifeq ($(filter clean deps uninstall,$(MAKECMDGOALS)),)
+-include $(CONFIG_MK)
+endif
+ifndef PC_CACHED
+$(foreach v,$(PC_VARS),$(eval $(v) := $(shell pkg-config $(PC_ARGS_$(v)) 2>/dev/null)))
+endif
+$(CONFIG_MK): Makefile
+	@mkdir -p $(dir $@)
+	@pkg-config --exists $(PKGS) cmocka libcrypto 2>/dev/null || exit 0; \
+	{ echo '# pkg-config answers, written by the Makefile: delete to refresh'; \
+	  echo 'PC_CACHED := 1'; \
+	  $(foreach v,$(PC_VARS),echo "$(v) := $$(pkg-config $(PC_ARGS_$(v)))";) \
+	} >$@.$$$$ && mv $@.$$$$ $@
 
 CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror \
            -fno-omit-frame-pointer $(SANFLAGS) \
@@ -33,7 +59,7 @@ LDLIBS  := $(PKG_LIBS) -lpthread -lm
 # The worker links only what its transports need: every shared library it
 # loads is paid at each worker start (libgrpc and its ~60 dependencies cost
 # ~8 ms per exec here against ~1 ms for a trivial binary).
-WORKER_LDLIBS ?= $(shell pkg-config --libs libprotobuf-c 2>/dev/null) -lpthread -lm
+WORKER_LDLIBS ?= $(PROTOBUF_LIBS) -lpthread -lm
 
 GEN_C   := $(BUILD)/gen/wpool.pb-c.c
 GEN_H   := $(BUILD)/gen/wpool.pb-c.h
@@ -65,7 +91,7 @@ WORKER      := $(BUILD)/wpool-worker
 WORKER_GRPC_OBJ := $(call obj,worker/main.c worker/grpc.c) $(WPW_OBJ)
 WORKER_GRPC := $(BUILD)/wpool-worker-grpc
 WORKER_GRPC_LDFLAGS ?= -no-pie -static-libgcc
-WORKER_GRPC_LDLIBS ?= -Wl,-Bstatic $(shell pkg-config --static --libs grpc 2>/dev/null) \
+WORKER_GRPC_LDLIBS ?= -Wl,-Bstatic $(GRPC_STATIC_LIBS) \
   -lstdc++ -Wl,-Bdynamic $(WORKER_LDLIBS) -ldl
 
 # Example workers: worker/examples/NAME.c -> build/wpool-example-NAME and
@@ -73,7 +99,7 @@ WORKER_GRPC_LDLIBS ?= -Wl,-Bstatic $(shell pkg-config --static --libs grpc 2>/de
 EXAMPLE_NAMES := $(patsubst worker/examples/%.c,%,$(wildcard worker/examples/*.c))
 EXAMPLES    := $(addprefix $(BUILD)/wpool-example-,$(EXAMPLE_NAMES))
 EXAMPLES    += $(addsuffix -grpc,$(EXAMPLES))
-EXAMPLE_LDLIBS := $(shell pkg-config --libs libcrypto 2>/dev/null)
+EXAMPLE_LDLIBS = $(CRYPTO_LIBS)
 
 # Every directory bench/src/<prog>/ (except lib) is one program build/<prog>.
 PROG_DIRS   := $(filter-out lib,$(notdir $(wildcard bench/src/*)))
@@ -194,7 +220,7 @@ FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefine
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) pool/frame.h pool/wire.h $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(call say,FUZZ,$@)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC) \
-	  $(shell pkg-config --libs libprotobuf-c 2>/dev/null)
+	  $(PROTOBUF_LIBS)
 
 fuzz: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_NAMES))
 	@for t in $(FUZZ_NAMES); do \
