@@ -4,6 +4,9 @@
 #   make check      the test suite built and run under ASan+UBSan (build/san/)
 #   make baseline   install deps, build, run bench/baseline on defaults
 #   make fuzz       libFuzzer targets (clang); FUZZ_SECONDS=N runs each N s
+#   make install    PREFIX=/usr/local DESTDIR=...: libwpool (.a, .so), wpool.h,
+#                   wpool.pc, the wpool command, the workers, the Python SDK
+#   make uninstall  the same PREFIX and DESTDIR: removes what install put there
 #   make clean
 #
 # Layout of build/: gen/ (protoc-c output, never committed), obj/, the
@@ -114,7 +117,7 @@ ALL_OBJ := $(POOL_OBJ) $(BENCHLIB_OBJ) $(WORKER_OBJ) $(WORKER_GRPC_OBJ) \
            $(foreach d,$(PROG_DIRS),$(call obj,$(wildcard bench/src/$(d)/*.c)))
 
 .SECONDARY:
-.PHONY: all test test-run check deps baseline fuzz clean
+.PHONY: all test test-run check deps baseline fuzz clean install uninstall
 .DEFAULT_GOAL := all
 
 all: $(LIBWPOOL) $(LIBWPBENCH) $(WORKER) $(WORKER_GRPC) $(EXAMPLES) $(PROGS) $(GEN_DESC) $(TEST_BINS) $(HELPER_BINS)
@@ -188,6 +191,82 @@ $(BUILD)/obj/tests/helpers/wpw_knobs.o: CFLAGS += -Iworker
 $(BUILD)/tests/floor_child: WORKER_LDLIBS :=
 # busy_pool is a supervisor: it links libwpool's own dependencies.
 $(BUILD)/tests/busy_pool: WORKER_LDLIBS := $(LDLIBS)
+
+# ---- libwpool installable: version, shared library, install ---------------
+# The version's one source is the VERSION file: pool/version.c (wp_version(),
+# which `wpool --version` and every results file's build block print) gets
+# it as WP_VERSION; the soname is libwpool.so.MAJOR.
+VERSION   := $(strip $(file <VERSION))
+SO_NAME   := libwpool.so.$(firstword $(subst ., ,$(VERSION)))
+SO_REAL   := libwpool.so.$(VERSION)
+# What libwpool is made of, the .a and the .so alike. Compiled -fPIC for the
+# .so (the static programs and workers link the same objects) and with
+# hidden symbols: only what wpool.h marks WP_EXTERN is exported.
+LIBWPOOL_OBJ := $(POOL_OBJ)
+$(LIBWPOOL_OBJ): CFLAGS += -fPIC -fvisibility=hidden
+$(BUILD)/obj/pool/version.o: CFLAGS += -DWP_VERSION='"$(VERSION)"'
+# A new version rebuilds the library (and so did VERSION's arrival: objects
+# of a build/ from before were not -fPIC).
+$(LIBWPOOL_OBJ): VERSION
+
+$(BUILD)/$(SO_REAL): $(LIBWPOOL_OBJ)
+	$(call say,LD,$@)$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SO_NAME) -o $@ \
+	  $(LIBWPOOL_OBJ) -Wl,--as-needed $(PKG_LIBS) -lpthread -lm
+$(BUILD)/$(SO_NAME) $(BUILD)/libwpool.so: $(BUILD)/$(SO_REAL)
+	@ln -sf $(SO_REAL) $@
+all: $(BUILD)/libwpool.so $(BUILD)/$(SO_NAME)
+
+# make install PREFIX=/usr/local DESTDIR=/tmp/stage: the library (.a, .so),
+# wpool.h, wpool.pc, the `wpool` command, both workers, and the Python SDK
+# with the descriptor set it reads (its installed path is written into the
+# installed module). make uninstall removes the same files.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR    ?= $(PREFIX)/share
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# Debian's /usr/local/lib/python3.X/dist-packages is on sys.path; elsewhere
+# set PYTHONDIR or PYTHONPATH. (Recursive: python runs only when installing.)
+PYTHONDIR  ?= $(LIBDIR)/python$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')/dist-packages
+INSTALL_BINS := $(BUILD)/wpool $(WORKER) $(WORKER_GRPC)
+
+define WPOOL_PC
+prefix=$(PREFIX)
+libdir=$(LIBDIR)
+includedir=$(INCLUDEDIR)
+
+Name: wpool
+Description: a supervisor for a pool of external worker processes, on libuv
+Version: $(VERSION)
+Requires: libuv
+Requires.private: libprotobuf-c grpc
+Libs: -L$${libdir} -lwpool
+Libs.private: -lpthread -lm
+Cflags: -I$${includedir}
+endef
+export WPOOL_PC
+
+install: $(LIBWPOOL) $(BUILD)/$(SO_REAL) $(INSTALL_BINS) $(GEN_DESC)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(DATADIR)/wpool $(DESTDIR)$(PYTHONDIR)
+	install -m 755 $(INSTALL_BINS) $(DESTDIR)$(BINDIR)/
+	install -m 644 $(LIBWPOOL) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(BUILD)/$(SO_REAL) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(SO_REAL) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
+	ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libwpool.so
+	install -m 644 pool/wpool.h $(DESTDIR)$(INCLUDEDIR)/
+	printf '%s\n' "$$WPOOL_PC" >$(DESTDIR)$(PKGCONFIGDIR)/wpool.pc
+	install -m 644 $(GEN_DESC) $(DESTDIR)$(DATADIR)/wpool/
+	sed 's|^_INSTALLED_DESC = None$$|_INSTALLED_DESC = "$(DATADIR)/wpool/wpool.desc"|' \
+	  worker/python/wpool_worker.py >$(DESTDIR)$(PYTHONDIR)/wpool_worker.py
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(INSTALL_BINS))) \
+	  $(addprefix $(DESTDIR)$(LIBDIR)/,libwpool.a $(SO_REAL) $(SO_NAME) libwpool.so) \
+	  $(DESTDIR)$(INCLUDEDIR)/wpool.h $(DESTDIR)$(PKGCONFIGDIR)/wpool.pc \
+	  $(DESTDIR)$(DATADIR)/wpool/wpool.desc $(DESTDIR)$(PYTHONDIR)/wpool_worker.py
+	-rmdir $(DESTDIR)$(DATADIR)/wpool 2>/dev/null
 
 # The README's test command: on a fresh Debian 12 machine this is all it takes.
 test: deps

@@ -25,6 +25,19 @@
 extern "C" {
 #endif
 
+/* Marks the public API: libwpool is built with -fvisibility=hidden, so
+ * only what carries WP_EXTERN is exported from libwpool.so (as uv.h's
+ * UV_EXTERN). */
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define WP_EXTERN __attribute__((visibility("default")))
+#else
+#define WP_EXTERN
+#endif
+
+/* The library's version, "MAJOR.MINOR.PATCH" (the repository's VERSION
+ * file; libwpool.so.MAJOR is the soname). */
+WP_EXTERN const char *wp_version(void);
+
 /* The highest wire protocol version this library speaks; it accepts
  * workers of every version from 1 up (proto/wpool.proto states the rules). */
 #define WP_PROTOCOL_VERSION 2
@@ -57,18 +70,18 @@ enum {
 #undef WP_ENUM
 };
 
-const char *wp_strerror(int err);
+WP_EXTERN const char *wp_strerror(int err);
 /* "WP_ETIMEDOUT" style symbolic name of an error code. */
-const char *wp_errname(int err);
+WP_EXTERN const char *wp_errname(int err);
 
 typedef enum { WP_MODE_CONCURRENT = 0, WP_MODE_SEQUENTIAL = 1 } wp_mode_t;
 typedef enum { WP_TRANSPORT_PIPE = 0, WP_TRANSPORT_GRPC = 1 } wp_transport_t;
 
 /* Parse "concurrent"/"sequential", "pipe"/"grpc": 0 or WP_EINVAL. */
-int wp_mode_parse(const char *s, wp_mode_t *out);
-int wp_transport_parse(const char *s, wp_transport_t *out);
-const char *wp_mode_name(wp_mode_t m);
-const char *wp_transport_name(wp_transport_t t);
+WP_EXTERN int wp_mode_parse(const char *s, wp_mode_t *out);
+WP_EXTERN int wp_transport_parse(const char *s, wp_transport_t *out);
+WP_EXTERN const char *wp_mode_name(wp_mode_t m);
+WP_EXTERN const char *wp_transport_name(wp_transport_t t);
 
 typedef struct wp_options {
   /* Worker command, NULL-terminated. NULL means the default C worker
@@ -149,7 +162,7 @@ typedef struct wp_options {
 } wp_options_t;
 
 /* Fills defaults: size 1, concurrent, pipe, max_inflight 1, ... */
-void wp_options_init(wp_options_t *o);
+WP_EXTERN void wp_options_init(wp_options_t *o);
 
 /* Per-slot startup timeline of the slot's newest generation, ns on the
  * monotonic clock (wp_now_ns()). 0 means "not reached". */
@@ -216,7 +229,7 @@ typedef void (*wp_reply_cb)(wp_pool_t *pool, int err, const wp_reply_t *reply,
 typedef void (*wp_start_cb)(wp_pool_t *pool, int err, void *arg);
 typedef void (*wp_stop_cb)(wp_pool_t *pool, void *arg);
 
-int wp_pool_new(uv_loop_t *loop, const wp_options_t *opts, wp_pool_t **out);
+WP_EXTERN int wp_pool_new(uv_loop_t *loop, const wp_options_t *opts, wp_pool_t **out);
 /* Spawns every slot (all at once, or one after the previous is ready) and
  * runs cb once: when all slots are ready, or when the start failed — a
  * worker that fails while the pool starts fails the start, even after its
@@ -225,52 +238,52 @@ int wp_pool_new(uv_loop_t *loop, const wp_options_t *opts, wp_pool_t **out);
  * Returns 0, or an error at once (then cb never runs): WP_ESTATE, or
  * WP_ENOFILES when RLIMIT_NOFILE cannot hold the pool's descriptors (about
  * 3 per pipe worker, 4 per gRPC worker; raise the soft limit). */
-int wp_pool_start(wp_pool_t *p, wp_start_cb cb, void *arg);
+WP_EXTERN int wp_pool_start(wp_pool_t *p, wp_start_cb cb, void *arg);
 /* Queues a request; cb runs exactly once, never before this returns.
  * Returns 0, or an error (and then cb never runs): WP_EINVAL for a bad
  * request, among them a payload larger than max_frame - 64. */
-int wp_pool_call(wp_pool_t *p, const wp_request_t *req, wp_reply_cb cb,
+WP_EXTERN int wp_pool_call(wp_pool_t *p, const wp_request_t *req, wp_reply_cb cb,
                  void *arg);
 /* Fails queued requests with WP_ESTOPPED, closes workers' stdin, waits
  * stop_grace_ns, then SIGTERMs each worker's process group and SIGKILLs it
  * min(grace/4, 1 s) later; cb runs when every child is reaped and every
  * handle is closed. In-flight requests get their replies if they arrive in
  * the grace period, else WP_ESTOPPED. */
-void wp_pool_stop(wp_pool_t *p, wp_stop_cb cb, void *arg);
+WP_EXTERN void wp_pool_stop(wp_pool_t *p, wp_stop_cb cb, void *arg);
 /* wp_pool_stop without the grace: every worker's process group is
  * SIGKILLed now (a second Ctrl-C). On a pool already stopping it cuts the
  * grace short and the first stop's callback is kept (cb is ignored). */
-void wp_pool_stop_now(wp_pool_t *p, wp_stop_cb cb, void *arg);
+WP_EXTERN void wp_pool_stop_now(wp_pool_t *p, wp_stop_cb cb, void *arg);
 /* Only after the stop callback ran, or if wp_pool_start was never called.
  * After wp_pool_start returned an error, call wp_pool_stop first. */
-void wp_pool_free(wp_pool_t *p);
+WP_EXTERN void wp_pool_free(wp_pool_t *p);
 
-int wp_pool_size(const wp_pool_t *p);
-int wp_pool_timeline(const wp_pool_t *p, int slot, wp_timeline_t *out);
+WP_EXTERN int wp_pool_size(const wp_pool_t *p);
+WP_EXTERN int wp_pool_timeline(const wp_pool_t *p, int slot, wp_timeline_t *out);
 /* The Call methods the slot's newest worker listed in its Hello (protocol
  * 2), in its order: up to max of them into names, and returns how many it
  * listed (may exceed max; 0 before its Hello or when it lists none), or
  * WP_EINVAL. The strings belong to the pool and stay valid until that
  * worker is replaced or the pool freed: copy them to keep them longer. */
-int wp_pool_methods(const wp_pool_t *p, int slot, const char **names, int max);
+WP_EXTERN int wp_pool_methods(const wp_pool_t *p, int slot, const char **names, int max);
 /* Number of slots ready now. */
-int wp_pool_ready_count(const wp_pool_t *p);
+WP_EXTERN int wp_pool_ready_count(const wp_pool_t *p);
 /* Pids of live workers, retiring ones included (for tests / chaos);
  * returns count written. */
-int wp_pool_pids(const wp_pool_t *p, int *pids, int max);
+WP_EXTERN int wp_pool_pids(const wp_pool_t *p, int *pids, int max);
 /* 1 if the slot's current worker is ready (serving), else 0. */
-int wp_pool_slot_ready(const wp_pool_t *p, int slot);
+WP_EXTERN int wp_pool_slot_ready(const wp_pool_t *p, int slot);
 /* Sends sig to the slot's current worker through its pidfd (never to a
  * recycled pid). 0, WP_EINVAL, WP_ESTATE (no live worker), WP_EIO. For
  * chaos testing: a SIGKILLed worker is restarted like any crash, and
  * wp_pool_timeline then shows the replacement's spawn and ready times. */
-int wp_pool_signal(wp_pool_t *p, int slot, int sig);
+WP_EXTERN int wp_pool_signal(wp_pool_t *p, int slot, int sig);
 
 /* Requests in flight on the slot's workers now; *oldest_ns (0 if none):
  * when the oldest of them was sent to its worker, *pid: that worker. For a
  * caller's watchdog: which worker holds a request nobody answers. Either
  * out pointer may be NULL. */
-int wp_pool_slot_inflight(const wp_pool_t *p, int slot, uint64_t *oldest_ns, int *pid);
+WP_EXTERN int wp_pool_slot_inflight(const wp_pool_t *p, int slot, uint64_t *oldest_ns, int *pid);
 
 /* What ended the slot's last failed worker, as one line for a person:
  * which worker (slot, pid, command) and what it did, e.g.
@@ -283,7 +296,7 @@ int wp_pool_slot_inflight(const wp_pool_t *p, int slot, uint64_t *oldest_ns, int
  * one the start callback or the requests got), 0 if none (buf is then
  * ""), WP_EINVAL for a bad slot. buf is always NUL-terminated (len > 0);
  * a line longer than len is cut. */
-int wp_pool_last_error(const wp_pool_t *p, int slot, char *buf, size_t len);
+WP_EXTERN int wp_pool_last_error(const wp_pool_t *p, int slot, char *buf, size_t len);
 
 typedef struct wp_stats {
   uint64_t calls, replies, errors, queued_now, inflight_now;
@@ -296,10 +309,10 @@ typedef struct wp_stats {
   uint64_t answered, queue_wait_ns_sum, service_ns_sum;
   uint64_t queue_wait_ns_max, service_ns_max;
 } wp_stats_t;
-void wp_pool_stats(const wp_pool_t *p, wp_stats_t *out);
+WP_EXTERN void wp_pool_stats(const wp_pool_t *p, wp_stats_t *out);
 
 /* Monotonic clock, ns. */
-uint64_t wp_now_ns(void);
+WP_EXTERN uint64_t wp_now_ns(void);
 
 #ifdef __cplusplus
 }

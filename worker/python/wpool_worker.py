@@ -84,7 +84,9 @@ garbage frame), bad usage or a missing module (protobuf; grpcio for gRPC:
 Debian python3-protobuf, python3-grpcio) — with one line on stderr saying why.
 
 The message classes are built at run time from the descriptor set that
-`make` writes (build/gen/wpool.desc); $WPOOL_DESC overrides its location.
+`make` writes (build/gen/wpool.desc), or `make install`'s copy
+(PREFIX/share/wpool/wpool.desc) for the installed module; $WPOOL_DESC
+overrides its location.
 """
 
 import os
@@ -134,16 +136,22 @@ class UnknownMethod(Exception):
 # Messages, built from the descriptor set
 # --------------------------------------------------------------------------
 
+# `make install` writes the installed descriptor set's path here.
+_INSTALLED_DESC = None
+
+
 def find_descriptor():
-    """Returns the path of wpool.desc: $WPOOL_DESC, else the repo's build/.
+    """Returns the path of wpool.desc: $WPOOL_DESC, else the installed copy
+    (an installed module), else the repo's build/.
 
     Raises DescriptorNotFound, naming where it looked, when it is missing."""
     env = os.environ.get("WPOOL_DESC")
     here = os.path.dirname(os.path.abspath(__file__))
-    path = env or os.path.join(here, "..", "..", "build", "gen", "wpool.desc")
+    path = env or _INSTALLED_DESC or os.path.join(here, "..", "..", "build", "gen", "wpool.desc")
     path = os.path.normpath(path)
     if not os.path.isfile(path):
-        how = "$WPOOL_DESC" if env else "the repository's build directory"
+        how = ("$WPOOL_DESC" if env else "make install" if _INSTALLED_DESC
+               else "the repository's build directory")
         raise DescriptorNotFound(
             f"wpool descriptor set not found at {path} (from {how}); "
             "run make (it writes build/gen/wpool.desc) or set WPOOL_DESC")

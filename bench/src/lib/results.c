@@ -2,6 +2,7 @@
 #include "results.h"
 
 #include "stats.h"
+#include "wpool.h"
 
 #include <errno.h>
 #include <grpc/grpc.h>
@@ -151,6 +152,7 @@ static json_t *host_info(void) {
 
 static json_t *build_info(void) {
   json_t *b = json_object();
+  json_object_set_new(b, "version", json_string(wp_version()));
   json_object_set_new(b, "compiler", json_string(WB_COMPILER));
 #ifdef WP_CFLAGS
   json_object_set_new(b, "cflags", json_string(WP_CFLAGS));

@@ -16,7 +16,7 @@
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: wpool <command> [options]\n"
+          "usage: wpool <command> [options]   (wpool --version: libwpool's version)\n"
           "commands:\n"
           "  start   start a pool, show each worker's startup timeline, ping each, stop\n"
           "  ping    closed-loop ping load: req/s and latency percentiles\n"
@@ -37,6 +37,10 @@ int main(int argc, char **argv) {
   const char *cmd = argv[1];
   if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
     usage(stdout);
+    return EXIT_OK;
+  }
+  if (strcmp(cmd, "--version") == 0) {
+    printf("wpool %s\n", wp_version());
     return EXIT_OK;
   }
   if (strcmp(cmd, "start") == 0) return cmd_start(argc - 1, argv + 1);
