@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "charts.h"
 #include "payloads.h"
 #include "wpool.h"
 
@@ -57,7 +58,7 @@ typedef struct bl_opts {
   bool cpus_set;            /* --cpus given (all: ncpus 0, no preset pin) */
   const char *out;          /* --out FILE, or NULL: the results directory */
   uint32_t only;            /* bit i selects bl_scenarios[i] */
-  bool charts;              /* --no-charts clears it (charts: bench/report) */
+  bool charts;              /* --charts: draw them when the file is saved */
   wb_call_t call;           /* the user's workload (scn_workload): --call,
                                its payloads loaded at parse time */
 } bl_opts_t;
@@ -157,8 +158,6 @@ long long bl_rss_bytes(int pid);
 void bl_placement(const bl_opts_t *o, char *buf, size_t cap);
 /* The first CPU this process may run on, or -1. */
 int bl_first_cpu(void);
-/* dir(/proc/self/exe)/rel into buf: the programs built beside this one. */
-int bl_sibling_path(const char *rel, char *buf, size_t cap);
 
 /* ---- the scenarios (one file each; the table is in registry.c) ---------- */
 

@@ -85,6 +85,7 @@ int main(int argc, char **argv) {
     rc = BL_EXIT_RUNTIME;
   } else {
     bl_summary_print(stdout, &o, doc, path, elapsed);
+    if (o.charts) wb_charts_draw("baseline", path, !o.out);
   }
   if (failures)
     fprintf(stderr, "baseline: %d point(s) failed (see above; recorded in the file's failures)\n", failures);

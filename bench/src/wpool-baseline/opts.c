@@ -17,7 +17,7 @@
 enum {
   OPT_QUICK = 1000, OPT_ONLY, OPT_LIST, OPT_TRANSPORTS, OPT_SIZES,
   OPT_STARTUP_SIZES, OPT_CONC, OPT_REPS, OPT_REQUESTS, OPT_WARMUP, OPT_WORKER,
-  OPT_CPUS, OPT_OUT, OPT_NO_CHARTS, OPT_CALL, OPT_PAYLOAD_FILE, OPT_PAYLOADS
+  OPT_CPUS, OPT_OUT, OPT_CHARTS, OPT_NO_CHARTS, OPT_CALL, OPT_PAYLOAD_FILE, OPT_PAYLOADS
 };
 
 static const struct option longopts[] = {
@@ -34,6 +34,7 @@ static const struct option longopts[] = {
     {"worker", required_argument, 0, OPT_WORKER},
     {"cpus", required_argument, 0, OPT_CPUS},
     {"out", required_argument, 0, OPT_OUT},
+    {"charts", no_argument, 0, OPT_CHARTS},
     {"no-charts", no_argument, 0, OPT_NO_CHARTS},
     WB_CALL_LONGOPTS(OPT_CALL, OPT_PAYLOAD_FILE, OPT_PAYLOADS),
     {"help", no_argument, 0, 'h'},
@@ -66,7 +67,10 @@ static void usage(FILE *f) {
     "                        all: no pinning (default; --quick pins to the\n"
     "                        first allowed CPU, see results/README.md)\n"
     "  --out FILE            write the results to FILE instead of results/\n"
-    "  --no-charts           accepted; charts are drawn by bench/report\n"
+    "  --charts              then draw the file's charts (build/wpool-report,\n"
+    "                        into charts/<name>/ beside it); bench/baseline\n"
+    "                        passes it\n"
+    "  --no-charts           don't (the default; the last of the two counts)\n"
     "  --call METHOD         the workload scenario: call the worker's METHOD\n"
     "                        (with --worker) on every size and transport\n"
     "  --payload-file FILE   its payload, or --payloads DIR|FILE.jsonl: a set,\n"
@@ -210,6 +214,7 @@ static int one_opt(bl_opts_t *o, int c, const char *arg, int *reps,
   case 'h': usage(stdout); return 1;
   case OPT_LIST: list_scenarios(); return 1;
   case OPT_QUICK: o->quick = true; return 0;
+  case OPT_CHARTS: o->charts = true; return 0;
   case OPT_NO_CHARTS: o->charts = false; return 0;
   case OPT_ONLY: return parse_only(arg, o); /* names the bad scenario */
   case OPT_TRANSPORTS:
@@ -262,7 +267,7 @@ static int load_workload(bl_opts_t *o) {
 
 int bl_opts_parse(int argc, char **argv, bl_opts_t *o) {
   memset(o, 0, sizeof *o);
-  o->charts = true;
+  o->charts = false;
   o->payload = 16;
   o->startup_grpc_max = 1000;
   int reps = 0, c;

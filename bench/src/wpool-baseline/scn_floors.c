@@ -218,7 +218,7 @@ static void grpc_floor(wb_ctx_t *c, const uint8_t *req, size_t len,
                        const char *place) {
   char worker[4096], why[256] = "cannot locate wpool-worker-grpc";
   fl_grpc_t *g;
-  if (bl_sibling_path("wpool-worker-grpc", worker, sizeof worker) != 0 ||
+  if (wb_sibling_path("wpool-worker-grpc", worker, sizeof worker) != 0 ||
       fl_grpc_open(worker, req, len, &g, why, sizeof why) != 0)
     return bl_fail(c, "bare gRPC floor: %s", why);
   load_floors(c, grpc_run, NULL, g, "grpc", place);
@@ -229,7 +229,7 @@ static void run(wb_ctx_t *c) {
   char child[4096];
   uint8_t req[128];
   size_t len = ping_request(c->opt, req, sizeof req);
-  if (bl_sibling_path("tests/floor_child", child, sizeof child) != 0 ||
+  if (wb_sibling_path("tests/floor_child", child, sizeof child) != 0 ||
       access(child, X_OK) != 0)
     return bl_fail(c, "no %s: build it with make", child);
   spawn_floors(c, child);

@@ -400,8 +400,8 @@ static int env_init(wb_ctx_t *c, in_env_t *e) {
   if (!pipe_selected(c->opt)) return skip(c, "the pipe transport is not selected"), -1;
   if (find_valgrind(e->valgrind, sizeof e->valgrind) != 0)
     return skip(c, "valgrind is not installed (scripts/deps.sh installs it)"), -1;
-  if (bl_sibling_path("wpool", e->wpool, sizeof e->wpool) != 0 ||
-      bl_sibling_path("wpool-worker", e->worker, sizeof e->worker) != 0 ||
+  if (wb_sibling_path("wpool", e->wpool, sizeof e->wpool) != 0 ||
+      wb_sibling_path("wpool-worker", e->worker, sizeof e->worker) != 0 ||
       access(e->wpool, X_OK) != 0 || access(e->worker, X_OK) != 0)
     return bl_fail(c, "no build/wpool or build/wpool-worker: build them with make"), -1;
   int cpu = bl_first_cpu();

@@ -56,14 +56,3 @@ int bl_first_cpu(void) {
     if (CPU_ISSET(cpu, &set)) return cpu;
   return -1;
 }
-
-int bl_sibling_path(const char *rel, char *buf, size_t cap) {
-  char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) return -1;
-  exe[n] = '\0';
-  char *slash = strrchr(exe, '/');
-  if (slash) *slash = '\0';
-  int w = snprintf(buf, cap, "%s/%s", slash ? exe : ".", rel);
-  return w < 0 || (size_t)w >= cap ? -1 : 0;
-}

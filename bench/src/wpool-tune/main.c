@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "charts.h"
 #include "cmdline.h"
 #include "interrupt.h"
 #include "tune.h"
@@ -35,6 +36,7 @@ static int run(const tune_opts_t *o) {
     rc = TUNE_EXIT_RUNTIME;
   } else {
     printf("saved %s\n", path);
+    if (o->charts) wb_charts_draw("tune", path, !o->out);
   }
   json_decref(doc);
   free(pts);

@@ -10,7 +10,7 @@
 #include "tune.h"
 
 enum { OPT_WORKER = 1000, OPT_WORK, OPT_SLO, OPT_MAX, OPT_TRANSPORT, OPT_OUT,
-       OPT_NOCHARTS, OPT_REPS, OPT_DURATION, OPT_WARMUP, OPT_PER_WORKER,
+       OPT_CHARTS, OPT_NOCHARTS, OPT_REPS, OPT_DURATION, OPT_WARMUP, OPT_PER_WORKER,
        OPT_PLATEAU, OPT_CPUS, OPT_CHECKOUT, OPT_CALL, OPT_PAYLOAD_FILE,
        OPT_PAYLOADS };
 
@@ -18,7 +18,7 @@ static void usage(FILE *f) {
   fprintf(f,
     "usage: bench/tune [--worker \"CMD ARGS\"] [--work cpu_us=500,sleep_us=0]\n"
     "                  [--slo-p99 5ms] [--max-size N] [--transport pipe|grpc]\n"
-    "                  [--out FILE] [--no-charts]\n"
+    "                  [--out FILE] [--charts|--no-charts]\n"
     "Sweeps pool sizes 1..N under a closed loop of K requests in flight per\n"
     "worker (pipelined to it), fits the Universal Scalability Law X(N) = λN / (1 + σ(N−1) + κN(N−1)),\n"
     "and recommends the smallest size reaching the throughput plateau within\n"
@@ -41,7 +41,9 @@ static void usage(FILE *f) {
     "  --cpus LIST         pin the supervisor and workers, e.g. 0-1\n"
     "  --out FILE          results file (default results/tune/<time>-<commit>.json\n"
     "                      and results/tune/latest.json)\n"
-    "  --no-charts         bench/tune skips bench/report at the end\n"
+    "  --charts            then draw the file's charts (build/wpool-report, into\n"
+    "                      charts/<name>/ beside it); bench/tune passes it\n"
+    "  --no-charts         don't (the default; the last of the two counts)\n"
     "Exit: 0 ok, 1 a size failed or no size met the SLO, 2 usage.\n");
 }
 
@@ -90,7 +92,8 @@ static int apply(tune_opts_t *o, int c, const char *arg) {
     return 0;
   case OPT_TRANSPORT: return wp_transport_parse(arg, &o->transport) ? usage_error("--transport must be pipe or grpc, got", arg) : 0;
   case OPT_OUT: o->out = arg; return 0;
-  case OPT_NOCHARTS: return 0; /* the bench/tune wrapper acts on it */
+  case OPT_CHARTS: o->charts = true; return 0;
+  case OPT_NOCHARTS: o->charts = false; return 0;
   case OPT_REPS:
     if (wb_parse_uint(arg, 1, TUNE_MAX_REPS, &v)) return usage_error("--reps: expected 1..50, got", arg);
     o->reps = (int)v;
@@ -124,7 +127,7 @@ int tune_opts_parse(int argc, char **argv, tune_opts_t *o) {
       {"worker", required_argument, 0, OPT_WORKER}, {"work", required_argument, 0, OPT_WORK},
       {"slo-p99", required_argument, 0, OPT_SLO}, {"max-size", required_argument, 0, OPT_MAX},
       {"transport", required_argument, 0, OPT_TRANSPORT}, {"out", required_argument, 0, OPT_OUT},
-      {"no-charts", no_argument, 0, OPT_NOCHARTS}, {"reps", required_argument, 0, OPT_REPS},
+      {"charts", no_argument, 0, OPT_CHARTS}, {"no-charts", no_argument, 0, OPT_NOCHARTS}, {"reps", required_argument, 0, OPT_REPS},
       {"duration", required_argument, 0, OPT_DURATION}, {"warmup", required_argument, 0, OPT_WARMUP},
       {"per-worker", required_argument, 0, OPT_PER_WORKER},
       {"plateau", required_argument, 0, OPT_PLATEAU}, {"cpus", required_argument, 0, OPT_CPUS},

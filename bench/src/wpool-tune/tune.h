@@ -53,6 +53,7 @@ typedef struct tune_opts {
   uint64_t warmup_ns;       /* before each repetition, not measured */
   double plateau;           /* fraction of the best throughput: 0.95 */
   const char *out;          /* --out FILE, or NULL: results/tune/ */
+  bool charts;              /* --charts: draw them when the file is saved */
   int cpus[256];
   int ncpus;
 } tune_opts_t;
