@@ -201,16 +201,19 @@ SO_NAME   := libwpool.so.$(firstword $(subst ., ,$(VERSION)))
 SO_REAL   := libwpool.so.$(VERSION)
 # What libwpool is made of, the .a and the .so alike. Compiled -fPIC for the
 # .so (the static programs and workers link the same objects) and with
-# hidden symbols: only what wpool.h marks WP_EXTERN is exported.
+# hidden symbols: only what wpool.h marks WP_EXTERN is exported. No
+# semantic interposition (and -Bsymbolic-functions for the .so): the
+# library's own calls to its wp_ functions (wp_now_ns on every request)
+# stay direct, not through the PLT.
 LIBWPOOL_OBJ := $(POOL_OBJ)
-$(LIBWPOOL_OBJ): CFLAGS += -fPIC -fvisibility=hidden
+$(LIBWPOOL_OBJ): CFLAGS += -fPIC -fvisibility=hidden -fno-semantic-interposition
 $(BUILD)/obj/pool/version.o: CFLAGS += -DWP_VERSION='"$(VERSION)"'
 # A new version rebuilds the library (and so did VERSION's arrival: objects
 # of a build/ from before were not -fPIC).
 $(LIBWPOOL_OBJ): VERSION
 
 $(BUILD)/$(SO_REAL): $(LIBWPOOL_OBJ)
-	$(call say,LD,$@)$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SO_NAME) -o $@ \
+	$(call say,LD,$@)$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SO_NAME) -Wl,-Bsymbolic-functions -o $@ \
 	  $(LIBWPOOL_OBJ) -Wl,--as-needed $(PKG_LIBS) -lpthread -lm
 $(BUILD)/$(SO_NAME) $(BUILD)/libwpool.so: $(BUILD)/$(SO_REAL)
 	@ln -sf $(SO_REAL) $@
