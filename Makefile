@@ -56,7 +56,7 @@ $(CONFIG_MK): Makefile
 
 CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror \
            -fno-omit-frame-pointer $(SANFLAGS) \
-           -Ipool -Ibench/src/lib -I$(BUILD)/gen $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+           -Ipool -Iwire -Ibench/src/lib -I$(BUILD)/gen $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := $(SANFLAGS) $(EXTRA_LDFLAGS)
 LDLIBS  := $(PKG_LIBS) -lpthread -lm
 # The worker links only what its transports need: every shared library it
@@ -70,8 +70,14 @@ GEN_DESC := $(BUILD)/gen/wpool.desc
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
-# libwpool: the supervisor (pool/) plus the generated wire code.
-POOL_OBJ    := $(call obj,$(wildcard pool/*.c)) $(BUILD)/obj/gen/wpool.pb-c.o
+# libwpwire: the wire contract both sides link (wire/: framing, encoding
+# and decoding of every message, protocol version, gRPC method) plus the
+# generated protobuf-c code. libuv-free: the workers link it alone.
+WIRE_OBJ    := $(call obj,$(wildcard wire/*.c)) $(BUILD)/obj/gen/wpool.pb-c.o
+LIBWPWIRE   := $(BUILD)/libwpwire.a
+# libwpool: the supervisor (pool/); the archive holds libwpwire's objects
+# too, so a program links libwpool alone.
+POOL_OBJ    := $(call obj,$(wildcard pool/*.c)) $(WIRE_OBJ)
 LIBWPOOL    := $(BUILD)/libwpool.a
 # libwpbench: measurement helpers shared by the bench programs and tests.
 BENCHLIB_OBJ := $(call obj,$(wildcard bench/src/lib/*.c))
@@ -120,7 +126,7 @@ ALL_OBJ := $(POOL_OBJ) $(BENCHLIB_OBJ) $(WORKER_OBJ) $(WORKER_GRPC_OBJ) \
 .PHONY: all test test-run check deps baseline fuzz clean install uninstall
 .DEFAULT_GOAL := all
 
-all: $(LIBWPOOL) $(LIBWPBENCH) $(WORKER) $(WORKER_GRPC) $(EXAMPLES) $(PROGS) $(GEN_DESC) $(TEST_BINS) $(HELPER_BINS)
+all: $(LIBWPWIRE) $(LIBWPOOL) $(LIBWPBENCH) $(WORKER) $(WORKER_GRPC) $(EXAMPLES) $(PROGS) $(GEN_DESC) $(TEST_BINS) $(HELPER_BINS)
 
 deps:
 	@scripts/deps.sh
@@ -147,6 +153,10 @@ $(LIBWPOOL): $(POOL_OBJ)
 	@rm -f $@
 	$(call say,AR,$@)ar rcs $@ $^
 
+$(LIBWPWIRE): $(WIRE_OBJ)
+	@rm -f $@
+	$(call say,AR,$@)ar rcs $@ $^
+
 # Every results file records the flags its build used (build.cflags).
 RESULTS_CFLAGS := $(filter-out -I%,$(CFLAGS))
 $(BUILD)/obj/bench/src/lib/results.o: CFLAGS += -DWP_CFLAGS='"$(RESULTS_CFLAGS)"'
@@ -155,19 +165,19 @@ $(LIBWPBENCH): $(BENCHLIB_OBJ)
 	@rm -f $@
 	$(call say,AR,$@)ar rcs $@ $^
 
-$(WORKER): $(WORKER_OBJ) $(LIBWPOOL)
-	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $(WORKER_OBJ) $(LIBWPOOL) $(WORKER_LDLIBS)
+$(WORKER): $(WORKER_OBJ) $(LIBWPWIRE)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $(WORKER_OBJ) $(LIBWPWIRE) $(WORKER_LDLIBS)
 
-$(WORKER_GRPC): $(WORKER_GRPC_OBJ) $(LIBWPOOL)
-	$(call say,LD,$@)$(CC) $(LDFLAGS) $(WORKER_GRPC_LDFLAGS) -o $@ $(WORKER_GRPC_OBJ) $(LIBWPOOL) $(WORKER_GRPC_LDLIBS)
+$(WORKER_GRPC): $(WORKER_GRPC_OBJ) $(LIBWPWIRE)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) $(WORKER_GRPC_LDFLAGS) -o $@ $(WORKER_GRPC_OBJ) $(LIBWPWIRE) $(WORKER_GRPC_LDLIBS)
 
 $(BUILD)/obj/worker/examples/%.o: CFLAGS += -Iworker
 
-$(BUILD)/wpool-example-%-grpc: $(BUILD)/obj/worker/examples/%.o $(call obj,worker/grpc.c) $(WPW_OBJ) $(LIBWPOOL)
-	$(call say,LD,$@)$(CC) $(LDFLAGS) $(WORKER_GRPC_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBWPOOL) $(EXAMPLE_LDLIBS) $(WORKER_GRPC_LDLIBS)
+$(BUILD)/wpool-example-%-grpc: $(BUILD)/obj/worker/examples/%.o $(call obj,worker/grpc.c) $(WPW_OBJ) $(LIBWPWIRE)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) $(WORKER_GRPC_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBWPWIRE) $(EXAMPLE_LDLIBS) $(WORKER_GRPC_LDLIBS)
 
-$(BUILD)/wpool-example-%: $(BUILD)/obj/worker/examples/%.o $(call obj,worker/grpc_exec.c) $(WPW_OBJ) $(LIBWPOOL)
-	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBWPOOL) $(EXAMPLE_LDLIBS) $(WORKER_LDLIBS)
+$(BUILD)/wpool-example-%: $(BUILD)/obj/worker/examples/%.o $(call obj,worker/grpc_exec.c) $(WPW_OBJ) $(LIBWPWIRE)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBWPWIRE) $(EXAMPLE_LDLIBS) $(WORKER_LDLIBS)
 
 .SECONDEXPANSION:
 $(PROGS): $(BUILD)/%: $$(call obj,$$(wildcard bench/src/%/*.c)) $(LIBWPBENCH) $(LIBWPOOL)
@@ -177,20 +187,22 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBWPBENCH) $(LIBWPOOL)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(LIBWPBENCH) $(LIBWPOOL) $(LDLIBS) $(TEST_LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/helpers/%.o $(LIBWPOOL)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/helpers/%.o $(LIBWPWIRE)
 	@mkdir -p $(dir $@)
-	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(LIBWPOOL) $(WORKER_LDLIBS)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(LIBWPWIRE) $(WORKER_LDLIBS)
 
 # A helper on the C worker SDK: the SDK and its pipe transport too.
-$(BUILD)/tests/wpw_knobs: $(BUILD)/obj/tests/helpers/wpw_knobs.o $(call obj,worker/grpc_exec.c) $(WPW_OBJ) $(LIBWPOOL)
+$(BUILD)/tests/wpw_knobs: $(BUILD)/obj/tests/helpers/wpw_knobs.o $(call obj,worker/grpc_exec.c) $(WPW_OBJ) $(LIBWPWIRE)
 	@mkdir -p $(dir $@)
-	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBWPOOL) $(WORKER_LDLIBS)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBWPWIRE) $(WORKER_LDLIBS)
 $(BUILD)/obj/tests/helpers/wpw_knobs.o: CFLAGS += -Iworker
 
 # bench/baseline's floor child stands for "a trivial C program": libc only.
 $(BUILD)/tests/floor_child: WORKER_LDLIBS :=
-# busy_pool is a supervisor: it links libwpool's own dependencies.
-$(BUILD)/tests/busy_pool: WORKER_LDLIBS := $(LDLIBS)
+# busy_pool is a supervisor: libwpool and its dependencies.
+$(BUILD)/tests/busy_pool: $(BUILD)/obj/tests/helpers/busy_pool.o $(LIBWPOOL)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(LIBWPOOL) $(LDLIBS)
 
 # ---- libwpool installable: version, shared library, install ---------------
 # The version's one source is the VERSION file: pool/version.c (wp_version(),
@@ -289,17 +301,17 @@ baseline: deps
 
 # Fuzzing (not part of make test): one libFuzzer binary per
 # tests/fuzz/fuzz_<name>.c, built with clang over the decoding code alone
-# (pool/frame.c, pool/wire.c, the generated protobuf-c code). Each runs
+# (wire/*.c, the generated protobuf-c code). Each runs
 # FUZZ_SECONDS from its committed seeds (tests/fuzz/corpus/<name>/); new
 # inputs go to build/fuzz/corpus-<name>/, crashes to build/fuzz/.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_SRC     := pool/frame.c pool/wire.c $(GEN_C)
+FUZZ_SRC     := $(wildcard wire/*.c) $(GEN_C)
 FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-                -Ipool -I$(BUILD)/gen $(PKG_CFLAGS)
+                -Iwire -I$(BUILD)/gen $(PKG_CFLAGS)
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) pool/frame.h pool/wire.h $(GEN_H)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(wildcard wire/*.h) $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(call say,FUZZ,$@)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC) \
 	  $(PROTOBUF_LIBS)

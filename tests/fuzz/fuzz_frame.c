@@ -1,5 +1,5 @@
 /*
- * fuzz_frame.c — libFuzzer target for the pipe frame decoder (pool/frame.c).
+ * fuzz_frame.c — libFuzzer target for the pipe frame decoder (wire/frame.c).
  *
  * Input: byte 0 picks how the stream is split into feeds (a worker's
  * stdout arrives in arbitrary reads), bytes 1-2 the max frame size, the

@@ -1,6 +1,6 @@
 /*
  * fuzz_wire.c — libFuzzer target for what the pool reads from a worker's
- * stdout, decoded as link.c does it: frames (pool/frame.c), the first one
+ * stdout, decoded as link.c does it: frames (wire/frame.c), the first one
  * a Hello (wp_parse_hello), every later one a Reply (wp_parse_reply).
  *
  * Input: byte 0 picks the pool's transport (bit 0) and the feed size,
