@@ -28,8 +28,8 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
 
 static int handle_hello(wp_slot_t *s, const uint8_t *f, uint32_t len) {
   uint64_t now = wp_now_ns();
-  wp_hello_t h;
-  int rc = wp_parse_hello(f, len, s->pool->opts.transport, &h);
+  wpi_hello_t h;
+  int rc = wpi_parse_hello(f, len, s->pool->opts.transport, &h);
   if (rc) return rc; /* not a Hello: tl.hello stays 0, as it never came */
   s->tl.hello = now;
   s->proto_version = h.version;
@@ -52,11 +52,11 @@ static wp_call_t *find_inflight(wp_slot_t *s, uint64_t id) {
  * decode or answer nothing we asked. */
 static int deliver_reply(wp_slot_t *s, wp_call_t *c, const uint8_t *f,
                          size_t len) {
-  wp_reply_msg_t r;
-  if (wp_parse_reply(f, len, &r) != 0) return WP_EPROTO;
+  wpi_reply_msg_t r;
+  if (wpi_parse_reply(f, len, &r) != 0) return WP_EPROTO;
   if (!c) c = find_inflight(s, r.id);
   if (!c || c->id != r.id) {
-    wp_reply_msg_free(&r);
+    wpi_reply_msg_free(&r);
     return WP_EPROTO;
   }
   wp_slot_detach(s, c);
@@ -77,7 +77,7 @@ static int deliver_reply(wp_slot_t *s, wp_call_t *c, const uint8_t *f,
   }
   wp_call_answer(c, err, &rep);
   wp_call_release(c);
-  wp_reply_msg_free(&r);
+  wpi_reply_msg_free(&r);
   return 0;
 }
 
@@ -90,7 +90,7 @@ static int handle_frame(wp_slot_t *s, const uint8_t *f, uint32_t len) {
 /* Feeds bytes from the worker's stdout and handles every whole frame. */
 static void consume(wp_slot_t *s, const uint8_t *data, size_t n) {
   if (!s->tl.hello) wp_fault_stdout(s, data, n);
-  if (wp_frame_feed(&s->dec, data, n) != 0) {
+  if (wpi_frame_feed(&s->dec, data, n) != 0) {
     wp_slot_fail(s, WP_ENOMEM);
     return;
   }
@@ -98,7 +98,7 @@ static void consume(wp_slot_t *s, const uint8_t *data, size_t n) {
   uint32_t len;
   int rc;
   /* s->failed stops parsing once a frame made the slot fail. */
-  while (!s->failed && (rc = wp_frame_next(&s->dec, &f, &len)) == WP_FRAME_OK) {
+  while (!s->failed && (rc = wpi_frame_next(&s->dec, &f, &len)) == WPI_FRAME_OK) {
     int err = handle_frame(s, f, len);
     if (err) {
       s->pool->stats.protocol_errors++;
@@ -106,7 +106,7 @@ static void consume(wp_slot_t *s, const uint8_t *data, size_t n) {
       return;
     }
   }
-  if (!s->failed && rc == WP_FRAME_EOVERSIZE) {
+  if (!s->failed && rc == WPI_FRAME_EOVERSIZE) {
     s->pool->stats.protocol_errors++;
     wp_slot_fail(s, WP_EPROTO);
   }
@@ -212,15 +212,15 @@ static int queue_rest(wp_slot_t *s, const uint8_t *data, size_t n) {
 static int send_pipe(wp_slot_t *s, const Wpool__V1__Request *r) {
   size_t n = wpool__v1__request__get_packed_size(r);
   if (n > s->pool->opts.max_frame) return WP_EINVAL;
-  size_t total = WP_FRAME_HDR + n;
+  size_t total = WPI_FRAME_HDR + n;
   if (total > s->wcap) {
     uint8_t *b = realloc(s->wbuf, total);
     if (!b) return WP_ENOMEM;
     s->wbuf = b;
     s->wcap = total;
   }
-  wp_frame_put_header(s->wbuf, (uint32_t)n);
-  wpool__v1__request__pack(r, s->wbuf + WP_FRAME_HDR);
+  wpi_frame_put_header(s->wbuf, (uint32_t)n);
+  wpool__v1__request__pack(r, s->wbuf + WPI_FRAME_HDR);
   uv_buf_t b = uv_buf_init((char *)s->wbuf, (unsigned)total);
   int done = uv_try_write((uv_stream_t *)&s->in, &b, 1);
   /* EAGAIN, and errors too: a broken pipe must fail the worker later, from

@@ -160,7 +160,7 @@ void wp_pool_free(wp_pool_t *p) {
   for (int i = 0; p->argv && i < p->argc; i++) free(p->argv[i]);
   free(p->argv);
   for (int i = 0; p->slots && i < p->nslots; i++) {
-    wp_frame_decoder_free(&p->slots[i].dec);
+    wpi_frame_decoder_free(&p->slots[i].dec);
     free(p->slots[i].rbuf);
     free(p->slots[i].wbuf);
     free(p->slots[i].address);
@@ -265,8 +265,8 @@ int wp_slot_spawn(wp_slot_t *s) {
   free(s->methods);
   s->methods = NULL;
   s->nmethods = 0;
-  wp_frame_decoder_free(&s->dec);
-  wp_frame_decoder_init(&s->dec, p->opts.max_frame);
+  wpi_frame_decoder_free(&s->dec);
+  wpi_frame_decoder_init(&s->dec, p->opts.max_frame);
   char addr[sizeof p->sockdir + 64];
   if (p->opts.transport == WP_TRANSPORT_GRPC && !p->opts.grpc_no_listen_args) {
     listen_addr(s, addr, sizeof addr);

@@ -92,7 +92,7 @@ struct wp_slot {
   } exitw;
   uv_timer_t timer;        /* start timeout, stop grace, restart backoff */
   bool in_open, out_open, exitw_open;
-  wp_frame_decoder_t dec;
+  wpi_frame_decoder_t dec;
   uint8_t *rbuf;           /* read buffer handed to libuv */
   uint8_t *wbuf;           /* a request's frame, packed before writing */
   size_t wcap;
@@ -102,7 +102,7 @@ struct wp_slot {
   wp_grpc_conn_t *conn;    /* gRPC only */
   char *address;           /* gRPC address from the Hello */
   uint32_t proto_version;  /* from this generation's Hello */
-  char *methods;           /* its Hello's method names (wp_hello_t.methods) */
+  char *methods;           /* its Hello's method names (wpi_hello_t.methods) */
   uint32_t nmethods;
   uint64_t backoff_ns;     /* next restart delay */
   uint64_t served;         /* requests answered by this generation */

@@ -57,16 +57,16 @@ typedef struct worker {
 } worker_t;
 
 static void read_hello(worker_t *w) {
-  wp_frame_decoder_t d;
-  wp_frame_decoder_init(&d, 4096);
+  wpi_frame_decoder_t d;
+  wpi_frame_decoder_init(&d, 4096);
   const uint8_t *f = NULL;
   uint32_t flen = 0;
-  while (wp_frame_next(&d, &f, &flen) != WP_FRAME_OK) {
+  while (wpi_frame_next(&d, &f, &flen) != WPI_FRAME_OK) {
     uint8_t buf[512];
     ssize_t n = read(w->out_fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) fail_msg("worker %d wrote no Hello", (int)w->pid);
-    assert_int_equal(wp_frame_feed(&d, buf, (size_t)n), 0);
+    assert_int_equal(wpi_frame_feed(&d, buf, (size_t)n), 0);
   }
   Wpool__V1__Hello *h = wpool__v1__hello__unpack(NULL, flen, f);
   assert_non_null(h);
@@ -75,7 +75,7 @@ static void read_hello(worker_t *w) {
   assert_int_equal(h->pid, (uint32_t)w->pid); /* the exec kept the pid */
   snprintf(w->addr, sizeof w->addr, "%s", h->address);
   wpool__v1__hello__free_unpacked(h, NULL);
-  wp_frame_decoder_free(&d);
+  wpi_frame_decoder_free(&d);
 }
 
 /* Spawns the worker (posix_spawn: never fork after grpc_init) with

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void wp_frame_put_header(uint8_t hdr[WP_FRAME_HDR], uint32_t len) {
+void wpi_frame_put_header(uint8_t hdr[WPI_FRAME_HDR], uint32_t len) {
   hdr[0] = (uint8_t)(len >> 24);
   hdr[1] = (uint8_t)(len >> 16);
   hdr[2] = (uint8_t)(len >> 8);
@@ -16,17 +16,17 @@ static uint32_t get_header(const uint8_t *p) {
          ((uint32_t)p[2] << 8) | (uint32_t)p[3];
 }
 
-void wp_frame_decoder_init(wp_frame_decoder_t *d, uint32_t max_frame) {
+void wpi_frame_decoder_init(wpi_frame_decoder_t *d, uint32_t max_frame) {
   memset(d, 0, sizeof *d);
   d->max_frame = max_frame;
 }
 
-void wp_frame_decoder_free(wp_frame_decoder_t *d) {
+void wpi_frame_decoder_free(wpi_frame_decoder_t *d) {
   free(d->buf);
   memset(d, 0, sizeof *d);
 }
 
-int wp_frame_feed(wp_frame_decoder_t *d, const void *data, size_t n) {
+int wpi_frame_feed(wpi_frame_decoder_t *d, const void *data, size_t n) {
   if (n == 0) return 0;
   /* Compact lazily: only when the consumed prefix is in the way. */
   if (d->off > 0 && d->len + n > d->cap) {
@@ -38,7 +38,7 @@ int wp_frame_feed(wp_frame_decoder_t *d, const void *data, size_t n) {
     size_t cap = d->cap ? d->cap : 4096;
     while (cap < d->len + n) cap *= 2;
     uint8_t *nb = realloc(d->buf, cap);
-    if (!nb) return WP_FRAME_ENOMEM;
+    if (!nb) return WPI_FRAME_ENOMEM;
     d->buf = nb;
     d->cap = cap;
   }
@@ -47,20 +47,20 @@ int wp_frame_feed(wp_frame_decoder_t *d, const void *data, size_t n) {
   return 0;
 }
 
-int wp_frame_next(wp_frame_decoder_t *d, const uint8_t **frame, uint32_t *len) {
+int wpi_frame_next(wpi_frame_decoder_t *d, const uint8_t **frame, uint32_t *len) {
   if (d->error) return d->error;
   size_t avail = d->len - d->off;
-  if (avail < WP_FRAME_HDR) {
+  if (avail < WPI_FRAME_HDR) {
     if (avail == 0) d->len = d->off = 0; /* empty: restart at the front */
-    return WP_FRAME_NEED;
+    return WPI_FRAME_NEED;
   }
   uint32_t flen = get_header(d->buf + d->off);
-  if (flen > d->max_frame) return d->error = WP_FRAME_EOVERSIZE;
-  if (avail - WP_FRAME_HDR < flen) return WP_FRAME_NEED;
-  *frame = d->buf + d->off + WP_FRAME_HDR;
+  if (flen > d->max_frame) return d->error = WPI_FRAME_EOVERSIZE;
+  if (avail - WPI_FRAME_HDR < flen) return WPI_FRAME_NEED;
+  *frame = d->buf + d->off + WPI_FRAME_HDR;
   *len = flen;
-  d->off += WP_FRAME_HDR + (size_t)flen;
-  return WP_FRAME_OK;
+  d->off += WPI_FRAME_HDR + (size_t)flen;
+  return WPI_FRAME_OK;
 }
 
-size_t wp_frame_pending(const wp_frame_decoder_t *d) { return d->len - d->off; }
+size_t wpi_frame_pending(const wpi_frame_decoder_t *d) { return d->len - d->off; }

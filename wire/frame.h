@@ -6,42 +6,42 @@
  * hands out whole frames. Shared by the supervisor and the C worker so both
  * sides agree byte for byte. Knows nothing about protobuf or libuv.
  */
-#ifndef WP_FRAME_H
-#define WP_FRAME_H
+#ifndef WPI_FRAME_H
+#define WPI_FRAME_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define WP_FRAME_HDR 4
+#define WPI_FRAME_HDR 4
 
 /* Writes the 4-byte big-endian length header for a payload of len bytes. */
-void wp_frame_put_header(uint8_t hdr[WP_FRAME_HDR], uint32_t len);
+void wpi_frame_put_header(uint8_t hdr[WPI_FRAME_HDR], uint32_t len);
 
-typedef struct wp_frame_decoder {
+typedef struct wpi_frame_decoder {
   uint8_t *buf;      /* buffered bytes not yet handed out */
   size_t len;        /* bytes in buf */
   size_t cap;
   size_t off;        /* start of the first unconsumed byte */
   uint32_t max_frame;
-  int error;         /* sticky: WP_FRAME_EOVERSIZE once seen */
-} wp_frame_decoder_t;
+  int error;         /* sticky: WPI_FRAME_EOVERSIZE once seen */
+} wpi_frame_decoder_t;
 
 enum {
-  WP_FRAME_OK = 0,        /* a frame was returned */
-  WP_FRAME_NEED = 1,      /* no whole frame buffered yet */
-  WP_FRAME_EOVERSIZE = -1,/* a header announced more than max_frame */
-  WP_FRAME_ENOMEM = -2,
+  WPI_FRAME_OK = 0,        /* a frame was returned */
+  WPI_FRAME_NEED = 1,      /* no whole frame buffered yet */
+  WPI_FRAME_EOVERSIZE = -1,/* a header announced more than max_frame */
+  WPI_FRAME_ENOMEM = -2,
 };
 
-void wp_frame_decoder_init(wp_frame_decoder_t *d, uint32_t max_frame);
-void wp_frame_decoder_free(wp_frame_decoder_t *d);
-/* Appends bytes read from the stream. 0 or WP_FRAME_ENOMEM. */
-int wp_frame_feed(wp_frame_decoder_t *d, const void *data, size_t n);
+void wpi_frame_decoder_init(wpi_frame_decoder_t *d, uint32_t max_frame);
+void wpi_frame_decoder_free(wpi_frame_decoder_t *d);
+/* Appends bytes read from the stream. 0 or WPI_FRAME_ENOMEM. */
+int wpi_frame_feed(wpi_frame_decoder_t *d, const void *data, size_t n);
 /* Returns the next whole frame (pointer into the decoder, valid until the
- * next feed/next call): WP_FRAME_OK, WP_FRAME_NEED or WP_FRAME_EOVERSIZE. */
-int wp_frame_next(wp_frame_decoder_t *d, const uint8_t **frame, uint32_t *len);
+ * next feed/next call): WPI_FRAME_OK, WPI_FRAME_NEED or WPI_FRAME_EOVERSIZE. */
+int wpi_frame_next(wpi_frame_decoder_t *d, const uint8_t **frame, uint32_t *len);
 /* Bytes buffered but not yet a whole frame: non-zero at EOF means the
  * stream ended mid-frame (a truncated frame). */
-size_t wp_frame_pending(const wp_frame_decoder_t *d);
+size_t wpi_frame_pending(const wpi_frame_decoder_t *d);
 
 #endif

@@ -10,7 +10,7 @@
 
 /* The names packed back to back, each NUL-terminated: one allocation the
  * slot keeps for as long as its worker lives. */
-static int pack_methods(char **names, size_t n, wp_hello_t *out) {
+static int pack_methods(char **names, size_t n, wpi_hello_t *out) {
   size_t total = 0;
   for (size_t i = 0; i < n; i++) total += strlen(names[i]) + 1;
   if (n == 0) return 0;
@@ -21,7 +21,7 @@ static int pack_methods(char **names, size_t n, wp_hello_t *out) {
   return 0;
 }
 
-int wp_parse_hello(const uint8_t *f, size_t len, int transport, wp_hello_t *out) {
+int wpi_parse_hello(const uint8_t *f, size_t len, int transport, wpi_hello_t *out) {
   memset(out, 0, sizeof *out);
   Wpool__V1__Hello *h = wpool__v1__hello__unpack(NULL, len, f);
   if (!h) return WP_EPROTO;
@@ -36,18 +36,18 @@ int wp_parse_hello(const uint8_t *f, size_t len, int transport, wp_hello_t *out)
     rc = WP_ENOMEM;
   if (rc == 0) rc = pack_methods(h->methods, h->n_methods, out);
   if (rc == 0) out->version = h->protocol_version;
-  else wp_hello_free(out);
+  else wpi_hello_free(out);
   wpool__v1__hello__free_unpacked(h, NULL);
   return rc;
 }
 
-void wp_hello_free(wp_hello_t *h) {
+void wpi_hello_free(wpi_hello_t *h) {
   free(h->address);
   free(h->methods);
   memset(h, 0, sizeof *h);
 }
 
-int wp_parse_reply(const uint8_t *f, size_t len, wp_reply_msg_t *out) {
+int wpi_parse_reply(const uint8_t *f, size_t len, wpi_reply_msg_t *out) {
   memset(out, 0, sizeof *out);
   Wpool__V1__Reply *r = wpool__v1__reply__unpack(NULL, len, f);
   if (!r) return WP_EPROTO;
@@ -63,7 +63,7 @@ int wp_parse_reply(const uint8_t *f, size_t len, wp_reply_msg_t *out) {
   return 0;
 }
 
-void wp_reply_msg_free(wp_reply_msg_t *m) {
+void wpi_reply_msg_free(wpi_reply_msg_t *m) {
   if (m->msg) wpool__v1__reply__free_unpacked(m->msg, NULL);
   m->msg = NULL;
 }

@@ -179,12 +179,12 @@ int wk_write_hello(int fd, int transport, const char *address) {
   h.methods = (char **)wk_method_names(&h.n_methods);
   size_t n = wpool__v1__hello__get_packed_size(&h);
   /* On the stack as a rule: this is on every worker's start path. */
-  uint8_t small[WP_FRAME_HDR + 512];
-  uint8_t *buf = n <= sizeof small - WP_FRAME_HDR ? small : malloc(WP_FRAME_HDR + n);
+  uint8_t small[WPI_FRAME_HDR + 512];
+  uint8_t *buf = n <= sizeof small - WPI_FRAME_HDR ? small : malloc(WPI_FRAME_HDR + n);
   if (!buf) return -1;
-  wp_frame_put_header(buf, (uint32_t)n);
-  wpool__v1__hello__pack(&h, buf + WP_FRAME_HDR);
-  int rc = wk_write_all(fd, buf, WP_FRAME_HDR + n);
+  wpi_frame_put_header(buf, (uint32_t)n);
+  wpool__v1__hello__pack(&h, buf + WPI_FRAME_HDR);
+  int rc = wk_write_all(fd, buf, WPI_FRAME_HDR + n);
   if (buf != small) free(buf);
   return rc;
 }

@@ -33,10 +33,10 @@ static int out_reserve(outbuf_t *o, size_t n) {
 
 static int out_reply(outbuf_t *o, const Wpool__V1__Reply *r) {
   size_t n = wpool__v1__reply__get_packed_size(r);
-  if (n > UINT32_MAX || out_reserve(o, WP_FRAME_HDR + n) != 0) return -1;
-  wp_frame_put_header(o->data + o->len, (uint32_t)n);
-  wpool__v1__reply__pack(r, o->data + o->len + WP_FRAME_HDR);
-  o->len += WP_FRAME_HDR + n;
+  if (n > UINT32_MAX || out_reserve(o, WPI_FRAME_HDR + n) != 0) return -1;
+  wpi_frame_put_header(o->data + o->len, (uint32_t)n);
+  wpool__v1__reply__pack(r, o->data + o->len + WPI_FRAME_HDR);
+  o->len += WPI_FRAME_HDR + n;
   return 0;
 }
 
@@ -55,13 +55,13 @@ static uint64_t mono_ns(void) {
 /* Handles every whole frame buffered in d, appending replies to o.
  * Returns 0 to go on, 1 on Shutdown, -1 on a protocol error (reason set),
  * -2 when writing an early flush failed (errno set). */
-static int drain_frames(const wk_config_t *cfg, wp_frame_decoder_t *d,
+static int drain_frames(const wk_config_t *cfg, wpi_frame_decoder_t *d,
                         outbuf_t *o, const char **why) {
   const uint8_t *f;
   uint32_t flen;
   int rc;
   uint64_t since = mono_ns();
-  while ((rc = wp_frame_next(d, &f, &flen)) == WP_FRAME_OK) {
+  while ((rc = wpi_frame_next(d, &f, &flen)) == WPI_FRAME_OK) {
     Wpool__V1__Request *req = wpool__v1__request__unpack(NULL, flen, f);
     if (!req) {
       *why = "garbage frame (not a Request)";
@@ -83,7 +83,7 @@ static int drain_frames(const wk_config_t *cfg, wp_frame_decoder_t *d,
       since = now;
     }
   }
-  if (rc == WP_FRAME_EOVERSIZE) {
+  if (rc == WPI_FRAME_EOVERSIZE) {
     *why = "frame larger than --max-frame";
     return -1;
   }
@@ -95,8 +95,8 @@ int wk_pipe_serve(const wk_config_t *cfg) {
     fprintf(stderr, "%s: cannot write Hello: %s\n", cfg->prog, strerror(errno));
     return 1;
   }
-  wp_frame_decoder_t dec;
-  wp_frame_decoder_init(&dec, cfg->max_frame);
+  wpi_frame_decoder_t dec;
+  wpi_frame_decoder_init(&dec, cfg->max_frame);
   outbuf_t out = {0};
   static uint8_t rbuf[256 * 1024];
   const char *why = NULL;
@@ -106,11 +106,11 @@ int wk_pipe_serve(const wk_config_t *cfg) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) { /* EOF: the supervisor is gone or done with us */
       if (n < 0) why = strerror(errno);
-      else if (wp_frame_pending(&dec) > 0) why = "stdin ended inside a frame (truncated frame)";
+      else if (wpi_frame_pending(&dec) > 0) why = "stdin ended inside a frame (truncated frame)";
       code = why ? 1 : 0;
       break;
     }
-    if (wp_frame_feed(&dec, rbuf, (size_t)n) != 0) {
+    if (wpi_frame_feed(&dec, rbuf, (size_t)n) != 0) {
       why = "out of memory buffering input";
       code = 1;
       break;
@@ -126,7 +126,7 @@ int wk_pipe_serve(const wk_config_t *cfg) {
     if (st < 0) code = 2;
   }
   if (why) fprintf(stderr, "%s[%d]: %s\n", cfg->prog, (int)getpid(), why);
-  wp_frame_decoder_free(&dec);
+  wpi_frame_decoder_free(&dec);
   free(out.data);
   return code;
 }

@@ -22,15 +22,15 @@ static uint32_t be32(const uint8_t *p) {
 static long ref_frame(const uint8_t *s, size_t n, uint32_t max, size_t k, uint32_t *len) {
   size_t off = 0;
   for (size_t i = 0;; i++) {
-    if (n - off < WP_FRAME_HDR) return -1;
+    if (n - off < WPI_FRAME_HDR) return -1;
     uint32_t l = be32(s + off);
     if (l > max) return -2;
-    if (n - off - WP_FRAME_HDR < l) return -1;
+    if (n - off - WPI_FRAME_HDR < l) return -1;
     if (i == k) {
       *len = l;
-      return (long)(off + WP_FRAME_HDR);
+      return (long)(off + WPI_FRAME_HDR);
     }
-    off += WP_FRAME_HDR + l;
+    off += WPI_FRAME_HDR + l;
   }
 }
 
@@ -40,28 +40,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint32_t max = (uint32_t)data[1] << 8 | data[2];
   const uint8_t *s = data + 3;
   size_t n = size - 3;
-  wp_frame_decoder_t d;
-  wp_frame_decoder_init(&d, max);
+  wpi_frame_decoder_t d;
+  wpi_frame_decoder_init(&d, max);
   size_t fed = 0, k = 0, step = 1 + split % 13;
-  int rc = WP_FRAME_NEED;
+  int rc = WPI_FRAME_NEED;
   while (fed < n) {
     size_t chunk = n - fed < step ? n - fed : step;
-    if (wp_frame_feed(&d, s + fed, chunk) != 0) abort();
+    if (wpi_frame_feed(&d, s + fed, chunk) != 0) abort();
     fed += chunk;
     step = 1 + (step * 7 + split) % 97;
     const uint8_t *f;
     uint32_t len;
-    while ((rc = wp_frame_next(&d, &f, &len)) == WP_FRAME_OK) {
+    while ((rc = wpi_frame_next(&d, &f, &len)) == WPI_FRAME_OK) {
       uint32_t rlen = 0;
       long roff = ref_frame(s, fed, max, k++, &rlen);
       if (roff < 0 || rlen != len || len > max || memcmp(f, s + roff, len) != 0) abort();
     }
-    if (rc == WP_FRAME_EOVERSIZE) break;
+    if (rc == WPI_FRAME_EOVERSIZE) break;
   }
   uint32_t rlen;
   long next = ref_frame(s, fed, max, k, &rlen);
-  if ((rc == WP_FRAME_EOVERSIZE) != (next == -2)) abort();
-  if (rc == WP_FRAME_NEED && next != -1) abort();
-  wp_frame_decoder_free(&d);
+  if ((rc == WPI_FRAME_EOVERSIZE) != (next == -2)) abort();
+  if (rc == WPI_FRAME_NEED && next != -1) abort();
+  wpi_frame_decoder_free(&d);
   return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * fuzz_wire.c — libFuzzer target for what the pool reads from a worker's
  * stdout, decoded as link.c does it: frames (wire/frame.c), the first one
- * a Hello (wp_parse_hello), every later one a Reply (wp_parse_reply).
+ * a Hello (wpi_parse_hello), every later one a Reply (wpi_parse_reply).
  *
  * Input: byte 0 picks the pool's transport (bit 0) and the feed size,
  * bytes 1-2 the max frame size, the rest is the stream. Checks: a Hello
@@ -17,18 +17,18 @@
 
 static void on_frame(const uint8_t *f, uint32_t len, int transport, size_t *k) {
   if ((*k)++ == 0) {
-    wp_hello_t h;
-    int rc = wp_parse_hello(f, len, transport, &h);
+    wpi_hello_t h;
+    int rc = wpi_parse_hello(f, len, transport, &h);
     if (rc == 0 && (h.version < 1 || h.version > WP_PROTOCOL_VERSION)) abort();
     if (rc == 0 && transport == WP_TRANSPORT_GRPC && (!h.address || !*h.address)) abort();
     if (rc == 0 && transport == WP_TRANSPORT_PIPE && h.address) abort();
     if (rc != 0 && (h.address || h.methods)) abort();
     if (rc == 0 && (h.nmethods == 0) != (h.methods == NULL)) abort();
-    wp_hello_free(&h);
+    wpi_hello_free(&h);
     return;
   }
-  wp_reply_msg_t r;
-  if (wp_parse_reply(f, len, &r) != 0) {
+  wpi_reply_msg_t r;
+  if (wpi_parse_reply(f, len, &r) != 0) {
     if (r.msg) abort();
     return;
   }
@@ -38,7 +38,7 @@ static void on_frame(const uint8_t *f, uint32_t len, int transport, size_t *k) {
   if (r.payload_len && !r.payload) abort();
   volatile uint8_t sum = 0; /* touch every payload byte: ASan checks bounds */
   for (size_t i = 0; i < r.payload_len; i++) sum += r.payload[i];
-  wp_reply_msg_free(&r);
+  wpi_reply_msg_free(&r);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -46,18 +46,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int transport = data[0] & 1 ? WP_TRANSPORT_GRPC : WP_TRANSPORT_PIPE;
   size_t step = 1 + (data[0] >> 1);
   uint32_t max = (uint32_t)data[1] << 8 | data[2];
-  wp_frame_decoder_t d;
-  wp_frame_decoder_init(&d, max);
+  wpi_frame_decoder_t d;
+  wpi_frame_decoder_init(&d, max);
   size_t k = 0;
   for (size_t off = 3; off < size; off += step) {
     size_t chunk = size - off < step ? size - off : step;
-    if (wp_frame_feed(&d, data + off, chunk) != 0) abort();
+    if (wpi_frame_feed(&d, data + off, chunk) != 0) abort();
     const uint8_t *f;
     uint32_t len;
     int rc;
-    while ((rc = wp_frame_next(&d, &f, &len)) == WP_FRAME_OK) on_frame(f, len, transport, &k);
-    if (rc == WP_FRAME_EOVERSIZE) break;
+    while ((rc = wpi_frame_next(&d, &f, &len)) == WPI_FRAME_OK) on_frame(f, len, transport, &k);
+    if (rc == WPI_FRAME_EOVERSIZE) break;
   }
-  wp_frame_decoder_free(&d);
+  wpi_frame_decoder_free(&d);
   return 0;
 }

@@ -50,7 +50,7 @@ static void hello(void) {
   h.protocol_version = 1;
   uint8_t buf[64];
   size_t n = wpool__v1__hello__pack(&h, buf + 4);
-  wp_frame_put_header(buf, (uint32_t)n);
+  wpi_frame_put_header(buf, (uint32_t)n);
   write_all(buf, 4 + n);
 }
 
@@ -63,7 +63,7 @@ static void reply_status(uint64_t id, const ProtobufCBinaryData *payload,
   if (payload) r.payload = *payload;
   size_t n = wpool__v1__reply__get_packed_size(&r);
   uint8_t *buf = malloc(4 + n);
-  wp_frame_put_header(buf, (uint32_t)n);
+  wpi_frame_put_header(buf, (uint32_t)n);
   wpool__v1__reply__pack(&r, buf + 4);
   write_all(buf, 4 + n);
   free(buf);
@@ -74,16 +74,16 @@ static void reply(uint64_t id, const ProtobufCBinaryData *payload) {
 }
 
 /* Reads one request (blocking); NULL at EOF. */
-static Wpool__V1__Request *next_request(wp_frame_decoder_t *d) {
+static Wpool__V1__Request *next_request(wpi_frame_decoder_t *d) {
   for (;;) {
     const uint8_t *f;
     uint32_t len;
-    if (wp_frame_next(d, &f, &len) == WP_FRAME_OK)
+    if (wpi_frame_next(d, &f, &len) == WPI_FRAME_OK)
       return wpool__v1__request__unpack(NULL, len, f);
     uint8_t buf[65536];
     ssize_t n = read(0, buf, sizeof buf);
     if (n <= 0) return NULL;
-    wp_frame_feed(d, buf, (size_t)n);
+    wpi_frame_feed(d, buf, (size_t)n);
   }
 }
 
@@ -113,8 +113,8 @@ static long slow_ms; /* slow MS: sleep before each reply */
 
 /* Serves normally; crash_after >= 0 aborts after that many replies. */
 static int serve(long crash_after, int ignore_eof) {
-  wp_frame_decoder_t d;
-  wp_frame_decoder_init(&d, 1u << 24);
+  wpi_frame_decoder_t d;
+  wpi_frame_decoder_init(&d, 1u << 24);
   long served = 0;
   Wpool__V1__Request *r;
   while ((r = next_request(&d)) != NULL) {
@@ -127,7 +127,7 @@ static int serve(long crash_after, int ignore_eof) {
     wpool__v1__request__free_unpacked(r, NULL);
     served++;
   }
-  wp_frame_decoder_free(&d);
+  wpi_frame_decoder_free(&d);
   while (ignore_eof) pause();
   return 0;
 }
@@ -190,8 +190,8 @@ int main(int argc, char **argv) {
     }
     return serve(-1, 0);
   }
-  wp_frame_decoder_t d;
-  wp_frame_decoder_init(&d, 1u << 24);
+  wpi_frame_decoder_t d;
+  wpi_frame_decoder_init(&d, 1u << 24);
   Wpool__V1__Request *r = next_request(&d);
   if (!r) return 0;
   if (!strcmp(mode, "garbage")) write_all("\0\0\0\x04\xff\xff\xff\xff", 8);

@@ -19,11 +19,11 @@
 /* Packs msg (a Hello or a Reply) into one frame and writes it. */
 static int send_frame(const ProtobufCMessage *msg) {
   size_t n = protobuf_c_message_get_packed_size(msg);
-  uint8_t *buf = malloc(WP_FRAME_HDR + n);
+  uint8_t *buf = malloc(WPI_FRAME_HDR + n);
   if (!buf) return -1;
-  wp_frame_put_header(buf, (uint32_t)n);
-  protobuf_c_message_pack(msg, buf + WP_FRAME_HDR);
-  int rc = write_all(buf, WP_FRAME_HDR + n);
+  wpi_frame_put_header(buf, (uint32_t)n);
+  protobuf_c_message_pack(msg, buf + WPI_FRAME_HDR);
+  int rc = write_all(buf, WPI_FRAME_HDR + n);
   free(buf);
   return rc;
 }
@@ -44,10 +44,10 @@ static int answer(const Wpool__V1__Request *r) {
 }
 
 /* Handles every whole frame buffered; -1 on a write error or garbage. */
-static int drain(wp_frame_decoder_t *d, long stall_at, long ms, long *seen) {
+static int drain(wpi_frame_decoder_t *d, long stall_at, long ms, long *seen) {
   const uint8_t *f;
   uint32_t len;
-  while (wp_frame_next(d, &f, &len) == WP_FRAME_OK) {
+  while (wpi_frame_next(d, &f, &len) == WPI_FRAME_OK) {
     Wpool__V1__Request *r = wpool__v1__request__unpack(NULL, len, f);
     if (!r) return -1;
     if (++*seen == stall_at) sleep_ms(ms);
@@ -68,15 +68,15 @@ int main(int argc, char **argv) {
   h.pid = (uint32_t)getpid();
   h.protocol_version = 1;
   if (send_frame(&h.base)) return 1;
-  wp_frame_decoder_t d;
-  wp_frame_decoder_init(&d, 1u << 24);
+  wpi_frame_decoder_t d;
+  wpi_frame_decoder_init(&d, 1u << 24);
   uint8_t buf[65536];
   ssize_t n;
   int rc = 0;
   while (rc == 0 && (n = read(STDIN_FILENO, buf, sizeof buf)) > 0) {
-    wp_frame_feed(&d, buf, (size_t)n);
+    wpi_frame_feed(&d, buf, (size_t)n);
     rc = drain(&d, stall_at, ms, &seen);
   }
-  wp_frame_decoder_free(&d);
+  wpi_frame_decoder_free(&d);
   return rc ? 1 : 0;
 }

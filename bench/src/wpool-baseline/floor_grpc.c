@@ -62,7 +62,7 @@ static int start_worker(fl_grpc_t *g, const char *worker, char *why, size_t wl) 
   char *argv[] = {(char *)worker, "--transport", "grpc", "--listen", g->sock, NULL};
   if (fl_child_spawn(argv, &g->ch) != 0)
     return snprintf(why, wl, "cannot spawn %s", worker), -1;
-  uint8_t hdr[WP_FRAME_HDR], body[512];
+  uint8_t hdr[WPI_FRAME_HDR], body[512];
   if (fl_read_full(g->ch.out, hdr, sizeof hdr, 10000) != 0)
     return snprintf(why, wl, "%s sent no Hello", worker), -1;
   uint32_t len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];

@@ -61,15 +61,15 @@ int fl_pipe_open(const char *child, uint32_t body, fl_pipe_t **out) {
   fl_pipe_t *f = calloc(1, sizeof *f);
   if (!f) return -1;
   f->body = body;
-  f->frame = calloc(1, WP_FRAME_HDR + body);
+  f->frame = calloc(1, WPI_FRAME_HDR + body);
   char *argv[] = {(char *)child, "echo", NULL};
   if (!f->frame || fl_child_spawn(argv, &f->ch) != 0) {
     free(f->frame);
     free(f);
     return -1;
   }
-  wp_frame_put_header(f->frame, body);
-  memset(f->frame + WP_FRAME_HDR, 'p', body);
+  wpi_frame_put_header(f->frame, body);
+  memset(f->frame + WPI_FRAME_HDR, 'p', body);
   f->echo_syscw = child_syscw(f->ch.pid);
   *out = f;
   return 0;
@@ -100,14 +100,14 @@ typedef struct loop_state {
   const fl_load_t *l;
   uint64_t total, issued, answered, t_start;
   uint32_t hdr_got, body_left;
-  uint8_t hdr[WP_FRAME_HDR];
+  uint8_t hdr[WPI_FRAME_HDR];
 } loop_state_t;
 
 /* k frames, each in a write of its own (as the pool sends a request). */
 static int send_frames(fl_pipe_t *f, loop_state_t *s, uint64_t k) {
   for (uint64_t i = 0; i < k; i++) {
     f->sent[s->issued++ % (uint64_t)s->l->conc] = wp_now_ns();
-    if (write_all(f, f->frame, WP_FRAME_HDR + f->body) != 0) return -1;
+    if (write_all(f, f->frame, WPI_FRAME_HDR + f->body) != 0) return -1;
   }
   return 0;
 }
@@ -125,9 +125,9 @@ static uint64_t parse(fl_pipe_t *f, loop_state_t *s, size_t n, uint64_t now,
                       wb_hist_t *lat) {
   uint64_t done = 0;
   for (size_t i = 0; i < n;) {
-    if (s->hdr_got < WP_FRAME_HDR) {
+    if (s->hdr_got < WPI_FRAME_HDR) {
       s->hdr[s->hdr_got++] = f->rbuf[i++];
-      if (s->hdr_got == WP_FRAME_HDR)
+      if (s->hdr_got == WPI_FRAME_HDR)
         s->body_left = (uint32_t)s->hdr[0] << 24 | (uint32_t)s->hdr[1] << 16 |
                        (uint32_t)s->hdr[2] << 8 | s->hdr[3];
     } else {
@@ -135,7 +135,7 @@ static uint64_t parse(fl_pipe_t *f, loop_state_t *s, size_t n, uint64_t now,
       s->body_left -= (uint32_t)take;
       i += take;
     }
-    if (s->hdr_got == WP_FRAME_HDR && s->body_left == 0) {
+    if (s->hdr_got == WPI_FRAME_HDR && s->body_left == 0) {
       s->hdr_got = 0;
       answered(f, s, now, lat);
       done++;
