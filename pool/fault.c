@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 
 #include "pool_internal.h"
+#include "proto.h"
 
 void wp_fault_stdout(wp_slot_t *s, const uint8_t *data, size_t n) {
   size_t room = sizeof s->head - s->head_len;
@@ -110,7 +111,7 @@ static void put_what(out_t *o, const wp_pool_t *p, const wp_fault_t *f) {
       put(o, " (logs belong on stderr)");
     } else {
       put(o, "sent a first frame that is not a valid Hello (protocol %d, "
-             "transport %s): ", WP_PROTOCOL_VERSION,
+             "transport %s): ", WPI_PROTOCOL_VERSION,
           wp_transport_name(p->opts.transport));
       put_bytes(o, f->head, f->head_len, false, 40);
     }

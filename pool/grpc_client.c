@@ -304,7 +304,7 @@ int wp_grpc_conn_open(wp_grpc_client_t *c, const char *addr,
   k->on_ready = on_ready;
   k->ready_arg = arg;
   k->ch = channel_create(addr);
-  k->method = grpc_channel_register_call(k->ch, WP_GRPC_METHOD, NULL, NULL);
+  k->method = grpc_channel_register_call(k->ch, WPI_GRPC_METHOD, NULL, NULL);
   k->connect_deadline = deadline_in(connect_timeout_ns ? connect_timeout_ns : DEFAULT_CONNECT_NS);
   /* Start connecting now; if it is READY already, watching "IDLE" fires at
    * once, so on_ready still runs from the loop and never in here. */

@@ -3,7 +3,7 @@
  *
  * Owns: grpc_init/grpc_shutdown for the pool, one completion queue, ONE
  * thread that drains it, the channels to the workers (one wp_grpc_conn_t per
- * worker) and the unary calls /wpool.v1.Worker/Call on them. Knows nothing
+ * worker) and the unary calls on them (WPI_GRPC_METHOD). Knows nothing
  * about slots, queues or retries: it moves serialized Request/Reply bytes.
  *
  * Threads: every function here must be called on the loop thread, and every
@@ -25,14 +25,12 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "proto.h"
 #include "wpool.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* The fully qualified method every call invokes. */
-#define WP_GRPC_METHOD "/wpool.v1.Worker/Call"
 
 typedef struct wp_grpc_client wp_grpc_client_t;
 typedef struct wp_grpc_conn wp_grpc_conn_t;

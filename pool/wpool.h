@@ -38,9 +38,6 @@ extern "C" {
  * file; libwpool.so.MAJOR is the soname). */
 WP_EXTERN const char *wp_version(void);
 
-/* The highest wire protocol version this library speaks; it accepts
- * workers of every version from 1 up (proto/wpool.proto states the rules). */
-#define WP_PROTOCOL_VERSION 2
 #define WP_DEFAULT_MAX_FRAME (16u * 1024u * 1024u)
 
 /* Error codes (negative when returned). Keep wp_strerror() in step. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto.h"
 #include "wpool.h"
 #include "wpool.pb-c.h"
 
@@ -27,7 +28,7 @@ int wpi_parse_hello(const uint8_t *f, size_t len, int transport, wpi_hello_t *ou
   if (!h) return WP_EPROTO;
   bool grpc = transport == WP_TRANSPORT_GRPC;
   int rc = 0;
-  if (h->protocol_version < 1 || h->protocol_version > WP_PROTOCOL_VERSION ||
+  if (h->protocol_version < 1 || h->protocol_version > WPI_PROTOCOL_VERSION ||
       (int)h->transport != (grpc ? WPOOL__V1__TRANSPORT__TRANSPORT_GRPC
                                  : WPOOL__V1__TRANSPORT__TRANSPORT_PIPE) ||
       (grpc && (!h->address || !*h->address)))

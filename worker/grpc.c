@@ -1,5 +1,5 @@
 /*
- * grpc.c — the worker's gRPC transport: serves /wpool.v1.Worker/Call on a
+ * grpc.c — the worker's gRPC transport: serves wpool.v1.Worker/Call on a
  * unix socket or loopback TCP with the gRPC C core API.
  *
  * One thread owns the server's completion queue and answers every call
@@ -31,10 +31,10 @@
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
 
+#include "proto.h"
 #include "worker.h"
 
 #define NSLOTS 32
-#define METHOD "/wpool.v1.Worker/Call"
 #define UNIX_PREFIX "unix:"
 
 typedef enum { TAG_RPC, TAG_GENERIC, TAG_SHUTDOWN } tag_kind_t;
@@ -294,7 +294,7 @@ static int server_start(server_t *s) {
   s->srv = grpc_server_create(&cargs, NULL);
   grpc_server_register_completion_queue(s->srv, s->cq, NULL);
   s->method = grpc_server_register_method(
-      s->srv, METHOD, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+      s->srv, WPI_GRPC_METHOD, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
   if (!s->method) return -1;
   unlink_socket(s->sock_path);
   grpc_server_credentials *creds = grpc_insecure_server_credentials_create();

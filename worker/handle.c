@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "frame.h"
+#include "proto.h"
 #include "worker.h"
 
 /* This thread's CPU time, ns. */
@@ -173,7 +174,7 @@ int wk_write_all(int fd, const void *buf, size_t len) {
 int wk_write_hello(int fd, int transport, const char *address) {
   Wpool__V1__Hello h = WPOOL__V1__HELLO__INIT;
   h.pid = (uint32_t)getpid();
-  h.protocol_version = WK_PROTOCOL_VERSION;
+  h.protocol_version = WPI_PROTOCOL_VERSION;
   h.transport = transport;
   h.address = (char *)(address ? address : "");
   h.methods = (char **)wk_method_names(&h.n_methods);

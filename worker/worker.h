@@ -54,9 +54,6 @@ void wk_handle_until(const wk_config_t *cfg, const Wpool__V1__Request *req,
 /* Spins on the CPU for us microseconds (the "work" of a request). */
 void wk_burn_us(uint32_t us);
 
-/* The protocol version this SDK speaks (proto/wpool.proto). */
-#define WK_PROTOCOL_VERSION 2
-
 /* Writes the Hello frame (u32 BE length | Hello, listing the registered
  * methods) to fd; 0 or -1. */
 int wk_write_hello(int fd, int transport, const char *address);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "frame.h"
+#include "proto.h"
 #include "wire.h"
 #include "wpool.h"
 
@@ -19,7 +20,7 @@ static void on_frame(const uint8_t *f, uint32_t len, int transport, size_t *k) {
   if ((*k)++ == 0) {
     wpi_hello_t h;
     int rc = wpi_parse_hello(f, len, transport, &h);
-    if (rc == 0 && (h.version < 1 || h.version > WP_PROTOCOL_VERSION)) abort();
+    if (rc == 0 && (h.version < 1 || h.version > WPI_PROTOCOL_VERSION)) abort();
     if (rc == 0 && transport == WP_TRANSPORT_GRPC && (!h.address || !*h.address)) abort();
     if (rc == 0 && transport == WP_TRANSPORT_PIPE && h.address) abort();
     if (rc != 0 && (h.address || h.methods)) abort();

@@ -1,6 +1,6 @@
 /*
  * floor_grpc.c — the gRPC transport's floor: unary calls of the worker's
- * method (WP_GRPC_METHOD) with gRPC C core on ONE thread — a completion
+ * method (WPI_GRPC_METHOD) with gRPC C core on ONE thread — a completion
  * queue driven by grpc_completion_queue_next, C calls in flight, each
  * completion starting the next — over one channel to one wpool-worker-grpc
  * on a unix socket. No libuv, no hand-off thread, no dispatch: what any C
@@ -85,7 +85,7 @@ int fl_grpc_open(const char *worker, const void *req, size_t len,
   g->chan = grpc_channel_create(g->sock, cr, NULL);
   grpc_channel_credentials_release(cr);
   g->cq = grpc_completion_queue_create_for_next(NULL);
-  g->method = grpc_channel_register_call(g->chan, WP_GRPC_METHOD, NULL, NULL);
+  g->method = grpc_channel_register_call(g->chan, WPI_GRPC_METHOD, NULL, NULL);
   g->req = grpc_slice_from_copied_buffer(req, len);
   *out = g;
   return 0;
