@@ -14,7 +14,6 @@
 
 #include "pool_internal.h"
 #include "wire.h"
-#include "wpool.pb-c.h"
 
 #define READ_CHUNK (64 * 1024)
 
@@ -29,8 +28,9 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
 static int handle_hello(wp_slot_t *s, const uint8_t *f, uint32_t len) {
   uint64_t now = wp_now_ns();
   wpi_hello_t h;
-  int rc = wpi_parse_hello(f, len, s->pool->opts.transport, &h);
-  if (rc) return rc; /* not a Hello: tl.hello stays 0, as it never came */
+  int rc = wpi_parse_hello(f, len, s->pool->opts.transport == WP_TRANSPORT_GRPC, &h);
+  /* not a Hello: tl.hello stays 0, as it never came */
+  if (rc) return rc == WPI_ENOMEM ? WP_ENOMEM : WP_EPROTO;
   s->tl.hello = now;
   s->proto_version = h.version;
   free(s->methods); /* NULL already: wp_slot_spawn freed the last generation's */
@@ -64,9 +64,11 @@ static int deliver_reply(wp_slot_t *s, wp_call_t *c, const uint8_t *f,
   wp_reply_t rep = {.payload = r.payload, .payload_len = r.payload_len,
                     .slot = s->index, .status = r.status, .error = r.error};
   char why[320];
-  int err = r.err;
+  int err = r.outcome == WPI_REPLY_OK               ? 0
+            : r.outcome == WPI_REPLY_UNKNOWN_METHOD ? WP_EUNKNOWN_METHOD
+                                                    : WP_EREMOTE;
   if (c->req.kind == WP_REQ_CALL && s->proto_version < 2 &&
-      r.status == WPOOL__V1__STATUS__STATUS_BAD_REQUEST) {
+      r.status == WP_STATUS_BAD_REQUEST) {
     /* The rule in proto/wpool.proto: to an older worker a Call is a
      * Request without a kind. Say so, not just "bad request". */
     snprintf(why, sizeof why,
@@ -140,40 +142,22 @@ int wp_link_start_reading(wp_slot_t *s) {
 
 /* ---- sending ----------------------------------------------------------- */
 
-/* The request message for c; its parts live in the caller's frame. */
-typedef struct req_parts {
-  Wpool__V1__Ping ping;
-  Wpool__V1__Work work;
-  Wpool__V1__Call call;
-} req_parts_t;
-
-static void fill_request(const wp_call_t *c, Wpool__V1__Request *r,
-                         req_parts_t *parts) {
-  Wpool__V1__Ping *ping = &parts->ping;
-  Wpool__V1__Work *work = &parts->work;
-  wpool__v1__request__init(r);
-  r->id = c->id;
-  ProtobufCBinaryData pl = {c->req.payload_len, (uint8_t *)c->req.payload};
-  if (c->req.kind == WP_REQ_CALL) {
-    wpool__v1__call__init(&parts->call);
-    parts->call.method = (char *)c->req.method;
-    parts->call.payload = pl;
-    r->kind_case = WPOOL__V1__REQUEST__KIND_CALL;
-    r->call = &parts->call;
-  } else if (c->req.kind == WP_REQ_WORK) {
-    wpool__v1__work__init(work);
-    work->cpu_us = c->req.cpu_us;
-    work->sleep_us = c->req.sleep_us;
-    work->reply_bytes = c->req.reply_bytes;
-    work->payload = pl;
-    r->kind_case = WPOOL__V1__REQUEST__KIND_WORK;
-    r->work = work;
-  } else {
-    wpool__v1__ping__init(ping);
-    ping->payload = pl;
-    r->kind_case = WPOOL__V1__REQUEST__KIND_PING;
-    r->ping = ping;
-  }
+/* The Request for c, ready to pack (wire.h); returns its packed size. */
+static size_t prepare_request(const wp_call_t *c, wpi_request_enc_t *e) {
+  const wp_request_t *q = &c->req;
+  wpi_request_t r = {
+      .id = c->id,
+      .kind = q->kind == WP_REQ_CALL   ? WPI_REQ_CALL
+              : q->kind == WP_REQ_WORK ? WPI_REQ_WORK
+                                       : WPI_REQ_PING,
+      .payload = q->payload,
+      .payload_len = q->payload_len,
+      .method = q->method,
+      .cpu_us = q->cpu_us,
+      .sleep_us = q->sleep_us,
+      .reply_bytes = q->reply_bytes,
+  };
+  return wpi_request_prepare(e, &r);
 }
 
 /* A write request and its frame, freed together when libuv is done. */
@@ -209,8 +193,7 @@ static int queue_rest(wp_slot_t *s, const uint8_t *data, size_t n) {
  * completed on a later loop turn (a third of the supervisor's work per
  * ping at C=1). uv_try_write refuses while earlier writes are queued, so
  * frames stay in order; what it leaves goes out through uv_write. */
-static int send_pipe(wp_slot_t *s, const Wpool__V1__Request *r) {
-  size_t n = wpool__v1__request__get_packed_size(r);
+static int send_pipe(wp_slot_t *s, const wpi_request_enc_t *r, size_t n) {
   if (n > s->pool->opts.max_frame) return WP_EINVAL;
   size_t total = WPI_FRAME_HDR + n;
   if (total > s->wcap) {
@@ -220,7 +203,7 @@ static int send_pipe(wp_slot_t *s, const Wpool__V1__Request *r) {
     s->wcap = total;
   }
   wpi_frame_put_header(s->wbuf, (uint32_t)n);
-  wpool__v1__request__pack(r, s->wbuf + WPI_FRAME_HDR);
+  wpi_request_pack(r, s->wbuf + WPI_FRAME_HDR);
   uv_buf_t b = uv_buf_init((char *)s->wbuf, (unsigned)total);
   int done = uv_try_write((uv_stream_t *)&s->in, &b, 1);
   /* EAGAIN, and errors too: a broken pipe must fail the worker later, from
@@ -296,11 +279,11 @@ static void on_grpc_done(void *arg, int err, const uint8_t *reply, size_t len) {
   wp_dispatch(p);
 }
 
-static int send_grpc(wp_slot_t *s, wp_call_t *c, const Wpool__V1__Request *r) {
-  size_t n = wpool__v1__request__get_packed_size(r);
+static int send_grpc(wp_slot_t *s, wp_call_t *c, const wpi_request_enc_t *r,
+                     size_t n) {
   uint8_t small[512], *buf = n <= sizeof small ? small : malloc(n);
   if (!buf) return WP_ENOMEM;
-  wpool__v1__request__pack(r, buf);
+  wpi_request_pack(r, buf);
   /* The worker's budget: the whole timeout from now (dispatch). The caller
    * is answered at its own deadline by the pool's timer. */
   grpc_attempt_t *a = malloc(sizeof *a);
@@ -320,9 +303,8 @@ static int send_grpc(wp_slot_t *s, wp_call_t *c, const Wpool__V1__Request *r) {
 }
 
 int wp_link_send(wp_slot_t *s, wp_call_t *c) {
-  Wpool__V1__Request r;
-  req_parts_t parts;
-  fill_request(c, &r, &parts);
-  if (s->pool->opts.transport == WP_TRANSPORT_GRPC) return send_grpc(s, c, &r);
-  return send_pipe(s, &r);
+  wpi_request_enc_t r;
+  size_t n = prepare_request(c, &r);
+  if (s->pool->opts.transport == WP_TRANSPORT_GRPC) return send_grpc(s, c, &r, n);
+  return send_pipe(s, &r, n);
 }

@@ -1,42 +1,41 @@
 /* wire.c — see wire.h. */
 #include "wire.h"
 
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "frame.h"
 #include "proto.h"
-#include "wpool.h"
-#include "wpool.pb-c.h"
+
+/* ---- Hello ---------------------------------------------------------------- */
 
 /* The names packed back to back, each NUL-terminated: one allocation the
  * slot keeps for as long as its worker lives. */
 static int pack_methods(char **names, size_t n, wpi_hello_t *out) {
   size_t total = 0;
   for (size_t i = 0; i < n; i++) total += strlen(names[i]) + 1;
-  if (n == 0) return 0;
-  if (!(out->methods = malloc(total))) return WP_ENOMEM;
+  if (n == 0) return WPI_OK;
+  if (!(out->methods = malloc(total))) return WPI_ENOMEM;
   char *w = out->methods;
   for (size_t i = 0; i < n; i++) w = stpcpy(w, names[i]) + 1;
   out->nmethods = (uint32_t)n;
-  return 0;
+  return WPI_OK;
 }
 
-int wpi_parse_hello(const uint8_t *f, size_t len, int transport, wpi_hello_t *out) {
+int wpi_parse_hello(const uint8_t *f, size_t len, bool grpc, wpi_hello_t *out) {
   memset(out, 0, sizeof *out);
   Wpool__V1__Hello *h = wpool__v1__hello__unpack(NULL, len, f);
-  if (!h) return WP_EPROTO;
-  bool grpc = transport == WP_TRANSPORT_GRPC;
-  int rc = 0;
+  if (!h) return WPI_EBAD;
+  int rc = WPI_OK;
   if (h->protocol_version < 1 || h->protocol_version > WPI_PROTOCOL_VERSION ||
       (int)h->transport != (grpc ? WPOOL__V1__TRANSPORT__TRANSPORT_GRPC
                                  : WPOOL__V1__TRANSPORT__TRANSPORT_PIPE) ||
       (grpc && (!h->address || !*h->address)))
-    rc = WP_EPROTO;
+    rc = WPI_EBAD;
   else if (grpc && !(out->address = strdup(h->address)))
-    rc = WP_ENOMEM;
-  if (rc == 0) rc = pack_methods(h->methods, h->n_methods, out);
-  if (rc == 0) out->version = h->protocol_version;
+    rc = WPI_ENOMEM;
+  if (rc == WPI_OK) rc = pack_methods(h->methods, h->n_methods, out);
+  if (rc == WPI_OK) out->version = h->protocol_version;
   else wpi_hello_free(out);
   wpool__v1__hello__free_unpacked(h, NULL);
   return rc;
@@ -48,23 +47,96 @@ void wpi_hello_free(wpi_hello_t *h) {
   memset(h, 0, sizeof *h);
 }
 
+size_t wpi_hello_frame(const wpi_hello_info_t *info, uint8_t *buf, size_t cap) {
+  Wpool__V1__Hello h = WPOOL__V1__HELLO__INIT;
+  h.pid = info->pid;
+  h.protocol_version = WPI_PROTOCOL_VERSION;
+  h.transport = info->grpc ? WPOOL__V1__TRANSPORT__TRANSPORT_GRPC
+                           : WPOOL__V1__TRANSPORT__TRANSPORT_PIPE;
+  h.address = (char *)(info->address ? info->address : "");
+  h.methods = (char **)info->methods;
+  h.n_methods = info->nmethods;
+  size_t n = wpool__v1__hello__get_packed_size(&h);
+  if (WPI_FRAME_HDR + n <= cap) {
+    wpi_frame_put_header(buf, (uint32_t)n);
+    wpool__v1__hello__pack(&h, buf + WPI_FRAME_HDR);
+  }
+  return WPI_FRAME_HDR + n;
+}
+
+/* ---- Reply ---------------------------------------------------------------- */
+
 int wpi_parse_reply(const uint8_t *f, size_t len, wpi_reply_msg_t *out) {
   memset(out, 0, sizeof *out);
   Wpool__V1__Reply *r = wpool__v1__reply__unpack(NULL, len, f);
-  if (!r) return WP_EPROTO;
+  if (!r) return WPI_EBAD;
   out->id = r->id;
   out->status = (int)r->status;
-  out->err = r->status == WPOOL__V1__STATUS__STATUS_OK               ? 0
-             : r->status == WPOOL__V1__STATUS__STATUS_UNKNOWN_METHOD ? WP_EUNKNOWN_METHOD
-                                                                     : WP_EREMOTE;
+  out->outcome = r->status == WPOOL__V1__STATUS__STATUS_OK               ? WPI_REPLY_OK
+                 : r->status == WPOOL__V1__STATUS__STATUS_UNKNOWN_METHOD ? WPI_REPLY_UNKNOWN_METHOD
+                                                                         : WPI_REPLY_FAILED;
   out->error = r->error ? r->error : "";
   out->payload = r->payload.data;
   out->payload_len = r->payload.len;
   out->msg = r;
-  return 0;
+  return WPI_OK;
 }
 
 void wpi_reply_msg_free(wpi_reply_msg_t *m) {
   if (m->msg) wpool__v1__reply__free_unpacked(m->msg, NULL);
   m->msg = NULL;
+}
+
+size_t wpi_reply_size(const Wpool__V1__Reply *r) {
+  return wpool__v1__reply__get_packed_size(r);
+}
+
+void wpi_reply_pack(const Wpool__V1__Reply *r, uint8_t *out) {
+  wpool__v1__reply__pack(r, out);
+}
+
+/* ---- Request -------------------------------------------------------------- */
+
+size_t wpi_request_prepare(wpi_request_enc_t *e, const wpi_request_t *r) {
+  Wpool__V1__Request *m = &e->msg;
+  wpool__v1__request__init(m);
+  m->id = r->id;
+  ProtobufCBinaryData pl = {r->payload_len, (uint8_t *)r->payload};
+  switch (r->kind) {
+  case WPI_REQ_CALL:
+    wpool__v1__call__init(&e->call);
+    e->call.method = (char *)r->method;
+    e->call.payload = pl;
+    m->kind_case = WPOOL__V1__REQUEST__KIND_CALL;
+    m->call = &e->call;
+    break;
+  case WPI_REQ_WORK:
+    wpool__v1__work__init(&e->work);
+    e->work.cpu_us = r->cpu_us;
+    e->work.sleep_us = r->sleep_us;
+    e->work.reply_bytes = r->reply_bytes;
+    e->work.payload = pl;
+    m->kind_case = WPOOL__V1__REQUEST__KIND_WORK;
+    m->work = &e->work;
+    break;
+  case WPI_REQ_PING:
+    wpool__v1__ping__init(&e->ping);
+    e->ping.payload = pl;
+    m->kind_case = WPOOL__V1__REQUEST__KIND_PING;
+    m->ping = &e->ping;
+    break;
+  }
+  return wpool__v1__request__get_packed_size(m);
+}
+
+void wpi_request_pack(const wpi_request_enc_t *e, uint8_t *out) {
+  wpool__v1__request__pack(&e->msg, out);
+}
+
+Wpool__V1__Request *wpi_request_decode(const uint8_t *f, size_t len) {
+  return wpool__v1__request__unpack(NULL, len, f);
+}
+
+void wpi_request_free(Wpool__V1__Request *r) {
+  wpool__v1__request__free_unpacked(r, NULL);
 }

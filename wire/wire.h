@@ -1,14 +1,36 @@
 /*
- * wire.h — decoding what a worker tells the supervisor (its Hello, its
- * Replies) as pure functions: bytes in, a verdict out, no pool state, no
- * I/O. link.c uses them on every frame; the fuzz targets
- * (tests/fuzz/) feed them arbitrary bytes.
+ * wire.h — encoding and decoding every wpool message, in both directions,
+ * as pure functions: bytes in, a verdict out, or a message in, bytes out.
+ * No pool state, no I/O, no libuv.
+ *
+ * Owns: what a valid Hello, Request and Reply are on the wire (the message
+ * bytes; frame.h owns the framing around them). The supervisor (pool/)
+ * decodes Hellos and Replies and encodes Requests; the C workers (worker/)
+ * do the opposite. The fuzz targets (tests/fuzz/) feed the decoders
+ * arbitrary bytes.
+ *
+ * May call: frame.h, proto.h, the generated protobuf-c code, libc. It
+ * includes frame.h and proto.h: one include gives a side the whole wire.
  */
 #ifndef WPI_WIRE_H
 #define WPI_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "frame.h"
+#include "proto.h"
+#include "wpool.pb-c.h"
+
+/* What the decoders return: the caller turns them into its own errors. */
+enum {
+  WPI_OK = 0,
+  WPI_EBAD = -1,   /* not the message expected, or not what the caller accepts */
+  WPI_ENOMEM = -2,
+};
+
+/* ---- the supervisor reads: Hello, then Replies ------------------------- */
 
 /* What a valid Hello told the pool. */
 typedef struct wpi_hello {
@@ -20,21 +42,26 @@ typedef struct wpi_hello {
   uint32_t nmethods;
 } wpi_hello_t;
 
-/* Decodes and checks a Hello for a pool of the given transport
- * (WP_TRANSPORT_*): protocol version (1..WP_PROTOCOL_VERSION), transport,
- * and for gRPC a non-empty address. 0 with *out filled (the caller frees
- * it with wpi_hello_free), or WP_EPROTO (undecodable or not what the pool
- * expects) or WP_ENOMEM, *out then empty. */
-int wpi_parse_hello(const uint8_t *f, size_t len, int transport, wpi_hello_t *out);
+/* Decodes and checks a Hello for a pool of the given transport (grpc or
+ * pipe): protocol version (1..WPI_PROTOCOL_VERSION), transport, and for
+ * gRPC a non-empty address. WPI_OK with *out filled (the caller frees it
+ * with wpi_hello_free), or WPI_EBAD (undecodable or not what the pool
+ * expects) or WPI_ENOMEM, *out then empty. */
+int wpi_parse_hello(const uint8_t *f, size_t len, bool grpc, wpi_hello_t *out);
 void wpi_hello_free(wpi_hello_t *h);
+
+/* What a Reply's status means to the caller of the request. */
+enum {
+  WPI_REPLY_OK = 0,             /* STATUS_OK */
+  WPI_REPLY_UNKNOWN_METHOD = 1, /* STATUS_UNKNOWN_METHOD */
+  WPI_REPLY_FAILED = 2,         /* any other status */
+};
 
 /* A decoded Reply. payload points into the decoded message: valid until
  * wpi_reply_msg_free. */
 typedef struct wpi_reply_msg {
   uint64_t id;
-  int err;                 /* 0 (STATUS_OK), WP_EUNKNOWN_METHOD
-                            * (STATUS_UNKNOWN_METHOD) or WP_EREMOTE (any
-                            * other status) */
+  int outcome;             /* WPI_REPLY_* */
   int status;              /* the worker's Status, as sent */
   const char *error;       /* the worker's text, "" when none; in msg */
   const uint8_t *payload;
@@ -42,8 +69,62 @@ typedef struct wpi_reply_msg {
   void *msg;               /* the protobuf-c message that owns the bytes */
 } wpi_reply_msg_t;
 
-/* 0, or WP_EPROTO if the bytes are not a Reply. */
+/* WPI_OK, or WPI_EBAD if the bytes are not a Reply. */
 int wpi_parse_reply(const uint8_t *f, size_t len, wpi_reply_msg_t *out);
 void wpi_reply_msg_free(wpi_reply_msg_t *m);
+
+/* ---- the supervisor writes: Requests ------------------------------------ */
+
+typedef enum { WPI_REQ_PING, WPI_REQ_WORK, WPI_REQ_CALL } wpi_req_kind_t;
+
+/* A request as the supervisor describes it; the strings and bytes are the
+ * caller's, read only while encoding. */
+typedef struct wpi_request {
+  uint64_t id;
+  wpi_req_kind_t kind;
+  const uint8_t *payload;  /* Ping's echo, Work's payload, Call's argument */
+  size_t payload_len;
+  const char *method;      /* Call */
+  uint32_t cpu_us, sleep_us, reply_bytes; /* Work */
+} wpi_request_t;
+
+/* A Request ready to pack: the message and its parts, pointing into the
+ * wpi_request_t it was made from. */
+typedef struct wpi_request_enc {
+  Wpool__V1__Request msg;
+  Wpool__V1__Ping ping;
+  Wpool__V1__Work work;
+  Wpool__V1__Call call;
+} wpi_request_enc_t;
+
+/* Builds the message for r in e; returns its packed size. */
+size_t wpi_request_prepare(wpi_request_enc_t *e, const wpi_request_t *r);
+/* Packs e into out, which holds the size wpi_request_prepare returned. */
+void wpi_request_pack(const wpi_request_enc_t *e, uint8_t *out);
+
+/* ---- the worker reads Requests and writes its Hello and Replies --------- */
+
+/* Decodes a Request; NULL when the bytes are not one (or no memory). The
+ * caller frees it with wpi_request_free. */
+Wpool__V1__Request *wpi_request_decode(const uint8_t *f, size_t len);
+void wpi_request_free(Wpool__V1__Request *r);
+
+/* The Reply's packed size, and packing it into out (that many bytes). */
+size_t wpi_reply_size(const Wpool__V1__Reply *r);
+void wpi_reply_pack(const Wpool__V1__Reply *r, uint8_t *out);
+
+/* What a worker says in its Hello (the version is WPI_PROTOCOL_VERSION). */
+typedef struct wpi_hello_info {
+  uint32_t pid;
+  bool grpc;               /* the transport: gRPC or pipe */
+  const char *address;     /* gRPC: the address to dial; NULL or "" for pipe */
+  const char *const *methods;
+  size_t nmethods;
+} wpi_hello_info_t;
+
+/* The Hello as one whole pipe frame (header included): returns the
+ * frame's length, and writes it to buf only when it fits in cap (the
+ * caller retries with a bigger buffer otherwise). */
+size_t wpi_hello_frame(const wpi_hello_info_t *h, uint8_t *buf, size_t cap);
 
 #endif

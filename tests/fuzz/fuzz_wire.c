@@ -14,15 +14,14 @@
 #include "frame.h"
 #include "proto.h"
 #include "wire.h"
-#include "wpool.h"
 
-static void on_frame(const uint8_t *f, uint32_t len, int transport, size_t *k) {
+static void on_frame(const uint8_t *f, uint32_t len, bool grpc, size_t *k) {
   if ((*k)++ == 0) {
     wpi_hello_t h;
-    int rc = wpi_parse_hello(f, len, transport, &h);
+    int rc = wpi_parse_hello(f, len, grpc, &h);
     if (rc == 0 && (h.version < 1 || h.version > WPI_PROTOCOL_VERSION)) abort();
-    if (rc == 0 && transport == WP_TRANSPORT_GRPC && (!h.address || !*h.address)) abort();
-    if (rc == 0 && transport == WP_TRANSPORT_PIPE && h.address) abort();
+    if (rc == 0 && grpc && (!h.address || !*h.address)) abort();
+    if (rc == 0 && !grpc && h.address) abort();
     if (rc != 0 && (h.address || h.methods)) abort();
     if (rc == 0 && (h.nmethods == 0) != (h.methods == NULL)) abort();
     wpi_hello_free(&h);
@@ -33,8 +32,13 @@ static void on_frame(const uint8_t *f, uint32_t len, int transport, size_t *k) {
     if (r.msg) abort();
     return;
   }
-  if (r.err != 0 && r.err != WP_EREMOTE && r.err != WP_EUNKNOWN_METHOD) abort();
-  if (!r.error || (r.err == 0) != (r.status == 0)) abort();
+  if (r.outcome != WPI_REPLY_OK && r.outcome != WPI_REPLY_FAILED &&
+      r.outcome != WPI_REPLY_UNKNOWN_METHOD)
+    abort();
+  if (!r.error || (r.outcome == WPI_REPLY_OK) != (r.status == 0)) abort();
+  if ((r.outcome == WPI_REPLY_UNKNOWN_METHOD) !=
+      (r.status == WPOOL__V1__STATUS__STATUS_UNKNOWN_METHOD))
+    abort();
   (void)strlen(r.error);
   if (r.payload_len && !r.payload) abort();
   volatile uint8_t sum = 0; /* touch every payload byte: ASan checks bounds */
@@ -44,7 +48,7 @@ static void on_frame(const uint8_t *f, uint32_t len, int transport, size_t *k) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 3) return 0;
-  int transport = data[0] & 1 ? WP_TRANSPORT_GRPC : WP_TRANSPORT_PIPE;
+  bool grpc = data[0] & 1;
   size_t step = 1 + (data[0] >> 1);
   uint32_t max = (uint32_t)data[1] << 8 | data[2];
   wpi_frame_decoder_t d;
@@ -56,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const uint8_t *f;
     uint32_t len;
     int rc;
-    while ((rc = wpi_frame_next(&d, &f, &len)) == WPI_FRAME_OK) on_frame(f, len, transport, &k);
+    while ((rc = wpi_frame_next(&d, &f, &len)) == WPI_FRAME_OK) on_frame(f, len, grpc, &k);
     if (rc == WPI_FRAME_EOVERSIZE) break;
   }
   wpi_frame_decoder_free(&d);
