@@ -31,7 +31,7 @@
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
 
-#include "proto.h"
+#include "wire.h"
 #include "worker.h"
 
 #define NSLOTS 32
@@ -174,8 +174,8 @@ static Wpool__V1__Request *unpack_request(grpc_byte_buffer *bb) {
   if (!bb || !grpc_byte_buffer_reader_init(&rd, bb)) return NULL;
   grpc_slice all = grpc_byte_buffer_reader_readall(&rd);
   grpc_byte_buffer_reader_destroy(&rd);
-  Wpool__V1__Request *req = wpool__v1__request__unpack(
-      NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
+  Wpool__V1__Request *req =
+      wpi_request_decode(GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all));
   grpc_slice_unref(all);
   return req;
 }
@@ -198,16 +198,16 @@ static grpc_status_code build_reply(server_t *s, slot_t *sl) {
   wk_result_t res;
   wk_handle_until(s->cfg, req, &res, deadline_passed, sl);
   if (res.cancelled) {
-    wpool__v1__request__free_unpacked(req, NULL);
+    wpi_request_free(req);
     return GRPC_STATUS_DEADLINE_EXCEEDED;
   }
-  size_t n = wpool__v1__reply__get_packed_size(&res.reply);
+  size_t n = wpi_reply_size(&res.reply);
   grpc_slice out = grpc_slice_malloc(n);
-  wpool__v1__reply__pack(&res.reply, GRPC_SLICE_START_PTR(out));
+  wpi_reply_pack(&res.reply, GRPC_SLICE_START_PTR(out));
   sl->rep = grpc_raw_byte_buffer_create(&out, 1);
   grpc_slice_unref(out); /* the byte buffer took its own ref */
   sl->shutdown_after = res.shutdown;
-  wpool__v1__request__free_unpacked(req, NULL);
+  wpi_request_free(req);
   return GRPC_STATUS_OK;
 }
 

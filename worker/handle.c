@@ -7,8 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "frame.h"
-#include "proto.h"
+#include "wire.h"
 #include "worker.h"
 
 /* This thread's CPU time, ns. */
@@ -172,20 +171,17 @@ int wk_write_all(int fd, const void *buf, size_t len) {
 }
 
 int wk_write_hello(int fd, int transport, const char *address) {
-  Wpool__V1__Hello h = WPOOL__V1__HELLO__INIT;
-  h.pid = (uint32_t)getpid();
-  h.protocol_version = WPI_PROTOCOL_VERSION;
-  h.transport = transport;
-  h.address = (char *)(address ? address : "");
-  h.methods = (char **)wk_method_names(&h.n_methods);
-  size_t n = wpool__v1__hello__get_packed_size(&h);
+  wpi_hello_info_t h = {.pid = (uint32_t)getpid(),
+                        .grpc = transport == WPOOL__V1__TRANSPORT__TRANSPORT_GRPC,
+                        .address = address};
+  h.methods = wk_method_names(&h.nmethods);
   /* On the stack as a rule: this is on every worker's start path. */
   uint8_t small[WPI_FRAME_HDR + 512];
-  uint8_t *buf = n <= sizeof small - WPI_FRAME_HDR ? small : malloc(WPI_FRAME_HDR + n);
+  size_t n = wpi_hello_frame(&h, small, sizeof small);
+  uint8_t *buf = n <= sizeof small ? small : malloc(n);
   if (!buf) return -1;
-  wpi_frame_put_header(buf, (uint32_t)n);
-  wpool__v1__hello__pack(&h, buf + WPI_FRAME_HDR);
-  int rc = wk_write_all(fd, buf, WPI_FRAME_HDR + n);
+  if (buf != small) wpi_hello_frame(&h, buf, n);
+  int rc = wk_write_all(fd, buf, n);
   if (buf != small) free(buf);
   return rc;
 }

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "frame.h"
+#include "wire.h"
 #include "worker.h"
 
 typedef struct outbuf {
@@ -32,10 +32,10 @@ static int out_reserve(outbuf_t *o, size_t n) {
 }
 
 static int out_reply(outbuf_t *o, const Wpool__V1__Reply *r) {
-  size_t n = wpool__v1__reply__get_packed_size(r);
+  size_t n = wpi_reply_size(r);
   if (n > UINT32_MAX || out_reserve(o, WPI_FRAME_HDR + n) != 0) return -1;
   wpi_frame_put_header(o->data + o->len, (uint32_t)n);
-  wpool__v1__reply__pack(r, o->data + o->len + WPI_FRAME_HDR);
+  wpi_reply_pack(r, o->data + o->len + WPI_FRAME_HDR);
   o->len += WPI_FRAME_HDR + n;
   return 0;
 }
@@ -62,7 +62,7 @@ static int drain_frames(const wk_config_t *cfg, wpi_frame_decoder_t *d,
   int rc;
   uint64_t since = mono_ns();
   while ((rc = wpi_frame_next(d, &f, &flen)) == WPI_FRAME_OK) {
-    Wpool__V1__Request *req = wpool__v1__request__unpack(NULL, flen, f);
+    Wpool__V1__Request *req = wpi_request_decode(f, flen);
     if (!req) {
       *why = "garbage frame (not a Request)";
       return -1;
@@ -70,7 +70,7 @@ static int drain_frames(const wk_config_t *cfg, wpi_frame_decoder_t *d,
     wk_result_t res;
     wk_handle(cfg, req, &res);
     int err = out_reply(o, &res.reply);
-    wpool__v1__request__free_unpacked(req, NULL);
+    wpi_request_free(req);
     if (err) {
       *why = "out of memory building a reply";
       return -1;

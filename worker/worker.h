@@ -6,6 +6,10 @@
  * echoes, Work burns CPU then sleeps then replies, Call runs a registered
  * method through wpw.c), and writing the Hello. The transports (pipe.c,
  * grpc.c) own only moving bytes.
+ *
+ * May call: the wire library (wire/: framing, every message's encoding,
+ * protocol constants; its messages are the protobuf-c structs), libc, and
+ * in grpc.c gRPC core. Never libwpool or libuv: a worker links libwpwire.
  */
 #ifndef WK_WORKER_H
 #define WK_WORKER_H
@@ -13,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wpool.pb-c.h"
+#include "wire.h"
 
 typedef struct wk_config {
   int transport;          /* WPOOL__V1__TRANSPORT__TRANSPORT_PIPE / _GRPC */

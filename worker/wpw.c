@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wire.h"
 #include "worker.h"
 #include "wpw.h"
 
@@ -135,7 +136,7 @@ void wk_call(const Wpool__V1__Call *call, Wpool__V1__Reply *reply) {
   reply->payload.len = ctx.len;
   /* A frame over the limit would be the supervisor's protocol error, and
    * the end of this worker: the method's error, as the Python SDK says. */
-  size_t n = wpool__v1__reply__get_packed_size(reply);
+  size_t n = wpi_reply_size(reply);
   if (n > max_frame) {
     snprintf(ctx.error, sizeof ctx.error, "method '%s': reply of %zu bytes is over --max-frame %u",
              m->name, n, (unsigned)max_frame);
