@@ -6,8 +6,9 @@
  * Owns: what a valid Hello, Request and Reply are on the wire (the message
  * bytes; frame.h owns the framing around them). The supervisor (pool/)
  * decodes Hellos and Replies and encodes Requests; the C workers (worker/)
- * do the opposite. The fuzz targets (tests/fuzz/) feed the decoders
- * arbitrary bytes.
+ * do the opposite: wire_pool.c and wire_worker.c, so each side links only
+ * its own half. The fuzz targets (tests/fuzz/) feed the decoders arbitrary
+ * bytes.
  *
  * May call: frame.h, proto.h, the generated protobuf-c code, libc. It
  * includes frame.h and proto.h: one include gives a side the whole wire.

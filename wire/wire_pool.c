@@ -1,10 +1,13 @@
-/* wire.c — see wire.h. */
+/*
+ * wire_pool.c — the supervisor's side of the wire (see wire.h): decoding
+ * the Hello and Replies a worker sends, encoding the Requests it is sent.
+ * The worker's side is wire_worker.c: each side links only its own.
+ */
 #include "wire.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "frame.h"
 #include "proto.h"
 
 /* ---- Hello ---------------------------------------------------------------- */
@@ -47,23 +50,6 @@ void wpi_hello_free(wpi_hello_t *h) {
   memset(h, 0, sizeof *h);
 }
 
-size_t wpi_hello_frame(const wpi_hello_info_t *info, uint8_t *buf, size_t cap) {
-  Wpool__V1__Hello h = WPOOL__V1__HELLO__INIT;
-  h.pid = info->pid;
-  h.protocol_version = WPI_PROTOCOL_VERSION;
-  h.transport = info->grpc ? WPOOL__V1__TRANSPORT__TRANSPORT_GRPC
-                           : WPOOL__V1__TRANSPORT__TRANSPORT_PIPE;
-  h.address = (char *)(info->address ? info->address : "");
-  h.methods = (char **)info->methods;
-  h.n_methods = info->nmethods;
-  size_t n = wpool__v1__hello__get_packed_size(&h);
-  if (WPI_FRAME_HDR + n <= cap) {
-    wpi_frame_put_header(buf, (uint32_t)n);
-    wpool__v1__hello__pack(&h, buf + WPI_FRAME_HDR);
-  }
-  return WPI_FRAME_HDR + n;
-}
-
 /* ---- Reply ---------------------------------------------------------------- */
 
 int wpi_parse_reply(const uint8_t *f, size_t len, wpi_reply_msg_t *out) {
@@ -85,14 +71,6 @@ int wpi_parse_reply(const uint8_t *f, size_t len, wpi_reply_msg_t *out) {
 void wpi_reply_msg_free(wpi_reply_msg_t *m) {
   if (m->msg) wpool__v1__reply__free_unpacked(m->msg, NULL);
   m->msg = NULL;
-}
-
-size_t wpi_reply_size(const Wpool__V1__Reply *r) {
-  return wpool__v1__reply__get_packed_size(r);
-}
-
-void wpi_reply_pack(const Wpool__V1__Reply *r, uint8_t *out) {
-  wpool__v1__reply__pack(r, out);
 }
 
 /* ---- Request -------------------------------------------------------------- */
@@ -131,12 +109,4 @@ size_t wpi_request_prepare(wpi_request_enc_t *e, const wpi_request_t *r) {
 
 void wpi_request_pack(const wpi_request_enc_t *e, uint8_t *out) {
   wpool__v1__request__pack(&e->msg, out);
-}
-
-Wpool__V1__Request *wpi_request_decode(const uint8_t *f, size_t len) {
-  return wpool__v1__request__unpack(NULL, len, f);
-}
-
-void wpi_request_free(Wpool__V1__Request *r) {
-  wpool__v1__request__free_unpacked(r, NULL);
 }
