@@ -4,7 +4,9 @@
  * Owns: encoding a frame header, and an incremental decoder that accepts
  * bytes in any split (one read may hold half a header or ten frames) and
  * hands out whole frames. Shared by the supervisor and the C worker so both
- * sides agree byte for byte. Knows nothing about protobuf or libuv.
+ * sides agree byte for byte (part of libwpwire).
+ *
+ * May call: libc only; knows nothing about protobuf or libuv.
  */
 #ifndef WPI_FRAME_H
 #define WPI_FRAME_H
