@@ -530,8 +530,16 @@ static void crash_loop_fails_pool(void **state) {
       assert_int_equal(o.calls, 1);
       assert_true(o.err == WP_EFAILED || o.err == WP_EWORKER_EXITED);
     }
-    tu_run_for(&f.loop, 0.3);
+    /* Six exits: the first and five restarts' (the sixth fails the pool).
+     * Waited for, not slept for: under ASan on a loaded host five
+     * generations took longer than the 0.3 s this once slept. */
     wp_stats_t st;
+    end = wp_now_ns() + 20 * S;
+    do {
+      tu_run_for(&f.loop, 0.02);
+      wp_pool_stats(f.pool, &st);
+    } while (st.worker_exits < 6 && wp_now_ns() < end);
+    tu_run_for(&f.loop, 0.05);
     wp_pool_stats(f.pool, &st);
     assert_true(st.restarts <= 5);
     outcome_t o2 = {0};
@@ -632,7 +640,11 @@ static void restart_backoff(void **state) {
   }
   qsort(capped, (size_t)nc, sizeof *capped, cmp_double);
   assert_true(nc >= 4);
-  assert_true(capped[nc / 2] <= 80 * 1.25 + 8); /* the cap */
+  /* The cap: without it these gaps would be 160-1280 ms nominal (median
+   * >= 240 ms even at -25 % jitter); the margin over 100 ms is a loaded
+   * host's exit, reap and spawn, which sit inside each gap (110-145 ms
+   * seen under make check at load 200). */
+  assert_true(capped[nc / 2] <= 80 * 1.25 + 60);
   assert_true(capped[nc - 1] - capped[0] > 3);  /* jittered, not fixed */
   double r1 = gap_ms(&g, CRASHES + 1), r2 = gap_ms(&g, CRASHES + 2);
   assert_true(r1 >= 20 * 0.75 - 3 && r2 >= 20 * 0.75 - 3);
