@@ -5,6 +5,12 @@
  * A call is owned by the pool from wp_pool_call until its callback ran AND
  * no transport still refers to it (a gRPC call in the completion queue);
  * wp_call_complete runs the callback once, wp_call_release frees.
+ *
+ * Owns: the queue, the deadline heap, a call's life. May call: link.c (send,
+ * drain: the request/response pair, the one two-way dependency in pool/),
+ * recycle.c (a worker's request limit), slot.c (checkout from the available
+ * list, failing or draining a slot); the transport's own file only through
+ * p->link.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -117,7 +123,7 @@ bool wp_overrun_seen_late(const wp_call_t *c, uint64_t seen) {
  * was stalled, so a limit judged late is left to gRPC's own deadline,
  * whose completion (received on time or not) judges it in link.c. */
 static void overran(wp_call_t *c, uint64_t now) {
-  if (c->pool->opts.transport == WP_TRANSPORT_GRPC && wp_overrun_seen_late(c, now)) return;
+  if (c->pool->link->judges_late_overrun && wp_overrun_seen_late(c, now)) return;
   wp_slot_overran(c->slot);
 }
 
@@ -149,7 +155,7 @@ static void overrun_unwatch(wp_call_t *c) {
 static void mark_late(wp_pool_t *p, size_t i, uint64_t now, bool *any) {
   if (i >= p->heap_len || p->heap[i]->deadline > now) return;
   wp_slot_t *s = p->heap[i]->slot;
-  if (s && !s->failed) *any = s->drain_due = true;
+  if (s && s->state != SLOT_FAILING) *any = s->drain_due = true;
   mark_late(p, 2 * i + 1, now, any);
   mark_late(p, 2 * i + 2, now, any);
 }
@@ -165,12 +171,12 @@ static bool drain_late(wp_pool_t *p, uint64_t now) {
   bool any = false;
   mark_late(p, 0, now, &any);
   if (!any) return false;
-  if (p->grpc) wp_grpc_client_flush(p->grpc);
+  if (p->link->flush) p->link->flush(p);
   for (int i = 0; i < p->nslots; i++) {
     wp_slot_t *s = &p->slots[i];
     if (!s->drain_due) continue;
     s->drain_due = false;
-    if (!s->failed && s->out_open && p->opts.transport == WP_TRANSPORT_PIPE)
+    if (s->state != SLOT_FAILING && s->out_open && p->link->replies_on_stdout)
       wp_link_drain(s);
   }
   return true;
@@ -272,62 +278,13 @@ void wp_call_release(wp_call_t *c) {
   if (c->completed && c->transport_refs == 0 && !c->slot) free(c);
 }
 
-/* ---- checkout: slots with spare capacity ------------------------------ */
-
-static bool slot_has_room(const wp_slot_t *s) {
-  return s->state == SLOT_READY && !s->suspect &&
-         s->inflight.len < (size_t)s->pool->opts.max_inflight;
-}
-
-static void avail_insert(wp_slot_t *s, bool front) {
-  wp_pool_t *p = s->pool;
-  if (s->in_avail || !slot_has_room(s)) return;
-  s->in_avail = true;
-  if (front) {
-    s->avail_next = p->avail_head;
-    p->avail_head = s;
-    if (!p->avail_tail) p->avail_tail = s;
-    return;
-  }
-  s->avail_next = NULL;
-  if (p->avail_tail) p->avail_tail->avail_next = s;
-  else p->avail_head = s;
-  p->avail_tail = s;
-}
-
-void wp_slot_avail_update(wp_slot_t *s) { avail_insert(s, false); }
-
-void wp_slot_avail_remove(wp_slot_t *s) {
-  wp_pool_t *p = s->pool;
-  if (!s->in_avail) return;
-  wp_slot_t **pp = &p->avail_head, *prev = NULL;
-  while (*pp && *pp != s) {
-    prev = *pp;
-    pp = &(*pp)->avail_next;
-  }
-  if (*pp) *pp = s->avail_next;
-  if (p->avail_tail == s) p->avail_tail = prev;
-  s->in_avail = false;
-  s->avail_next = NULL;
-}
-
-static wp_slot_t *avail_pop(wp_pool_t *p) {
-  while (p->avail_head) {
-    wp_slot_t *s = p->avail_head;
-    p->avail_head = s->avail_next;
-    if (!p->avail_head) p->avail_tail = NULL;
-    s->in_avail = false;
-    s->avail_next = NULL;
-    if (slot_has_room(s)) return s;
-  }
-  return NULL;
-}
+/* ---- checkout ------------------------------------------------------------ */
 
 /* Moves queued calls onto workers while both exist. A slot with room left
  * goes back to the tail, so pipelined load spreads evenly. */
 void wp_dispatch(wp_pool_t *p) {
   while (p->queue.head && p->state == POOL_RUNNING) {
-    wp_slot_t *s = avail_pop(p);
+    wp_slot_t *s = wp_slot_avail_pop(p);
     if (!s) return;
     wp_call_t *c = p->queue.head;
     call_list_remove(&p->queue, c);
@@ -346,7 +303,7 @@ void wp_dispatch(wp_pool_t *p) {
       continue;
     }
     if (++s->sent == s->max_requests) wp_slot_recycle(s);
-    wp_slot_avail_update(s);
+    wp_slot_avail_insert(s, false);
   }
 }
 
@@ -362,9 +319,8 @@ void wp_slot_detach(wp_slot_t *s, wp_call_t *c) {
   call_list_remove(&s->inflight, c);
   c->slot = NULL;
   overrun_unwatch(c);
-  avail_insert(s, true);
-  if (s->role == ROLE_RETIRING && s->state == SLOT_CLOSING && !s->failed &&
-      s->inflight.len == 0)
+  wp_slot_avail_insert(s, true);
+  if (s->role == ROLE_RETIRING && s->state == SLOT_CLOSING && s->inflight.len == 0)
     wp_slot_drained(s);
 }
 

@@ -8,6 +8,9 @@
  * the Hello is the most common mistake in a real worker). The sentence is
  * written only when wp_pool_last_error asks, so the exit status, known
  * later than the failure, is in it if the process was reaped by then.
+ *
+ * Owns: p->faults and wp_pool_last_error. May call: stderr.c (the last
+ * line), errors.c.
  */
 #include <ctype.h>
 #include <signal.h>

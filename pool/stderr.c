@@ -9,6 +9,9 @@
  * place, in the same order; what changes is that the supervisor's loop
  * does the writing, so a stderr that nobody reads (a full pipe) stalls the
  * pool instead of the worker — hence an option, which `wpool` turns on.
+ *
+ * Owns: a slot's err pipe and its last line. May call: proc.c (its
+ * handle closes are counted there).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -86,7 +89,7 @@ void wp_stderr_close(wp_slot_t *s) {
     while ((n = read(fd, buf, sizeof buf)) > 0) take(s, buf, (size_t)n);
   }
   s->err_open = false;
-  uv_close((uv_handle_t *)&s->err, wp_slot_handle_closed);
+  uv_close((uv_handle_t *)&s->err, wp_proc_handle_closed);
 }
 
 size_t wp_stderr_last(const wp_slot_t *s, char *buf, size_t len) {
