@@ -8,6 +8,10 @@
  * completion that piled up meanwhile. The loop side counts the operations
  * it has outstanding (live_ops): the completion queue is shut down only when
  * that count is zero, so no gRPC object outlives grpc_shutdown.
+ *
+ * Owns: the completion queue, its drain thread, channels and calls. May
+ * call: gRPC core, libuv, errors.c; nothing else in pool/ (link_grpc.c is
+ * its only user).
  */
 #include <stdlib.h>
 #include <string.h>
