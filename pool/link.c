@@ -38,7 +38,7 @@ static int handle_hello(wp_slot_t *s, const uint8_t *f, uint32_t len) {
   if (rc) return rc; /* not a Hello: tl.hello stays 0, as it never came */
   s->tl.hello = now;
   s->proto_version = h.version;
-  free(s->methods); /* NULL already: wp_slot_spawn freed the last generation's */
+  free(s->methods); /* NULL already: wpi_slot_spawn freed the last generation's */
   s->methods = h.methods;
   s->nmethods = h.nmethods;
   if (s->state != SLOT_STARTING) { /* stopped while it started: too late */
@@ -58,7 +58,7 @@ static wp_call_t *find_inflight(wp_slot_t *s, uint64_t id) {
 }
 
 /* A reply's bytes complete its call (see pool_internal.h). */
-int wp_link_reply(wp_slot_t *s, wp_call_t *c, const uint8_t *f, size_t len) {
+int wpi_link_reply(wp_slot_t *s, wp_call_t *c, const uint8_t *f, size_t len) {
   wp_reply_msg_t r;
   if (wp_parse_reply(f, len, &r) != 0) return WP_EPROTO;
   if (!c) c = find_inflight(s, r.id);
@@ -66,7 +66,7 @@ int wp_link_reply(wp_slot_t *s, wp_call_t *c, const uint8_t *f, size_t len) {
     wp_reply_msg_free(&r);
     return WP_EPROTO;
   }
-  wp_slot_detach(s, c);
+  wpi_slot_detach(s, c);
   s->served++;
   wp_reply_t rep = {.payload = r.payload, .payload_len = r.payload_len,
                     .slot = s->index, .status = r.status, .error = r.error};
@@ -82,8 +82,8 @@ int wp_link_reply(wp_slot_t *s, wp_call_t *c, const uint8_t *f, size_t len) {
     rep.error = why;
     err = WP_EUNKNOWN_METHOD;
   }
-  wp_call_answer(c, err, &rep);
-  wp_call_release(c);
+  wpi_call_answer(c, err, &rep);
+  wpi_call_release(c);
   wp_reply_msg_free(&r);
   return 0;
 }
@@ -91,14 +91,14 @@ int wp_link_reply(wp_slot_t *s, wp_call_t *c, const uint8_t *f, size_t len) {
 static int handle_frame(wp_slot_t *s, const uint8_t *f, uint32_t len) {
   if (!s->tl.hello) return handle_hello(s, f, len);
   if (!s->pool->link->replies_on_stdout) return WP_EPROTO;
-  return wp_link_reply(s, NULL, f, len);
+  return wpi_link_reply(s, NULL, f, len);
 }
 
 /* Feeds bytes from the worker's stdout and handles every whole frame. */
 static void consume(wp_slot_t *s, const uint8_t *data, size_t n) {
-  if (!s->tl.hello) wp_fault_stdout(s, data, n);
+  if (!s->tl.hello) wpi_fault_stdout(s, data, n);
   if (wp_frame_feed(&s->dec, data, n) != 0) {
-    wp_slot_fail(s, WP_ENOMEM);
+    wpi_slot_fail(s, WP_ENOMEM);
     return;
   }
   const uint8_t *f;
@@ -109,13 +109,13 @@ static void consume(wp_slot_t *s, const uint8_t *data, size_t n) {
     int err = handle_frame(s, f, len);
     if (err) {
       s->pool->stats.protocol_errors++;
-      wp_slot_fail(s, err);
+      wpi_slot_fail(s, err);
       return;
     }
   }
   if (s->state != SLOT_FAILING && rc == WP_FRAME_EOVERSIZE) {
     s->pool->stats.protocol_errors++;
-    wp_slot_fail(s, WP_EPROTO);
+    wpi_slot_fail(s, WP_EPROTO);
   }
 }
 
@@ -124,15 +124,15 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
   wp_slot_t *s = st->data;
   if (n == 0 || s->state == SLOT_FAILING) return;
   if (n < 0) { /* EOF or error: the worker is gone or going */
-    if (s->state == SLOT_CLOSING) wp_slot_out_eof(s); /* a clean stop */
-    else wp_slot_fail(s, s->tl.hello ? WP_EWORKER_EXITED : WP_EHELLO);
+    if (s->state == SLOT_CLOSING) wpi_slot_out_eof(s); /* a clean stop */
+    else wpi_slot_fail(s, s->tl.hello ? WP_EWORKER_EXITED : WP_EHELLO);
     return;
   }
   consume(s, s->rbuf, (size_t)n);
-  wp_dispatch(s->pool);
+  wpi_dispatch(s->pool);
 }
 
-void wp_link_drain(wp_slot_t *s) {
+void wpi_link_drain(wp_slot_t *s) {
   uv_os_fd_t fd;
   if (uv_fileno((uv_handle_t *)&s->out, &fd) != 0) return;
   uint8_t buf[16384];
@@ -141,7 +141,7 @@ void wp_link_drain(wp_slot_t *s) {
     consume(s, buf, (size_t)n);
 }
 
-int wp_link_start(wp_slot_t *s) {
+int wpi_link_start(wp_slot_t *s) {
   return uv_read_start((uv_stream_t *)&s->out, on_alloc, on_read) ? WP_EIO : 0;
 }
 
@@ -183,7 +183,7 @@ static void fill_request(const wp_call_t *c, Wpool__V1__Request *r,
   }
 }
 
-int wp_link_send(wp_slot_t *s, wp_call_t *c) {
+int wpi_link_send(wp_slot_t *s, wp_call_t *c) {
   Wpool__V1__Request r;
   req_parts_t parts;
   fill_request(c, &r, &parts);

@@ -53,7 +53,7 @@ static int grpc_open(wp_pool_t *p) {
       return WP_EIO;
     }
   }
-  return wp_grpc_client_new(p->loop, &g->client);
+  return wpi_grpc_client_new(p->loop, &g->client);
 }
 
 static void on_client_closed(void *arg) {
@@ -69,7 +69,7 @@ static void grpc_close(wp_pool_t *p, void (*done)(wp_pool_t *p)) {
   if (!g->client || g->closing) return;
   g->closing = true;
   g->closed = done;
-  wp_grpc_client_close(g->client, on_client_closed, p);
+  wpi_grpc_client_close(g->client, on_client_closed, p);
 }
 
 static void grpc_free(wp_pool_t *p) {
@@ -81,7 +81,7 @@ static void grpc_free(wp_pool_t *p) {
 }
 
 static void grpc_flush(wp_pool_t *p) {
-  if (G(p)->client) wp_grpc_client_flush(G(p)->client);
+  if (G(p)->client) wpi_grpc_client_flush(G(p)->client);
 }
 
 /* ---- one worker's link -------------------------------------------------------- */
@@ -106,19 +106,19 @@ static void grpc_args(wp_slot_t *s, char **argv, char *buf, size_t len) {
 static void on_connected(void *arg, int err) {
   wp_slot_t *s = arg;
   if (s->state != SLOT_CONNECTING) return;
-  if (err) wp_slot_fail(s, err);
-  else wp_slot_ready(s);
+  if (err) wpi_slot_fail(s, err);
+  else wpi_slot_ready(s);
 }
 
 static void grpc_hello(wp_slot_t *s, char *address) {
   grpc_slot_t *gs = GS(s);
   free(gs->address);
   gs->address = address;
-  wp_slot_connecting(s);
+  wpi_slot_connecting(s);
   uint64_t left = s->pool->opts.start_timeout_ns;
-  int rc = wp_grpc_conn_open(G(s->pool)->client, gs->address, left, on_connected, s,
+  int rc = wpi_grpc_conn_open(G(s->pool)->client, gs->address, left, on_connected, s,
                              &gs->conn);
-  if (rc) wp_slot_fail(s, rc);
+  if (rc) wpi_slot_fail(s, rc);
 }
 
 /* The one teardown of a generation's channel: on failure, on exit, and when
@@ -126,7 +126,7 @@ static void grpc_hello(wp_slot_t *s, char *address) {
 static void grpc_teardown(wp_slot_t *s) {
   grpc_slot_t *gs = GS(s);
   if (!gs->conn) return;
-  wp_grpc_conn_close(gs->conn);
+  wpi_grpc_conn_close(gs->conn);
   gs->conn = NULL;
 }
 
@@ -151,12 +151,12 @@ static void grpc_call_failed(wp_slot_t *s, wp_call_t *c, int err) {
      * only long after it passed: the supervisor was stalled (SIGSTOP),
      * and the reply may have been waiting unread. Or the pool is stopping. */
     bool kill = err == WP_ETIMEDOUT && p->opts.kill_on_timeout &&
-                !wp_overrun_seen_late(c, wp_grpc_client_received(G(p)->client));
-    wp_slot_detach(s, c);
-    wp_call_complete(c, p->state == POOL_RUNNING ? err : WP_ESTOPPED, NULL, 0,
+                !wpi_overrun_seen_late(c, wpi_grpc_client_received(G(p)->client));
+    wpi_slot_detach(s, c);
+    wpi_call_complete(c, p->state == POOL_RUNNING ? err : WP_ESTOPPED, NULL, 0,
                      s->index);
-    wp_call_release(c);
-    if (kill) wp_slot_overran(s);
+    wpi_call_release(c);
+    if (kill) wpi_slot_overran(s);
     return;
   }
   /* A broken connection or a reply that does not decode: this worker's
@@ -165,11 +165,11 @@ static void grpc_call_failed(wp_slot_t *s, wp_call_t *c, int err) {
    * once when idempotent. */
   if (err == WP_EPROTO) {
     p->stats.protocol_errors++;
-    wp_slot_fail(s, err);
-  } else if (wp_proc_gone(s)) {
-    wp_slot_fail(s, WP_EWORKER_EXITED);
+    wpi_slot_fail(s, err);
+  } else if (wpi_proc_gone(s)) {
+    wpi_slot_fail(s, WP_EWORKER_EXITED);
   } else {
-    wp_slot_suspect(s);
+    wpi_slot_suspect(s);
   }
 }
 
@@ -189,13 +189,13 @@ static void on_grpc_done(void *arg, int err, const uint8_t *reply, size_t len) {
   c->transport_refs--;
   wp_slot_t *s = c->slot;
   if (!s || stale) { /* the slot already failed it, or it was retried */
-    wp_call_release(c);
+    wpi_call_release(c);
     return;
   }
   wp_pool_t *p = s->pool;
-  int rc = err ? err : wp_link_reply(s, c, reply, len);
+  int rc = err ? err : wpi_link_reply(s, c, reply, len);
   if (rc) grpc_call_failed(s, c, rc);
-  wp_dispatch(p);
+  wpi_dispatch(p);
 }
 
 static int send_grpc(wp_slot_t *s, wp_call_t *c, const void *request) {
@@ -210,7 +210,7 @@ static int send_grpc(wp_slot_t *s, wp_call_t *c, const void *request) {
   int rc = WP_ENOMEM;
   if (a) {
     *a = (grpc_attempt_t){.c = c, .n = c->attempts + 1};
-    rc = wp_grpc_conn_call(GS(s)->conn, buf, n, c->timeout, on_grpc_done, a);
+    rc = wpi_grpc_conn_call(GS(s)->conn, buf, n, c->timeout, on_grpc_done, a);
   }
   if (buf != small) free(buf);
   if (rc == 0) {
@@ -222,7 +222,7 @@ static int send_grpc(wp_slot_t *s, wp_call_t *c, const void *request) {
   return rc;
 }
 
-const wp_link_ops_t wp_link_grpc = {
+const wp_link_ops_t wpi_link_grpc = {
     .worker = "wpool-worker-grpc",
     .fds_per_worker = 4, /* stdin, stdout, pidfd, socket */
     .fds_extra = 32,     /* gRPC's own */
@@ -232,10 +232,10 @@ const wp_link_ops_t wp_link_grpc = {
     .close = grpc_close,
     .free = grpc_free,
     .args = grpc_args,
-    .start = wp_link_start,
+    .start = wpi_link_start,
     .hello = grpc_hello,
     .send = send_grpc,
-    .drain = wp_link_drain,
+    .drain = wpi_link_drain,
     .flush = grpc_flush,
     .teardown = grpc_teardown,
     .down = grpc_down,

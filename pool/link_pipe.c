@@ -22,7 +22,7 @@ static void on_written(uv_write_t *w, int status) {
   free(w);
   /* EPIPE & co: the worker is gone; its exit path fails the calls. */
   if (status < 0 && status != UV_ECANCELED && s->state == SLOT_READY)
-    wp_slot_fail(s, WP_EWORKER_EXITED);
+    wpi_slot_fail(s, WP_EWORKER_EXITED);
 }
 
 /* Queues what uv_try_write could not write, in a request of its own. */
@@ -69,16 +69,16 @@ static int send_pipe(wp_slot_t *s, wp_call_t *c, const void *request) {
 
 static void hello_pipe(wp_slot_t *s, char *address) {
   free(address);
-  wp_slot_ready(s);
+  wpi_slot_ready(s);
 }
 
-const wp_link_ops_t wp_link_pipe = {
+const wp_link_ops_t wpi_link_pipe = {
     .worker = "wpool-worker",
     .fds_per_worker = 3, /* stdin, stdout, pidfd */
     .fds_extra = 8,
     .replies_on_stdout = true,
-    .start = wp_link_start,
+    .start = wpi_link_start,
     .hello = hello_pipe,
     .send = send_pipe,
-    .drain = wp_link_drain,
+    .drain = wpi_link_drain,
 };

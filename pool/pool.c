@@ -106,8 +106,8 @@ static int copy_argv(wp_pool_t *p, char *const *argv) {
 /* The one place the transport option is looked at. */
 static const wp_link_ops_t *transport_ops(wp_transport_t t) {
   switch (t) {
-  case WP_TRANSPORT_PIPE: return &wp_link_pipe;
-  case WP_TRANSPORT_GRPC: return &wp_link_grpc;
+  case WP_TRANSPORT_PIPE: return &wpi_link_pipe;
+  case WP_TRANSPORT_GRPC: return &wpi_link_grpc;
   }
   return NULL;
 }
@@ -156,7 +156,7 @@ int wp_pool_new(uv_loop_t *loop, const wp_options_t *opts, wp_pool_t **out) {
     wp_pool_free(p);
     return WP_ENOMEM;
   }
-  wp_slots_init(p);
+  wpi_slots_init(p);
   p->on_ready = on_slot_ready;
   p->on_fail = on_slot_fail;
   p->on_down = on_slot_down;
@@ -168,7 +168,7 @@ void wp_pool_free(wp_pool_t *p) {
   if (!p) return;
   for (int i = 0; p->argv && i < p->argc; i++) free(p->argv[i]);
   free(p->argv);
-  for (int i = 0; p->slots && i < p->nslots; i++) wp_slot_free(&p->slots[i]);
+  for (int i = 0; p->slots && i < p->nslots; i++) wpi_slot_free(&p->slots[i]);
   if (p->link && p->link->free) p->link->free(p);
   free(p->slots);
   free(p->heap);
@@ -185,23 +185,23 @@ static void start_done(wp_pool_t *p, int err) {
   p->start_cb = NULL;
   if (err) {
     p->state = POOL_FAILED;
-    wp_fail_queue(p, err);
+    wpi_fail_queue(p, err);
   } else {
     p->state = POOL_RUNNING;
-    wp_recycle_watch(p);
+    wpi_recycle_watch(p);
   }
   if (cb) cb(p, err, p->start_arg);
-  if (!err) wp_dispatch(p);
+  if (!err) wpi_dispatch(p);
 }
 
 static int spawn_or_fail_start(wp_slot_t *s) {
-  int rc = wp_slot_spawn(s);
+  int rc = wpi_slot_spawn(s);
   if (rc) start_done(s->pool, rc);
   return rc;
 }
 
 static int init_pool_handles(wp_pool_t *p) {
-  if (wp_deadline_init(p) != 0) return WP_EIO;
+  if (wpi_deadline_init(p) != 0) return WP_EIO;
   uv_timer_init(p->loop, &p->stop_timer);
   p->stop_timer.data = p;
   p->pool_handles++;
@@ -284,7 +284,7 @@ int wp_pool_start(wp_pool_t *p, wp_start_cb cb, void *arg) {
 
 static void on_slot_ready(wp_slot_t *s) {
   wp_pool_t *p = s->pool;
-  if (s->role == ROLE_SUCCESSOR) wp_recycle_promote(s);
+  if (s->role == ROLE_SUCCESSOR) wpi_recycle_promote(s);
   if (p->state == POOL_STARTING) {
     if (p->next_to_spawn < p->opts.size) {
       spawn_or_fail_start(&p->slots[p->next_to_spawn++]);
@@ -293,13 +293,13 @@ static void on_slot_ready(wp_slot_t *s) {
     if (p->ready_count == p->opts.size) start_done(p, 0);
     return;
   }
-  wp_dispatch(p);
+  wpi_dispatch(p);
 }
 
 /* s's calls will not be answered: they fail or are retried. A slot that
  * fails while the pool starts fails the start. */
 static void on_slot_fail(wp_slot_t *s, int err) {
-  wp_slot_fail_inflight(s, err);
+  wpi_slot_fail_inflight(s, err);
   if (s->pool->state == POOL_STARTING) start_done(s->pool, err);
 }
 
@@ -308,7 +308,7 @@ static void on_slot_fail(wp_slot_t *s, int err) {
 static uint64_t jitter(wp_pool_t *p, uint64_t ns) {
   /* ±25 %: restarts of many workers killed together spread out. */
   uint64_t span = ns / 2;
-  return span ? ns - ns / 4 + wp_rand(p) % span : ns;
+  return span ? ns - ns / 4 + wpi_rand(p) % span : ns;
 }
 
 /* Records a restart; false when that makes too many in the window. */
@@ -327,12 +327,12 @@ static void on_restart_timer(uv_timer_t *t) {
       s->role == ROLE_SPARE)
     return;
   s->pool->stats.restarts++;
-  wp_slot_launch(s);
+  wpi_slot_launch(s);
 }
 
 static void pool_fail(wp_pool_t *p) {
   p->state = POOL_FAILED;
-  wp_fail_queue(p, WP_EFAILED);
+  wpi_fail_queue(p, WP_EFAILED);
 }
 
 static void schedule_restart(wp_slot_t *s) {
@@ -349,7 +349,7 @@ static void schedule_restart(wp_slot_t *s) {
   s->backoff_ns = s->backoff_ns * 2 > p->opts.restart_cap_ns
                       ? p->opts.restart_cap_ns
                       : s->backoff_ns * 2;
-  wp_slot_timer(s, on_restart_timer, d / MS);
+  wpi_slot_timer(s, on_restart_timer, d / MS);
 }
 
 static void stop_finish_maybe(wp_pool_t *p);
@@ -360,7 +360,7 @@ static void on_slot_down(wp_slot_t *s) {
     stop_finish_maybe(p);
     return;
   }
-  if (p->state != POOL_RUNNING || wp_recycle_on_down(s)) return;
+  if (p->state != POOL_RUNNING || wpi_recycle_on_down(s)) return;
   if (p->opts.restart) schedule_restart(s);
 }
 
@@ -394,13 +394,13 @@ static void stop_finish_maybe(wp_pool_t *p) {
 
 static void on_stop_kill(uv_timer_t *t) {
   wp_pool_t *p = t->data;
-  for (int i = 0; i < p->nslots; i++) wp_proc_signal_group(&p->slots[i], SIGKILL);
+  for (int i = 0; i < p->nslots; i++) wpi_proc_signal_group(&p->slots[i], SIGKILL);
 }
 
 /* Grace is over: SIGTERM, then SIGKILL a quarter-grace (≤ 1 s) later. */
 static void on_stop_grace(uv_timer_t *t) {
   wp_pool_t *p = t->data;
-  for (int i = 0; i < p->nslots; i++) wp_proc_signal_group(&p->slots[i], SIGTERM);
+  for (int i = 0; i < p->nslots; i++) wpi_proc_signal_group(&p->slots[i], SIGTERM);
   uint64_t k = p->opts.stop_grace_ns / 4;
   if (k > 1000 * MS) k = 1000 * MS;
   uv_timer_start(&p->stop_timer, on_stop_kill, k / MS, 0);
@@ -426,8 +426,8 @@ void wp_pool_stop(wp_pool_t *p, wp_stop_cb cb, void *arg) {
     start_cb(p, WP_ESTOPPED, p->start_arg);
   }
   uv_timer_stop(&p->rss_timer);
-  wp_fail_queue(p, WP_ESTOPPED);
-  for (int i = 0; i < p->nslots; i++) wp_slot_stop(&p->slots[i]);
+  wpi_fail_queue(p, WP_ESTOPPED);
+  for (int i = 0; i < p->nslots; i++) wpi_slot_stop(&p->slots[i]);
   uv_timer_start(&p->stop_timer, on_stop_grace, p->opts.stop_grace_ns / MS, 0);
   stop_finish_maybe(p);
 }
@@ -494,7 +494,7 @@ int wp_pool_signal(wp_pool_t *p, int slot, int sig) {
   wp_slot_t *s = &p->slots[slot];
   if (s->role != ROLE_CURRENT) s = s->twin;
   if (s->role != ROLE_CURRENT || !live(s)) return WP_ESTATE;
-  return wp_proc_signal(s, sig);
+  return wpi_proc_signal(s, sig);
 }
 
 /* Both hosts of the logical slot count: a retiring worker still holds

@@ -21,6 +21,7 @@
  * Upward notices go through function pointers (wp_link_ops_t, and the
  * hooks in wp_pool_t), so the direct calls between files form a tree but
  * for dispatch <-> link. Everything here is touched only on the loop thread.
+ * Functions here are prefixed wpi_ (internal), never wp_ (the public API).
  */
 #ifndef WP_POOL_INTERNAL_H
 #define WP_POOL_INTERNAL_H
@@ -120,7 +121,7 @@ struct wp_slot {
   slot_role_t role;
   wp_slot_t *twin;         /* the other host of the same logical slot */
   bool recycle_due;        /* CURRENT: replace me when the twin is free */
-  bool suspect;            /* the transport doubts the link (wp_slot_suspect):
+  bool suspect;            /* the transport doubts the link (wpi_slot_suspect):
                             * no new work, fails soon */
   bool overran;            /* killed by kill_on_timeout */
   bool drain_due;          /* a deadline passed: read its pipe first */
@@ -235,93 +236,93 @@ struct wp_link_ops {
   void (*down)(wp_slot_t *s);    /* the generation is gone: remove what it
                                   * left behind (its socket file) */
 };
-extern const wp_link_ops_t wp_link_pipe, wp_link_grpc;
+extern const wp_link_ops_t wpi_link_pipe, wpi_link_grpc;
 
 /* link.c: the transports' common part */
-int wp_link_start(wp_slot_t *s);
+int wpi_link_start(wp_slot_t *s);
 /* Reads what is left in the worker's stdout now, without blocking. */
-void wp_link_drain(wp_slot_t *s);
-int wp_link_send(wp_slot_t *s, wp_call_t *c);
+void wpi_link_drain(wp_slot_t *s);
+int wpi_link_send(wp_slot_t *s, wp_call_t *c);
 /* Completes the call that reply bytes answer (c, or found by the reply's
  * id when NULL); WP_EPROTO when they do not decode or answer nothing. */
-int wp_link_reply(wp_slot_t *s, wp_call_t *c, const uint8_t *f, size_t len);
+int wpi_link_reply(wp_slot_t *s, wp_call_t *c, const uint8_t *f, size_t len);
 
 /* ---- dispatch.c ---------------------------------------------------------- */
 
-void call_list_push(call_list_t *l, wp_call_t *c);
-void call_list_push_front(call_list_t *l, wp_call_t *c);
-void call_list_remove(call_list_t *l, wp_call_t *c);
-void wp_dispatch(wp_pool_t *p);
+void wpi_call_list_push(call_list_t *l, wp_call_t *c);
+void wpi_call_list_push_front(call_list_t *l, wp_call_t *c);
+void wpi_call_list_remove(call_list_t *l, wp_call_t *c);
+void wpi_dispatch(wp_pool_t *p);
 /* Dispatches on the next loop turn: for paths that must not run callbacks
  * inline (they may be inside wp_pool_call) but put calls back in line. */
-void wp_dispatch_soon(wp_pool_t *p);
-void wp_call_complete(wp_call_t *c, int err, const uint8_t *payload,
+void wpi_dispatch_soon(wp_pool_t *p);
+void wpi_call_complete(wp_call_t *c, int err, const uint8_t *payload,
                       size_t len, int slot);
 /* Completes c with what its worker answered: err is 0, WP_EREMOTE or
  * WP_EUNKNOWN_METHOD; r's times are filled in here. */
-void wp_call_answer(wp_call_t *c, int err, wp_reply_t *r);
-void wp_call_release(wp_call_t *c);   /* transport done with it */
+void wpi_call_answer(wp_call_t *c, int err, wp_reply_t *r);
+void wpi_call_release(wp_call_t *c);   /* transport done with it */
 /* The most a request adds around its payload when encoded (id, kind and
  * Work's fields, as varints with their tags): 64 is above it. A Call adds
  * its method's name on top (wp_pool_call counts it). */
 #define WP_REQ_ENVELOPE 64u
 /* Takes an answered (or abandoned) call off its worker. */
-void wp_slot_detach(wp_slot_t *s, wp_call_t *c);
+void wpi_slot_detach(wp_slot_t *s, wp_call_t *c);
 /* Fails or requeues (idempotent, first time) every call on a dead slot. */
-void wp_slot_fail_inflight(wp_slot_t *s, int err);
-void wp_fail_queue(wp_pool_t *p, int err);
-int wp_deadline_init(wp_pool_t *p);
+void wpi_slot_fail_inflight(wp_slot_t *s, int err);
+void wpi_fail_queue(wp_pool_t *p, int err);
+int wpi_deadline_init(wp_pool_t *p);
 /* A worker seen holding c at `seen` (ns), past its limit (dispatch +
  * timeout): true when that was so late that the supervisor itself was
  * stalled (SIGSTOP, a blocked loop) rather than the worker slow. */
-bool wp_overrun_seen_late(const wp_call_t *c, uint64_t seen);
-void wp_deadline_remove(wp_call_t *c);
+bool wpi_overrun_seen_late(const wp_call_t *c, uint64_t seen);
+void wpi_deadline_remove(wp_call_t *c);
 
 /* ---- recycle.c: replacing healthy workers (max_requests, max_rss_bytes) -- */
 
 /* Starts s's successor (s is CURRENT); s serves until it is ready. */
-void wp_slot_recycle(wp_slot_t *s);
+void wpi_slot_recycle(wp_slot_t *s);
 /* A SUCCESSOR became ready: it takes over, its twin retires. */
-void wp_recycle_promote(wp_slot_t *s);
+void wpi_recycle_promote(wp_slot_t *s);
 /* A host went down while the pool runs: true if its role settles it (no
  * restart wanted), false to restart it with backoff. */
-bool wp_recycle_on_down(wp_slot_t *s);
+bool wpi_recycle_on_down(wp_slot_t *s);
 /* The pool is running: start the RSS checks if max_rss_bytes is set. */
-void wp_recycle_watch(wp_pool_t *p);
+void wpi_recycle_watch(wp_pool_t *p);
 
 /* ---- slot.c -------------------------------------------------------------- */
 
 /* Sets up every host of the pool (roles, twins) and proc.c's hooks. */
-void wp_slots_init(wp_pool_t *p);
-void wp_slot_free(wp_slot_t *s);
+void wpi_slots_init(wp_pool_t *p);
+void wpi_slot_free(wp_slot_t *s);
 /* xorshift64: cheap randomness for jitter (restart backoff, max_requests). */
-uint64_t wp_rand(wp_pool_t *p);
+uint64_t wpi_rand(wp_pool_t *p);
 /* Starts a new generation on s; a nonzero return (recorded as s's fault)
  * means nothing was spawned and s is still DOWN. */
-int wp_slot_spawn(wp_slot_t *s);
+int wpi_slot_spawn(wp_slot_t *s);
 /* Spawns s, or on a spawn failure puts it through on_down at once. */
-void wp_slot_launch(wp_slot_t *s);
+void wpi_slot_launch(wp_slot_t *s);
 /* Arms s's timer without a transition (the restart backoff). */
-void wp_slot_timer(wp_slot_t *s, uv_timer_cb cb, uint64_t ms);
-void wp_slot_connecting(wp_slot_t *s);  /* Hello seen, link not up yet */
-void wp_slot_ready(wp_slot_t *s);
-void wp_slot_fail(wp_slot_t *s, int err);
+void wpi_slot_timer(wp_slot_t *s, uv_timer_cb cb, uint64_t ms);
+void wpi_slot_connecting(wp_slot_t *s);  /* Hello seen, link not up yet */
+void wpi_slot_ready(wp_slot_t *s);
+void wpi_slot_fail(wp_slot_t *s, int err);
 /* A transport saw a broken link while the process still looked alive. */
-void wp_slot_suspect(wp_slot_t *s);
+void wpi_slot_suspect(wp_slot_t *s);
 /* A worker held a request past its timeout (kill_on_timeout). */
-void wp_slot_overran(wp_slot_t *s);
+void wpi_slot_overran(wp_slot_t *s);
 /* The pool stops: s is asked to leave (stdin EOF). */
-void wp_slot_stop(wp_slot_t *s);
+void wpi_slot_stop(wp_slot_t *s);
 /* s (READY, now RETIRING) takes no new work and goes once drained. */
-void wp_slot_retire(wp_slot_t *s);
+void wpi_slot_retire(wp_slot_t *s);
 /* A RETIRING worker's last in-flight request was answered. */
-void wp_slot_drained(wp_slot_t *s);
+void wpi_slot_drained(wp_slot_t *s);
 /* A closing slot's stdout ended: what is in flight will not be answered. */
-void wp_slot_out_eof(wp_slot_t *s);
+void wpi_slot_out_eof(wp_slot_t *s);
 /* The available list: slots with spare capacity, in checkout order. */
-void wp_slot_avail_insert(wp_slot_t *s, bool front);
-void wp_slot_avail_remove(wp_slot_t *s);
-wp_slot_t *wp_slot_avail_pop(wp_pool_t *p);
+void wpi_slot_avail_insert(wp_slot_t *s, bool front);
+void wpi_slot_avail_remove(wp_slot_t *s);
+wp_slot_t *wpi_slot_avail_pop(wp_pool_t *p);
 
 /* ---- proc.c -------------------------------------------------------------- */
 
@@ -329,39 +330,39 @@ typedef struct wp_proc {
   int pid, pidfd, fd_in, fd_out;
   int fd_err;              /* its stderr's read end, or -1 (inherited) */
 } wp_proc_t;
-int wp_spawn(char *const argv[], const int *cpus, int ncpus, bool err_pipe,
+int wpi_spawn(char *const argv[], const int *cpus, int ncpus, bool err_pipe,
              wp_proc_t *out);
 /* Watches s's exit (its pidfd, else a waitpid tick): p->on_exit runs once
  * it is reaped. WP_EIO when the watch could not start. */
-int wp_proc_watch(wp_slot_t *s);
+int wpi_proc_watch(wp_slot_t *s);
 /* A spawn that could not be watched: kill and reap it here. */
-void wp_proc_reap_now(wp_slot_t *s);
-void wp_proc_unwatch(wp_slot_t *s);
+void wpi_proc_reap_now(wp_slot_t *s);
+void wpi_proc_unwatch(wp_slot_t *s);
 /* Closes one of s's handles; p->on_gone runs when the last closes and the
  * process is reaped. */
-void wp_proc_close(uv_handle_t *h, bool *open);
-void wp_proc_handle_closed(uv_handle_t *h);
-void wp_proc_signal_group(wp_slot_t *s, int sig);
+void wpi_proc_close(uv_handle_t *h, bool *open);
+void wpi_proc_handle_closed(uv_handle_t *h);
+void wpi_proc_signal_group(wp_slot_t *s, int sig);
 /* Signals the process alone (pidfd_send_signal where there is a pidfd). */
-int wp_proc_signal(wp_slot_t *s, int sig);
+int wpi_proc_signal(wp_slot_t *s, int sig);
 /* Has the process exited (maybe still unreaped)? */
-bool wp_proc_gone(const wp_slot_t *s);
+bool wpi_proc_gone(const wp_slot_t *s);
 
 /* ---- fault.c ------------------------------------------------------------- */
 
 /* s's generation fails with err: remember how, for wp_pool_last_error. */
-void wp_fault_record(wp_slot_t *s, int err);
+void wpi_fault_record(wp_slot_t *s, int err);
 /* s was reaped: its exit status completes the record of its failure. */
-void wp_fault_exited(wp_slot_t *s);
+void wpi_fault_exited(wp_slot_t *s);
 /* Keeps the first bytes a worker wrote on stdout before its Hello. */
-void wp_fault_stdout(wp_slot_t *s, const uint8_t *data, size_t n);
+void wpi_fault_stdout(wp_slot_t *s, const uint8_t *data, size_t n);
 
 /* ---- stderr.c ------------------------------------------------------------ */
 
-int wp_stderr_open(wp_slot_t *s, int fd);
+int wpi_stderr_open(wp_slot_t *s, int fd);
 /* Forwards what is left in the pipe now, then closes it. */
-void wp_stderr_close(wp_slot_t *s);
+void wpi_stderr_close(wp_slot_t *s);
 /* Copies the worker's last stderr line (no newline) to buf; its length. */
-size_t wp_stderr_last(const wp_slot_t *s, char *buf, size_t len);
+size_t wpi_stderr_last(const wp_slot_t *s, char *buf, size_t len);
 
 #endif

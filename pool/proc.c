@@ -110,7 +110,7 @@ static int spawn_with(char *const argv[], int in[2], int out[2], int err[2],
   return rc;
 }
 
-int wp_spawn(char *const argv[], const int *cpus, int ncpus, bool err_pipe,
+int wpi_spawn(char *const argv[], const int *cpus, int ncpus, bool err_pipe,
              wp_proc_t *out) {
   int in[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1};
   if (pipe2(in, O_CLOEXEC) != 0 || pipe2(outp, O_CLOEXEC) != 0 ||
@@ -161,7 +161,7 @@ static int peek_exit(const wp_slot_t *s, siginfo_t *si) {
   return waitid(P_PID, (id_t)s->tl.pid, si, WEXITED | WNOHANG | WNOWAIT);
 }
 
-bool wp_proc_gone(const wp_slot_t *s) {
+bool wpi_proc_gone(const wp_slot_t *s) {
   siginfo_t si;
   return s->reaped || (peek_exit(s, &si) == 0 && si.si_pid != 0);
 }
@@ -192,7 +192,7 @@ static void on_exit_readable(uv_poll_t *w, int status, int events) {
 
 static void on_exit_tick(uv_timer_t *t) { exit_check(t->data); }
 
-int wp_proc_watch(wp_slot_t *s) {
+int wpi_proc_watch(wp_slot_t *s) {
   uv_loop_t *loop = s->pool->loop;
   int rc = s->pidfd >= 0 ? uv_poll_init(loop, &s->exitw.poll, s->pidfd)
                          : uv_timer_init(loop, &s->exitw.tick);
@@ -206,16 +206,16 @@ int wp_proc_watch(wp_slot_t *s) {
   return rc ? WP_EIO : 0;
 }
 
-void wp_proc_unwatch(wp_slot_t *s) {
-  wp_proc_close((uv_handle_t *)&s->exitw, &s->exitw_open);
+void wpi_proc_unwatch(wp_slot_t *s) {
+  wpi_proc_close((uv_handle_t *)&s->exitw, &s->exitw_open);
 }
 
-void wp_proc_reap_now(wp_slot_t *s) {
+void wpi_proc_reap_now(wp_slot_t *s) {
   kill(-s->tl.pid, SIGKILL);
   waitpid(s->tl.pid, NULL, 0);
   s->reaped = true;
   if (s->exitw_open) { /* its close callback closes the pidfd */
-    wp_proc_unwatch(s);
+    wpi_proc_unwatch(s);
   } else if (s->pidfd >= 0) {
     close(s->pidfd);
     s->pidfd = -1;
@@ -224,7 +224,7 @@ void wp_proc_reap_now(wp_slot_t *s) {
 
 /* ---- a generation's handles -------------------------------------------------- */
 
-void wp_proc_handle_closed(uv_handle_t *h) {
+void wpi_proc_handle_closed(uv_handle_t *h) {
   wp_slot_t *s = h->data;
   if (h == (uv_handle_t *)&s->exitw && s->pidfd >= 0) {
     close(s->pidfd);
@@ -233,21 +233,21 @@ void wp_proc_handle_closed(uv_handle_t *h) {
   if (--s->handles == 0 && s->reaped) s->pool->on_gone(s);
 }
 
-void wp_proc_close(uv_handle_t *h, bool *open) {
+void wpi_proc_close(uv_handle_t *h, bool *open) {
   if (!*open) return;
   *open = false;
-  uv_close(h, wp_proc_handle_closed);
+  uv_close(h, wpi_proc_handle_closed);
 }
 
 /* ---- signals ------------------------------------------------------------------ */
 
-void wp_proc_signal_group(wp_slot_t *s, int sig) {
+void wpi_proc_signal_group(wp_slot_t *s, int sig) {
   if (s->tl.pid > 0 && !s->reaped) kill(-s->tl.pid, sig);
 }
 
 /* The caller checked the process is still our unreaped child, so neither
  * the pidfd nor, without one, its pid can name a stranger that reused it. */
-int wp_proc_signal(wp_slot_t *s, int sig) {
+int wpi_proc_signal(wp_slot_t *s, int sig) {
   if (s->pidfd >= 0 && syscall(SYS_pidfd_send_signal, s->pidfd, sig, NULL, 0) == 0)
     return 0;
   if (s->pidfd >= 0 && errno != ENOSYS) return WP_EIO;

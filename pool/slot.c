@@ -31,7 +31,7 @@
 
 #define MS (1000000ull)
 
-uint64_t wp_rand(wp_pool_t *p) {
+uint64_t wpi_rand(wp_pool_t *p) {
   p->rng ^= p->rng << 13;
   p->rng ^= p->rng >> 7;
   p->rng ^= p->rng << 17;
@@ -45,7 +45,7 @@ static bool slot_has_room(const wp_slot_t *s) {
          s->inflight.len < (size_t)s->pool->opts.max_inflight;
 }
 
-void wp_slot_avail_insert(wp_slot_t *s, bool front) {
+void wpi_slot_avail_insert(wp_slot_t *s, bool front) {
   wp_pool_t *p = s->pool;
   if (s->in_avail || !slot_has_room(s)) return;
   s->in_avail = true;
@@ -61,7 +61,7 @@ void wp_slot_avail_insert(wp_slot_t *s, bool front) {
   p->avail_tail = s;
 }
 
-void wp_slot_avail_remove(wp_slot_t *s) {
+void wpi_slot_avail_remove(wp_slot_t *s) {
   wp_pool_t *p = s->pool;
   if (!s->in_avail) return;
   wp_slot_t **pp = &p->avail_head, *prev = NULL;
@@ -75,7 +75,7 @@ void wp_slot_avail_remove(wp_slot_t *s) {
   s->avail_next = NULL;
 }
 
-wp_slot_t *wp_slot_avail_pop(wp_pool_t *p) {
+wp_slot_t *wpi_slot_avail_pop(wp_pool_t *p) {
   while (p->avail_head) {
     wp_slot_t *s = p->avail_head;
     p->avail_head = s->avail_next;
@@ -102,14 +102,14 @@ static void slot_set(wp_slot_t *s, slot_state_t to, uv_timer_cb cb, uint64_t ms)
   s->state = to;
   if (was && !is) p->ready_count--;
   if (is && !was) p->ready_count++;
-  if (is && !s->suspect) wp_slot_avail_insert(s, false);
-  else wp_slot_avail_remove(s);
+  if (is && !s->suspect) wpi_slot_avail_insert(s, false);
+  else wpi_slot_avail_remove(s);
   if (cb == timer_keep) return;
   if (cb) uv_timer_start(&s->timer, cb, ms, 0);
   else uv_timer_stop(&s->timer);
 }
 
-void wp_slot_timer(wp_slot_t *s, uv_timer_cb cb, uint64_t ms) {
+void wpi_slot_timer(wp_slot_t *s, uv_timer_cb cb, uint64_t ms) {
   slot_set(s, s->state, cb, ms);
 }
 
@@ -118,7 +118,7 @@ void wp_slot_timer(wp_slot_t *s, uv_timer_cb cb, uint64_t ms) {
 static void slot_exited(wp_slot_t *s);
 static void slot_down(wp_slot_t *s);
 
-void wp_slots_init(wp_pool_t *p) {
+void wpi_slots_init(wp_pool_t *p) {
   int size = p->opts.size;
   for (int i = 0; i < p->nslots; i++) {
     wp_slot_t *s = &p->slots[i];
@@ -133,7 +133,7 @@ void wp_slots_init(wp_pool_t *p) {
   p->on_gone = slot_down;
 }
 
-void wp_slot_free(wp_slot_t *s) {
+void wpi_slot_free(wp_slot_t *s) {
   wp_frame_decoder_free(&s->dec);
   free(s->rbuf);
   free(s->wbuf);
@@ -146,7 +146,7 @@ static uint64_t requests_limit(wp_pool_t *p) {
   const wp_options_t *o = &p->opts;
   if (!o->max_requests) return 0;
   return o->max_requests + (o->max_requests_jitter
-                                ? wp_rand(p) % (o->max_requests_jitter + 1)
+                                ? wpi_rand(p) % (o->max_requests_jitter + 1)
                                 : 0);
 }
 
@@ -159,7 +159,7 @@ static int open_pipes(wp_slot_t *s, const wp_proc_t *pr) {
   s->in_open = s->out_open = true;
   int rc1 = uv_pipe_open(&s->in, pr->fd_in);
   int rc2 = uv_pipe_open(&s->out, pr->fd_out);
-  int rc3 = pr->fd_err >= 0 ? wp_stderr_open(s, pr->fd_err) : 0;
+  int rc3 = pr->fd_err >= 0 ? wpi_stderr_open(s, pr->fd_err) : 0;
   if (rc1) close(pr->fd_in);
   if (rc2) close(pr->fd_out);
   return rc1 || rc2 || rc3 ? WP_EIO : 0;
@@ -168,7 +168,7 @@ static int open_pipes(wp_slot_t *s, const wp_proc_t *pr) {
 static void on_start_timeout(uv_timer_t *t) {
   wp_slot_t *s = t->data;
   if (s->state == SLOT_STARTING || s->state == SLOT_CONNECTING)
-    wp_slot_fail(s, WP_ESTART_TIMEOUT);
+    wpi_slot_fail(s, WP_ESTART_TIMEOUT);
 }
 
 /* Resets what a generation keeps, for the next one. */
@@ -198,17 +198,17 @@ static void new_generation(wp_slot_t *s) {
   wp_frame_decoder_init(&s->dec, p->opts.max_frame);
 }
 
-int wp_slot_spawn(wp_slot_t *s) {
+int wpi_slot_spawn(wp_slot_t *s) {
   wp_pool_t *p = s->pool;
   new_generation(s);
   char buf[128]; /* the transport's arguments live on this stack frame */
   if (p->link->args) p->link->args(s, p->argv + p->argc, buf, sizeof buf);
   wp_proc_t pr;
-  int rc = wp_spawn(p->argv, p->opts.cpus, p->opts.ncpus, p->opts.capture_stderr != 0, &pr);
+  int rc = wpi_spawn(p->argv, p->opts.cpus, p->opts.ncpus, p->opts.capture_stderr != 0, &pr);
   p->argv[p->argc] = NULL;
   if (rc) {
     s->fail_err = rc;
-    wp_fault_record(s, rc);
+    wpi_fault_record(s, rc);
     return rc;
   }
   s->tl.started = wp_now_ns();
@@ -219,26 +219,26 @@ int wp_slot_spawn(wp_slot_t *s) {
   rc = open_pipes(s, &pr);
   /* The exit watch starts even if a pipe failed: the slot only goes DOWN
    * once the process is reaped. */
-  int wrc = wp_proc_watch(s);
+  int wrc = wpi_proc_watch(s);
   if (rc == 0) rc = wrc;
   if (rc == 0) rc = p->link->start(s);
   if (rc == 0) return 0;
-  if (wrc) wp_proc_reap_now(s); /* nothing will tell us it exited */
-  wp_slot_fail(s, rc);
+  if (wrc) wpi_proc_reap_now(s); /* nothing will tell us it exited */
+  wpi_slot_fail(s, rc);
   return 0;
 }
 
-void wp_slot_launch(wp_slot_t *s) {
-  if (wp_slot_spawn(s)) slot_down(s);
+void wpi_slot_launch(wp_slot_t *s) {
+  if (wpi_slot_spawn(s)) slot_down(s);
 }
 
 /* ---- up -------------------------------------------------------------------- */
 
-void wp_slot_connecting(wp_slot_t *s) {
+void wpi_slot_connecting(wp_slot_t *s) {
   slot_set(s, SLOT_CONNECTING, timer_keep, 0); /* the start timeout runs on */
 }
 
-void wp_slot_ready(wp_slot_t *s) {
+void wpi_slot_ready(wp_slot_t *s) {
   s->tl.ready = wp_now_ns();
   slot_set(s, SLOT_READY, NULL, 0);
   s->pool->on_ready(s);
@@ -247,9 +247,9 @@ void wp_slot_ready(wp_slot_t *s) {
 /* ---- going down -------------------------------------------------------------- */
 
 static void close_pipes(wp_slot_t *s) {
-  wp_proc_close((uv_handle_t *)&s->in, &s->in_open);
-  wp_proc_close((uv_handle_t *)&s->out, &s->out_open);
-  wp_stderr_close(s);
+  wpi_proc_close((uv_handle_t *)&s->in, &s->in_open);
+  wpi_proc_close((uv_handle_t *)&s->out, &s->out_open);
+  wpi_stderr_close(s);
 }
 
 /* What the calls still on a closing worker get when it goes: the pool is
@@ -269,14 +269,14 @@ static void link_teardown(wp_slot_t *s) {
  * every handle is closed. While the pool starts, any slot's failure, even
  * after its Hello, fails the start (pool.c's on_fail): slots restart only
  * in a running pool, so a start that waited for this one would never end. */
-void wp_slot_fail(wp_slot_t *s, int err) {
+void wpi_slot_fail(wp_slot_t *s, int err) {
   if (s->state == SLOT_FAILING || s->state == SLOT_DOWN) return;
   slot_set(s, SLOT_FAILING, NULL, 0);
   s->fail_err = err;
-  wp_stderr_close(s); /* its last words, before they are recorded */
-  wp_fault_record(s, err);
+  wpi_stderr_close(s); /* its last words, before they are recorded */
+  wpi_fault_record(s, err);
   link_teardown(s);
-  wp_proc_signal_group(s, SIGKILL);
+  wpi_proc_signal_group(s, SIGKILL);
   close_pipes(s);
   s->pool->on_fail(s, err);
 }
@@ -287,16 +287,16 @@ void wp_slot_fail(wp_slot_t *s, int err) {
  * ended like a crash (restarted with backoff, counted for intensity); its
  * other in-flight calls fail with WP_EWORKER_EXITED or are retried once
  * when idempotent. */
-void wp_slot_overran(wp_slot_t *s) {
+void wpi_slot_overran(wp_slot_t *s) {
   if (s->state == SLOT_FAILING || s->state == SLOT_DOWN) return;
   s->pool->stats.timeout_kills++;
   s->overran = true;
-  wp_slot_fail(s, WP_EWORKER_EXITED);
+  wpi_slot_fail(s, WP_EWORKER_EXITED);
 }
 
 static void on_link_grace(uv_timer_t *t) {
   wp_slot_t *s = t->data;
-  wp_slot_fail(s, WP_ETRANSPORT);
+  wpi_slot_fail(s, WP_ETRANSPORT);
 }
 
 /* A transport's call failed with a broken link while waitpid does not yet
@@ -306,19 +306,19 @@ static void on_link_grace(uv_timer_t *t) {
  * WP_EWORKER_EXITED; a process still there after the grace means the link
  * itself broke (WP_ETRANSPORT). Its calls stay in flight until then, to be
  * failed or retried together. */
-void wp_slot_suspect(wp_slot_t *s) {
+void wpi_slot_suspect(wp_slot_t *s) {
   if (s->suspect || s->state == SLOT_FAILING || s->state == SLOT_DOWN) return;
   s->suspect = true;
   slot_set(s, s->state, on_link_grace, 100);
 }
 
 static void close_stdin(wp_slot_t *s) {
-  wp_proc_close((uv_handle_t *)&s->in, &s->in_open);
+  wpi_proc_close((uv_handle_t *)&s->in, &s->in_open);
 }
 
 /* Asks one slot to leave: EOF on its stdin (its in-flight pipe replies may
  * still arrive during the pool's stop grace). A failing one goes anyway. */
-void wp_slot_stop(wp_slot_t *s) {
+void wpi_slot_stop(wp_slot_t *s) {
   if (s->state == SLOT_DOWN || s->state == SLOT_FAILING) {
     uv_timer_stop(&s->timer);
     return;
@@ -327,31 +327,31 @@ void wp_slot_stop(wp_slot_t *s) {
   close_stdin(s);
 }
 
-void wp_slot_retire(wp_slot_t *s) {
+void wpi_slot_retire(wp_slot_t *s) {
   slot_set(s, SLOT_CLOSING, timer_keep, 0);
-  if (s->inflight.len == 0) wp_slot_drained(s);
+  if (s->inflight.len == 0) wpi_slot_drained(s);
 }
 
 static void on_retire_grace(uv_timer_t *t) {
-  wp_proc_signal_group(t->data, SIGKILL);
+  wpi_proc_signal_group(t->data, SIGKILL);
 }
 
 /* Nothing pending on its link: close that before the worker goes, then
  * stdin EOF, and SIGKILL stop_grace_ns later if it lingers. */
-void wp_slot_drained(wp_slot_t *s) {
+void wpi_slot_drained(wp_slot_t *s) {
   link_teardown(s);
   close_stdin(s);
   slot_set(s, SLOT_CLOSING, on_retire_grace, s->pool->opts.stop_grace_ns / MS);
 }
 
-void wp_slot_out_eof(wp_slot_t *s) {
-  wp_proc_close((uv_handle_t *)&s->out, &s->out_open);
+void wpi_slot_out_eof(wp_slot_t *s) {
+  wpi_proc_close((uv_handle_t *)&s->out, &s->out_open);
   s->pool->on_fail(s, closing_err(s));
 }
 
 /* proc.c reaped the worker: its generation ends. */
 static void slot_exited(wp_slot_t *s) {
-  wp_fault_exited(s);
+  wpi_fault_exited(s);
   s->pool->stats.worker_exits++;
   /* Replies it wrote just before exiting are still in the pipe: take them
    * before declaring the rest lost. */
@@ -361,9 +361,9 @@ static void slot_exited(wp_slot_t *s) {
     link_teardown(s);
     s->pool->on_fail(s, closing_err(s));
   } else {
-    wp_slot_fail(s, s->tl.hello ? WP_EWORKER_EXITED : WP_EHELLO);
+    wpi_slot_fail(s, s->tl.hello ? WP_EWORKER_EXITED : WP_EHELLO);
   }
-  wp_proc_unwatch(s);
+  wpi_proc_unwatch(s);
 }
 
 /* Reaped, every handle closed: the generation is over. */
