@@ -121,7 +121,7 @@ bool wpi_overrun_seen_late(const wp_call_t *c, uint64_t seen) {
  * was just read (drain_late), so it really still holds the request. A
  * gRPC worker's reply may still sit in gRPC's buffers when the supervisor
  * was stalled, so a limit judged late is left to gRPC's own deadline,
- * whose completion (received on time or not) judges it in link.c. */
+ * whose completion (received on time or not) judges it in link_grpc.c. */
 static void overran(wp_call_t *c, uint64_t now) {
   if (c->pool->link->judges_late_overrun && wpi_overrun_seen_late(c, now)) return;
   wpi_slot_overran(c->slot);
