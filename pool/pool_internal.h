@@ -86,15 +86,23 @@ struct wp_call {
 struct wp_slot {
   wp_pool_t *pool;
   int index;
+  /* slot.c: its state (changed only there), role and timer */
   slot_state_t state;
+  slot_role_t role;
+  wp_slot_t *twin;         /* the other host of the same logical slot */
+  bool recycle_due;        /* CURRENT: replace me when the twin is free */
+  bool suspect;            /* the transport doubts the link (wpi_slot_suspect):
+                            * no new work, fails soon */
+  bool overran;            /* killed by kill_on_timeout */
+  int fail_err;            /* why it went down (WP_E*), 0 on a clean stop */
+  uv_timer_t timer;        /* start timeout, link or retire grace, restart backoff */
+  uint64_t backoff_ns;     /* next restart delay */
   wp_timeline_t tl;
+  /* proc.c: the process and its generation's handles */
   int pidfd;
   bool reaped;             /* waited for: the pid is gone */
   int exit_status;         /* wait status once reaped */
-  int fail_err;            /* why it went down (WP_E*), 0 on a clean stop */
   int handles;             /* open libuv handles of this generation */
-  uv_pipe_t in;            /* worker's stdin: we write requests */
-  uv_pipe_t out;           /* worker's stdout: Hello and replies */
   /* How its exit is seen: its pidfd turning readable or, where
    * pidfd_open does not exist (Linux < 5.3, valgrind 3.19), a timer that
    * polls waitpid every EXIT_POLL_MS. */
@@ -102,29 +110,28 @@ struct wp_slot {
     uv_poll_t poll;
     uv_timer_t tick;
   } exitw;
-  uv_timer_t timer;        /* start timeout, stop grace, restart backoff */
-  bool in_open, out_open, exitw_open;
+  bool exitw_open;
+  /* its stdio: stdout read by link.c (the Hello, pipe replies), stdin
+   * written by link_pipe.c */
+  uv_pipe_t in;            /* worker's stdin: we write requests */
+  uv_pipe_t out;           /* worker's stdout: Hello and replies */
+  bool in_open, out_open;
   wp_frame_decoder_t dec;
   uint8_t *rbuf;           /* read buffer handed to libuv */
   uint8_t *wbuf;           /* a request's frame, packed before writing */
   size_t wcap;
-  call_list_t inflight;    /* calls sent to this worker, oldest first */
-  wp_slot_t *avail_next;   /* in pool->avail (has spare capacity) */
-  bool in_avail;
   uint32_t proto_version;  /* from this generation's Hello */
   char *methods;           /* its Hello's method names (wp_hello_t.methods) */
   uint32_t nmethods;
-  uint64_t backoff_ns;     /* next restart delay */
+  /* dispatch.c: its calls; slot.c: its place in the available list */
+  call_list_t inflight;    /* calls sent to this worker, oldest first */
+  wp_slot_t *avail_next;   /* in pool->avail (has spare capacity) */
+  bool in_avail;
+  bool drain_due;          /* a deadline passed: read its pipe first */
   uint64_t served;         /* requests answered by this generation */
   uint64_t sent;           /* requests dispatched to this generation */
   uint64_t max_requests;   /* this generation's recycling limit, 0 = none */
-  slot_role_t role;
-  wp_slot_t *twin;         /* the other host of the same logical slot */
-  bool recycle_due;        /* CURRENT: replace me when the twin is free */
-  bool suspect;            /* the transport doubts the link (wpi_slot_suspect):
-                            * no new work, fails soon */
-  bool overran;            /* killed by kill_on_timeout */
-  bool drain_due;          /* a deadline passed: read its pipe first */
+  /* fault.c and stderr.c: what it said */
   uint8_t head[48];        /* its first stdout bytes (shown if not a Hello) */
   uint8_t head_len;
   uv_pipe_t err;           /* its stderr (capture_stderr) */
