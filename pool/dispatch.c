@@ -4,7 +4,13 @@
  *
  * A call is owned by the pool from wp_pool_call until its callback ran AND
  * no transport still refers to it (a gRPC call in the completion queue);
- * wp_call_complete runs the callback once, wp_call_release frees.
+ * wpi_call_complete runs the callback once, wpi_call_release frees.
+ *
+ * Owns: the queue, the deadline heap, a call's life. May call: link.c (send,
+ * drain: the request/response pair, the one two-way dependency in pool/),
+ * recycle.c (a worker's request limit), slot.c (checkout from the available
+ * list, failing or draining a slot); the transport's own file only through
+ * p->link.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -15,7 +21,7 @@
 
 /* ---- call lists ------------------------------------------------------ */
 
-void call_list_push(call_list_t *l, wp_call_t *c) {
+void wpi_call_list_push(call_list_t *l, wp_call_t *c) {
   c->next = NULL;
   c->prev = l->tail;
   if (l->tail) l->tail->next = c;
@@ -24,7 +30,7 @@ void call_list_push(call_list_t *l, wp_call_t *c) {
   l->len++;
 }
 
-void call_list_push_front(call_list_t *l, wp_call_t *c) {
+void wpi_call_list_push_front(call_list_t *l, wp_call_t *c) {
   c->prev = NULL;
   c->next = l->head;
   if (l->head) l->head->prev = c;
@@ -33,7 +39,7 @@ void call_list_push_front(call_list_t *l, wp_call_t *c) {
   l->len++;
 }
 
-void call_list_remove(call_list_t *l, wp_call_t *c) {
+void wpi_call_list_remove(call_list_t *l, wp_call_t *c) {
   if (c->prev) c->prev->next = c->next;
   else l->head = c->next;
   if (c->next) c->next->prev = c->prev;
@@ -90,7 +96,7 @@ static int deadline_add(wp_call_t *c) {
   return 0;
 }
 
-void wp_deadline_remove(wp_call_t *c) {
+void wpi_deadline_remove(wp_call_t *c) {
   wp_pool_t *p = c->pool;
   size_t i = c->heap_idx;
   if (i == SIZE_MAX) return;
@@ -106,7 +112,7 @@ void wp_deadline_remove(wp_call_t *c) {
 /* Stalls shorter than this pass for timer and scheduling delay. */
 #define LATE_SLACK_NS (100ull * 1000 * 1000)
 
-bool wp_overrun_seen_late(const wp_call_t *c, uint64_t seen) {
+bool wpi_overrun_seen_late(const wp_call_t *c, uint64_t seen) {
   uint64_t slack = c->timeout / 4 > LATE_SLACK_NS ? c->timeout / 4 : LATE_SLACK_NS;
   return seen > c->dispatched + c->timeout + slack;
 }
@@ -115,10 +121,10 @@ bool wp_overrun_seen_late(const wp_call_t *c, uint64_t seen) {
  * was just read (drain_late), so it really still holds the request. A
  * gRPC worker's reply may still sit in gRPC's buffers when the supervisor
  * was stalled, so a limit judged late is left to gRPC's own deadline,
- * whose completion (received on time or not) judges it in link.c. */
+ * whose completion (received on time or not) judges it in link_grpc.c. */
 static void overran(wp_call_t *c, uint64_t now) {
-  if (c->pool->opts.transport == WP_TRANSPORT_GRPC && wp_overrun_seen_late(c, now)) return;
-  wp_slot_overran(c->slot);
+  if (c->pool->link->judges_late_overrun && wpi_overrun_seen_late(c, now)) return;
+  wpi_slot_overran(c->slot);
 }
 
 /* kill_on_timeout: the caller has its WP_ETIMEDOUT; the worker is judged
@@ -140,7 +146,7 @@ static void overrun_watch(wp_call_t *c, uint64_t now) {
 static void overrun_unwatch(wp_call_t *c) {
   if (!c->overrun_check) return;
   c->overrun_check = false;
-  wp_deadline_remove(c);
+  wpi_deadline_remove(c);
 }
 
 /* Marks the slots holding a call whose deadline (the caller's, or the
@@ -149,7 +155,7 @@ static void overrun_unwatch(wp_call_t *c) {
 static void mark_late(wp_pool_t *p, size_t i, uint64_t now, bool *any) {
   if (i >= p->heap_len || p->heap[i]->deadline > now) return;
   wp_slot_t *s = p->heap[i]->slot;
-  if (s && !s->failed) *any = s->drain_due = true;
+  if (s && s->state != SLOT_FAILING) *any = s->drain_due = true;
   mark_late(p, 2 * i + 1, now, any);
   mark_late(p, 2 * i + 2, now, any);
 }
@@ -165,13 +171,13 @@ static bool drain_late(wp_pool_t *p, uint64_t now) {
   bool any = false;
   mark_late(p, 0, now, &any);
   if (!any) return false;
-  if (p->grpc) wp_grpc_client_flush(p->grpc);
+  if (p->link->flush) p->link->flush(p);
   for (int i = 0; i < p->nslots; i++) {
     wp_slot_t *s = &p->slots[i];
     if (!s->drain_due) continue;
     s->drain_due = false;
-    if (!s->failed && s->out_open && p->opts.transport == WP_TRANSPORT_PIPE)
-      wp_link_drain(s);
+    if (s->state != SLOT_FAILING && s->out_open && p->link->replies_on_stdout)
+      wpi_link_drain(s);
   }
   return true;
 }
@@ -182,25 +188,25 @@ static void on_deadline(uv_timer_t *t) {
   bool drained = drain_late(p, now);
   while (p->heap_len > 0 && p->heap[0]->deadline <= now) {
     wp_call_t *c = p->heap[0];
-    wp_deadline_remove(c);
+    wpi_deadline_remove(c);
     if (c->overrun_check) { /* still on its worker (detach unwatches) */
       c->overrun_check = false;
       overran(c, now);
     } else if (!c->slot) { /* still queued */
-      call_list_remove(&p->queue, c);
-      wp_call_complete(c, WP_ETIMEDOUT, NULL, 0, -1);
-      wp_call_release(c);
+      wpi_call_list_remove(&p->queue, c);
+      wpi_call_complete(c, WP_ETIMEDOUT, NULL, 0, -1);
+      wpi_call_release(c);
     } else {
       /* In flight: answer the caller now. The worker still owes a reply;
        * the call stays on the slot (counting against its capacity) until
        * that reply or the worker's end releases it. */
-      wp_call_complete(c, WP_ETIMEDOUT, NULL, 0, c->slot->index);
+      wpi_call_complete(c, WP_ETIMEDOUT, NULL, 0, c->slot->index);
       overrun_watch(c, now);
     }
   }
   deadline_arm(p);
   /* The replies read above freed workers no read event will announce. */
-  if (drained) wp_dispatch(p);
+  if (drained) wpi_dispatch(p);
 }
 
 static void deadline_arm(wp_pool_t *p) {
@@ -217,7 +223,7 @@ static void deadline_arm(wp_pool_t *p) {
   uv_timer_start(&p->deadline_timer, on_deadline, ms, 0);
 }
 
-int wp_deadline_init(wp_pool_t *p) {
+int wpi_deadline_init(wp_pool_t *p) {
   int rc = uv_timer_init(p->loop, &p->deadline_timer);
   if (rc) return WP_EIO;
   p->deadline_timer.data = p;
@@ -230,14 +236,14 @@ int wp_deadline_init(wp_pool_t *p) {
 static void complete(wp_call_t *c, int err, const wp_reply_t *r) {
   if (c->completed) return;
   c->completed = true;
-  wp_deadline_remove(c);
+  wpi_deadline_remove(c);
   wp_pool_t *p = c->pool;
   if (err) p->stats.errors++;
   else p->stats.replies++;
   c->cb(p, err, r, c->arg);
 }
 
-void wp_call_complete(wp_call_t *c, int err, const uint8_t *payload,
+void wpi_call_complete(wp_call_t *c, int err, const uint8_t *payload,
                       size_t len, int slot) {
   /* Never NULL, even when empty: callers may memcpy it unconditionally. */
   wp_reply_t r = {.payload = payload ? payload : (const uint8_t *)"",
@@ -256,7 +262,7 @@ static void count_times(wp_stats_t *st, const wp_reply_t *r) {
   if (service > st->service_ns_max) st->service_ns_max = service;
 }
 
-void wp_call_answer(wp_call_t *c, int err, wp_reply_t *r) {
+void wpi_call_answer(wp_call_t *c, int err, wp_reply_t *r) {
   if (c->completed) return; /* timed out already: its times are not counted */
   r->queued = c->submitted;
   r->sent = c->dispatched;
@@ -268,85 +274,36 @@ void wp_call_answer(wp_call_t *c, int err, wp_reply_t *r) {
 }
 
 /* Frees a call once its callback ran and no transport refers to it. */
-void wp_call_release(wp_call_t *c) {
+void wpi_call_release(wp_call_t *c) {
   if (c->completed && c->transport_refs == 0 && !c->slot) free(c);
 }
 
-/* ---- checkout: slots with spare capacity ------------------------------ */
-
-static bool slot_has_room(const wp_slot_t *s) {
-  return s->state == SLOT_READY && !s->suspect &&
-         s->inflight.len < (size_t)s->pool->opts.max_inflight;
-}
-
-static void avail_insert(wp_slot_t *s, bool front) {
-  wp_pool_t *p = s->pool;
-  if (s->in_avail || !slot_has_room(s)) return;
-  s->in_avail = true;
-  if (front) {
-    s->avail_next = p->avail_head;
-    p->avail_head = s;
-    if (!p->avail_tail) p->avail_tail = s;
-    return;
-  }
-  s->avail_next = NULL;
-  if (p->avail_tail) p->avail_tail->avail_next = s;
-  else p->avail_head = s;
-  p->avail_tail = s;
-}
-
-void wp_slot_avail_update(wp_slot_t *s) { avail_insert(s, false); }
-
-void wp_slot_avail_remove(wp_slot_t *s) {
-  wp_pool_t *p = s->pool;
-  if (!s->in_avail) return;
-  wp_slot_t **pp = &p->avail_head, *prev = NULL;
-  while (*pp && *pp != s) {
-    prev = *pp;
-    pp = &(*pp)->avail_next;
-  }
-  if (*pp) *pp = s->avail_next;
-  if (p->avail_tail == s) p->avail_tail = prev;
-  s->in_avail = false;
-  s->avail_next = NULL;
-}
-
-static wp_slot_t *avail_pop(wp_pool_t *p) {
-  while (p->avail_head) {
-    wp_slot_t *s = p->avail_head;
-    p->avail_head = s->avail_next;
-    if (!p->avail_head) p->avail_tail = NULL;
-    s->in_avail = false;
-    s->avail_next = NULL;
-    if (slot_has_room(s)) return s;
-  }
-  return NULL;
-}
+/* ---- checkout ------------------------------------------------------------ */
 
 /* Moves queued calls onto workers while both exist. A slot with room left
  * goes back to the tail, so pipelined load spreads evenly. */
-void wp_dispatch(wp_pool_t *p) {
+void wpi_dispatch(wp_pool_t *p) {
   while (p->queue.head && p->state == POOL_RUNNING) {
-    wp_slot_t *s = avail_pop(p);
+    wp_slot_t *s = wpi_slot_avail_pop(p);
     if (!s) return;
     wp_call_t *c = p->queue.head;
-    call_list_remove(&p->queue, c);
+    wpi_call_list_remove(&p->queue, c);
     c->slot = s;
-    call_list_push(&s->inflight, c);
+    wpi_call_list_push(&s->inflight, c);
     c->dispatched = wp_now_ns();
-    int rc = wp_link_send(s, c);
+    int rc = wpi_link_send(s, c);
     if (rc) {
       /* The link is broken: c goes back to the front of the line (its
        * callback must not run inside the wp_pool_call that queued it) and
        * the slot goes down. */
-      call_list_remove(&s->inflight, c);
+      wpi_call_list_remove(&s->inflight, c);
       c->slot = NULL;
-      call_list_push_front(&p->queue, c);
-      wp_slot_fail(s, rc);
+      wpi_call_list_push_front(&p->queue, c);
+      wpi_slot_fail(s, rc);
       continue;
     }
-    if (++s->sent == s->max_requests) wp_slot_recycle(s);
-    wp_slot_avail_update(s);
+    if (++s->sent == s->max_requests) wpi_slot_recycle(s);
+    wpi_slot_avail_insert(s, false);
   }
 }
 
@@ -358,29 +315,28 @@ void wp_dispatch(wp_pool_t *p) {
  * workers at one request in flight, round robin cost 27 % of the rate on
  * one CPU (pipe 171k vs 235k req/s with one worker) and 23 % unpinned
  * (gRPC 8.6k vs 11.2k). */
-void wp_slot_detach(wp_slot_t *s, wp_call_t *c) {
-  call_list_remove(&s->inflight, c);
+void wpi_slot_detach(wp_slot_t *s, wp_call_t *c) {
+  wpi_call_list_remove(&s->inflight, c);
   c->slot = NULL;
   overrun_unwatch(c);
-  avail_insert(s, true);
-  if (s->role == ROLE_RETIRING && s->state == SLOT_CLOSING && !s->failed &&
-      s->inflight.len == 0)
-    wp_slot_drained(s);
+  wpi_slot_avail_insert(s, true);
+  if (s->role == ROLE_RETIRING && s->state == SLOT_CLOSING && s->inflight.len == 0)
+    wpi_slot_drained(s);
 }
 
 /* ---- failure paths ------------------------------------------------------ */
 
-static void on_kick(uv_timer_t *t) { wp_dispatch(t->data); }
+static void on_kick(uv_timer_t *t) { wpi_dispatch(t->data); }
 
-void wp_dispatch_soon(wp_pool_t *p) {
+void wpi_dispatch_soon(wp_pool_t *p) {
   if (p->state == POOL_RUNNING) uv_timer_start(&p->kick_timer, on_kick, 0, 0);
 }
 
-void wp_slot_fail_inflight(wp_slot_t *s, int err) {
+void wpi_slot_fail_inflight(wp_slot_t *s, int err) {
   wp_pool_t *p = s->pool;
   wp_call_t *c;
   while ((c = s->inflight.head) != NULL) {
-    call_list_remove(&s->inflight, c);
+    wpi_call_list_remove(&s->inflight, c);
     c->slot = NULL;
     overrun_unwatch(c);
     bool retry = !c->completed && c->req.idempotent && c->retries == 0 &&
@@ -388,23 +344,23 @@ void wp_slot_fail_inflight(wp_slot_t *s, int err) {
     if (retry) {
       /* At the front: it was already first in line once. */
       c->retries++;
-      call_list_push_front(&p->queue, c);
+      wpi_call_list_push_front(&p->queue, c);
       /* Another worker may be idle right now: don't wait for an unrelated
        * event (or this slot's restart) to send it. */
-      wp_dispatch_soon(p);
+      wpi_dispatch_soon(p);
       continue;
     }
-    wp_call_complete(c, err, NULL, 0, s->index);
-    wp_call_release(c);
+    wpi_call_complete(c, err, NULL, 0, s->index);
+    wpi_call_release(c);
   }
 }
 
-void wp_fail_queue(wp_pool_t *p, int err) {
+void wpi_fail_queue(wp_pool_t *p, int err) {
   wp_call_t *c;
   while ((c = p->queue.head) != NULL) {
-    call_list_remove(&p->queue, c);
-    wp_call_complete(c, err, NULL, 0, -1);
-    wp_call_release(c);
+    wpi_call_list_remove(&p->queue, c);
+    wpi_call_complete(c, err, NULL, 0, -1);
+    wpi_call_release(c);
   }
 }
 
@@ -449,7 +405,7 @@ int wp_pool_call(wp_pool_t *p, const wp_request_t *req, wp_reply_cb cb,
     }
   }
   p->stats.calls++;
-  call_list_push(&p->queue, c);
-  wp_dispatch(p);
+  wpi_call_list_push(&p->queue, c);
+  wpi_dispatch(p);
   return 0;
 }

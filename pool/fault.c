@@ -8,6 +8,9 @@
  * the Hello is the most common mistake in a real worker). The sentence is
  * written only when wp_pool_last_error asks, so the exit status, known
  * later than the failure, is in it if the process was reaped by then.
+ *
+ * Owns: p->faults and wp_pool_last_error. May call: stderr.c (the last
+ * line), errors.c.
  */
 #include <ctype.h>
 #include <signal.h>
@@ -19,14 +22,14 @@
 #include "pool_internal.h"
 #include "proto.h"
 
-void wp_fault_stdout(wp_slot_t *s, const uint8_t *data, size_t n) {
+void wpi_fault_stdout(wp_slot_t *s, const uint8_t *data, size_t n) {
   size_t room = sizeof s->head - s->head_len;
   if (n > room) n = room;
   memcpy(s->head + s->head_len, data, n);
   s->head_len = (uint8_t)(s->head_len + n);
 }
 
-void wp_fault_record(wp_slot_t *s, int err) {
+void wpi_fault_record(wp_slot_t *s, int err) {
   wp_pool_t *p = s->pool;
   if (!err || !p->faults) return;
   wp_fault_t *f = &p->faults[s->index];
@@ -35,14 +38,14 @@ void wp_fault_record(wp_slot_t *s, int err) {
                     .starting = p->state == POOL_STARTING, .reaped = s->reaped,
                     .status = s->exit_status, .head_len = s->head_len};
   memcpy(f->head, s->head, s->head_len);
-  f->errline_len = (uint16_t)wp_stderr_last(s, f->errline, sizeof f->errline);
+  f->errline_len = (uint16_t)wpi_stderr_last(s, f->errline, sizeof f->errline);
   /* The failure that ended a start (or failed the pool) is the one to
    * show for it: later ones do not replace it. */
   if (p->fault_slot < 0 || p->state == POOL_STARTING || p->state == POOL_RUNNING)
     p->fault_slot = s->index;
 }
 
-void wp_fault_exited(wp_slot_t *s) {
+void wpi_fault_exited(wp_slot_t *s) {
   wp_pool_t *p = s->pool;
   if (!p->faults) return;
   wp_fault_t *f = &p->faults[s->index];

@@ -8,6 +8,10 @@
  * completion that piled up meanwhile. The loop side counts the operations
  * it has outstanding (live_ops): the completion queue is shut down only when
  * that count is zero, so no gRPC object outlives grpc_shutdown.
+ *
+ * Owns: the completion queue, its drain thread, channels and calls. May
+ * call: gRPC core, libuv, errors.c; nothing else in pool/ (link_grpc.c is
+ * its only user).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -152,7 +156,7 @@ static int call_result(gcall_t *gc, grpc_slice *reply) {
 
 /* Frees a drained conn. While the client closes, conns stay allocated (and
  * listed) until the client itself is freed, so a conn pointer the caller
- * still holds stays safe to pass to wp_grpc_conn_close until on_closed. */
+ * still holds stays safe to pass to wpi_grpc_conn_close until on_closed. */
 static void conn_release(wp_grpc_conn_t *k) {
   wp_grpc_client_t *c = k->client;
   if (c->closing) return;
@@ -205,7 +209,7 @@ static grpc_call_error start_batch(gcall_t *gc) {
   return grpc_call_start_batch(gc->call, ops, 6, &gc->op, NULL);
 }
 
-int wp_grpc_conn_call(wp_grpc_conn_t *k, const uint8_t *req, size_t len,
+int wpi_grpc_conn_call(wp_grpc_conn_t *k, const uint8_t *req, size_t len,
                       uint64_t timeout_ns, wp_grpc_done_cb done, void *arg) {
   if (!k || !done || (!req && len)) return WP_EINVAL;
   wp_grpc_client_t *c = k->client;
@@ -237,7 +241,7 @@ int wp_grpc_conn_call(wp_grpc_conn_t *k, const uint8_t *req, size_t len,
   return 0;
 }
 
-size_t wp_grpc_conn_pending(const wp_grpc_conn_t *k) { return k ? k->ncalls : 0; }
+size_t wpi_grpc_conn_pending(const wp_grpc_conn_t *k) { return k ? k->ncalls : 0; }
 
 /* ---- conns ------------------------------------------------------------- */
 
@@ -292,7 +296,7 @@ static grpc_channel *channel_create(const char *addr) {
   return ch;
 }
 
-int wp_grpc_conn_open(wp_grpc_client_t *c, const char *addr,
+int wpi_grpc_conn_open(wp_grpc_client_t *c, const char *addr,
                       uint64_t connect_timeout_ns, wp_grpc_ready_cb on_ready,
                       void *arg, wp_grpc_conn_t **out) {
   if (!c || !addr || !*addr || !out) return WP_EINVAL;
@@ -334,7 +338,7 @@ static void conn_shut(wp_grpc_conn_t *k, int err) {
 
 static void maybe_finish(wp_grpc_client_t *c);
 
-void wp_grpc_conn_close(wp_grpc_conn_t *k) {
+void wpi_grpc_conn_close(wp_grpc_conn_t *k) {
   if (!k || k->closing) return;
   wp_grpc_client_t *c = k->client;
   conn_shut(k, WP_ETRANSPORT);
@@ -392,11 +396,11 @@ static int run_handed_off(wp_grpc_client_t *c) {
   return done;
 }
 
-uint64_t wp_grpc_client_received(const wp_grpc_client_t *c) {
+uint64_t wpi_grpc_client_received(const wp_grpc_client_t *c) {
   return c->running_received;
 }
 
-void wp_grpc_client_flush(wp_grpc_client_t *c) {
+void wpi_grpc_client_flush(wp_grpc_client_t *c) {
   if (!c->in_dispatch && !c->async_closing) run_handed_off(c);
 }
 
@@ -410,7 +414,7 @@ static void on_async(uv_async_t *h) {
   }
 }
 
-int wp_grpc_client_new(uv_loop_t *loop, wp_grpc_client_t **out) {
+int wpi_grpc_client_new(uv_loop_t *loop, wp_grpc_client_t **out) {
   if (!loop || !out) return WP_EINVAL;
   wp_grpc_client_t *c = calloc(1, sizeof *c);
   if (!c) return WP_ENOMEM;
@@ -439,7 +443,7 @@ int wp_grpc_client_new(uv_loop_t *loop, wp_grpc_client_t **out) {
   return 0;
 }
 
-void wp_grpc_client_close(wp_grpc_client_t *c, wp_grpc_closed_cb on_closed,
+void wpi_grpc_client_close(wp_grpc_client_t *c, wp_grpc_closed_cb on_closed,
                           void *arg) {
   if (!c || c->closing) return;
   c->closing = 1;

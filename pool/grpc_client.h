@@ -14,8 +14,8 @@
  * Callbacks never run inside the function that registered them.
  *
  * Lifecycle:
- *   wp_grpc_client_new → (conn_open → conn_call* → conn_close)* →
- *   wp_grpc_client_close → on_closed. After on_closed nothing of the client
+ *   wpi_grpc_client_new → (conn_open → conn_call* → conn_close)* →
+ *   wpi_grpc_client_close → on_closed. After on_closed nothing of the client
  *   is left on the loop (no handle, no thread, gRPC shut down).
  */
 #ifndef WP_GRPC_CLIENT_H
@@ -42,29 +42,29 @@ typedef void (*wp_grpc_closed_cb)(void *arg);
 
 /* Initializes gRPC, creates the completion queue, starts the drain thread
  * and registers a uv_async_t on loop (the loop stays alive until
- * wp_grpc_client_close). 0, WP_ENOMEM or WP_EINVAL. */
-int wp_grpc_client_new(uv_loop_t *loop, wp_grpc_client_t **out);
+ * wpi_grpc_client_close). 0, WP_ENOMEM or WP_EINVAL. */
+int wpi_grpc_client_new(uv_loop_t *loop, wp_grpc_client_t **out);
 
-/* Closes every conn not closed yet (as wp_grpc_conn_close would, but their
+/* Closes every conn not closed yet (as wpi_grpc_conn_close would, but their
  * pending calls' done callbacks get WP_ESTOPPED), waits for every gRPC
  * operation to come back, stops the drain thread, closes the async handle
  * and shuts gRPC down (synchronously, on the drain thread); then runs
  * on_closed(arg) on the loop (on_closed may be NULL), after which
  * uv_loop_close can succeed. No on_ready runs after this call. Until
- * on_closed, conn pointers stay valid: wp_grpc_conn_close on them is a
- * no-op and wp_grpc_conn_call returns WP_ESTOPPED. The client and every
+ * on_closed, conn pointers stay valid: wpi_grpc_conn_close on them is a
+ * no-op and wpi_grpc_conn_call returns WP_ESTOPPED. The client and every
  * conn are freed before on_closed runs. Extra calls are ignored. */
-void wp_grpc_client_close(wp_grpc_client_t *c, wp_grpc_closed_cb on_closed,
+void wpi_grpc_client_close(wp_grpc_client_t *c, wp_grpc_closed_cb on_closed,
                           void *arg);
 
 /* Opens a channel to addr ("unix:/path" or "127.0.0.1:port") and starts
  * connecting at once. on_ready(arg, 0) runs once the channel is READY;
  * on_ready(arg, WP_ETRANSPORT) if it fails (TRANSIENT_FAILURE) or is not
  * READY within connect_timeout_ns (0 = 10 s). on_ready runs at most once,
- * never after wp_grpc_conn_close. Calls may be started before READY (gRPC
+ * never after wpi_grpc_conn_close. Calls may be started before READY (gRPC
  * holds them until the connection is up or fails).
  * Returns 0, WP_EINVAL, WP_ENOMEM or WP_ESTOPPED (client closing). */
-int wp_grpc_conn_open(wp_grpc_client_t *c, const char *addr,
+int wpi_grpc_conn_open(wp_grpc_client_t *c, const char *addr,
                       uint64_t connect_timeout_ns, wp_grpc_ready_cb on_ready,
                       void *arg, wp_grpc_conn_t **out);
 
@@ -81,7 +81,7 @@ int wp_grpc_conn_open(wp_grpc_client_t *c, const char *addr,
  * and reply == NULL, rlen == 0 whenever err != 0.
  * Returns 0, or WP_EINVAL / WP_ENOMEM / WP_ESTOPPED (conn or client closing)
  * / WP_ETRANSPORT (gRPC refused the call) and then done never runs. */
-int wp_grpc_conn_call(wp_grpc_conn_t *k, const uint8_t *req, size_t len,
+int wpi_grpc_conn_call(wp_grpc_conn_t *k, const uint8_t *req, size_t len,
                       uint64_t timeout_ns, wp_grpc_done_cb done, void *arg);
 
 /* Cancels the conn's pending calls (their done callbacks run later, never
@@ -91,21 +91,21 @@ int wp_grpc_conn_call(wp_grpc_conn_t *k, const uint8_t *req, size_t len,
  * (unless the client is closing, see above). on_ready never runs after it.
  * Safe to call from inside any callback, including a done callback of
  * this conn. */
-void wp_grpc_conn_close(wp_grpc_conn_t *k);
+void wpi_grpc_conn_close(wp_grpc_conn_t *k);
 
 /* Runs now, on the loop, the completions the drain thread has already
  * handed over (which the next async wake-up would run): for a caller that
  * must see every reply already received before it judges a deadline.
  * Callbacks run inside this call; call it only where that is safe (not
  * from inside a done or ready callback). */
-void wp_grpc_client_flush(wp_grpc_client_t *c);
+void wpi_grpc_client_flush(wp_grpc_client_t *c);
 
 /* Inside a done callback: when the drain thread received that completion
  * from gRPC (wp_now_ns), which may be well before the loop ran it. */
-uint64_t wp_grpc_client_received(const wp_grpc_client_t *c);
+uint64_t wpi_grpc_client_received(const wp_grpc_client_t *c);
 
 /* Number of calls started on k whose done callback has not run yet. */
-size_t wp_grpc_conn_pending(const wp_grpc_conn_t *k);
+size_t wpi_grpc_conn_pending(const wp_grpc_conn_t *k);
 
 #ifdef __cplusplus
 }

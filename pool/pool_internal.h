@@ -1,16 +1,27 @@
 /*
- * pool_internal.h — the supervisor's private state, shared by its modules:
+ * pool_internal.h — the supervisor's private state, shared by its modules.
+ * From the top down (a module calls only those below it, except dispatch
+ * and the transport, which call each other: request and response):
  *
- *   pool.c       lifecycle: start (both modes), slot states, restart, stop
- *   spawn.c      creating a worker process (posix_spawn + pipes + pidfd)
+ *   pool.c       options, new/free, start/stop, the restart policy, accessors;
+ *                the slots' upward events (on_ready, on_fail, on_down) land here
+ *   recycle.c    the recycling policy (max_requests, max_rss_bytes), acted out
+ *                through slot.c
  *   dispatch.c   calls: queue, checkout, deadlines, completing exactly once
- *   link.c       talking to one worker: Hello, request frames, replies
- *                (pipe), and the glue to grpc_client.c (gRPC)
- *   fault.c      what ended a slot's last generation, kept for
- *                wp_pool_last_error
+ *   link.c       the transport's common part: reading a worker's stdout (the
+ *                Hello, pipe replies), encoding requests, sending through the
+ *                ops table; link_pipe.c and link_grpc.c, one per transport
+ *   slot.c       every transition of a slot (state and role), with its ready
+ *                count, available list and timer kept in step
+ *   proc.c       a worker's process: spawning, exit watching, signals, and
+ *                the count of its generation's open handles
+ *   fault.c      what ended a slot's last generation (wp_pool_last_error)
  *   stderr.c     a worker's stderr (capture_stderr): forwarded, last line kept
  *
- * Everything here is touched only on the pool's loop thread.
+ * Upward notices go through function pointers (wp_link_ops_t, and the
+ * hooks in wp_pool_t), so the direct calls between files form a tree but
+ * for dispatch <-> link. Everything here is touched only on the loop thread.
+ * Functions here are prefixed wpi_ (internal), never wp_ (the public API).
  */
 #ifndef WP_POOL_INTERNAL_H
 #define WP_POOL_INTERNAL_H
@@ -18,7 +29,7 @@
 #include <stdbool.h>
 
 #include "frame.h"
-#include "grpc_client.h"
+#include "wire.h"
 #include "wpool.h"
 
 typedef enum {
@@ -26,7 +37,10 @@ typedef enum {
   SLOT_STARTING,  /* spawned, waiting for the Hello */
   SLOT_CONNECTING,/* gRPC: Hello seen, channel not READY yet */
   SLOT_READY,     /* serving requests (READY or BUSY, by inflight) */
-  SLOT_CLOSING,   /* going down: stdin closed / killed, not yet reaped */
+  SLOT_CLOSING,   /* asked to go (stop, retirement): stdin closed, its
+                   * replies still taken, not yet reaped */
+  SLOT_FAILING,   /* this generation failed: killed, its output ignored,
+                   * not yet reaped and closed */
 } slot_state_t;
 
 /* A slot's role. Each logical slot i has two process hosts (slots[i] and
@@ -73,16 +87,23 @@ struct wp_call {
 struct wp_slot {
   wp_pool_t *pool;
   int index;
+  /* slot.c: its state (changed only there), role and timer */
   slot_state_t state;
+  slot_role_t role;
+  wp_slot_t *twin;         /* the other host of the same logical slot */
+  bool recycle_due;        /* CURRENT: replace me when the twin is free */
+  bool suspect;            /* the transport doubts the link (wpi_slot_suspect):
+                            * no new work, fails soon */
+  bool overran;            /* killed by kill_on_timeout */
+  int fail_err;            /* why it went down (WP_E*), 0 on a clean stop */
+  uv_timer_t timer;        /* start timeout, link or retire grace, restart backoff */
+  uint64_t backoff_ns;     /* next restart delay */
   wp_timeline_t tl;
+  /* proc.c: the process and its generation's handles */
   int pidfd;
   bool reaped;             /* waited for: the pid is gone */
-  bool failed;             /* this generation failed: ignore its output */
   int exit_status;         /* wait status once reaped */
-  int fail_err;            /* why it went down (WP_E*), 0 on a clean stop */
   int handles;             /* open libuv handles of this generation */
-  uv_pipe_t in;            /* worker's stdin: we write requests */
-  uv_pipe_t out;           /* worker's stdout: Hello and replies */
   /* How its exit is seen: its pidfd turning readable or, where
    * pidfd_open does not exist (Linux < 5.3, valgrind 3.19), a timer that
    * polls waitpid every EXIT_POLL_MS. */
@@ -90,30 +111,28 @@ struct wp_slot {
     uv_poll_t poll;
     uv_timer_t tick;
   } exitw;
-  uv_timer_t timer;        /* start timeout, stop grace, restart backoff */
-  bool in_open, out_open, exitw_open;
+  bool exitw_open;
+  /* its stdio: stdout read by link.c (the Hello, pipe replies), stdin
+   * written by link_pipe.c */
+  uv_pipe_t in;            /* worker's stdin: we write requests */
+  uv_pipe_t out;           /* worker's stdout: Hello and replies */
+  bool in_open, out_open;
   wpi_frame_decoder_t dec;
   uint8_t *rbuf;           /* read buffer handed to libuv */
   uint8_t *wbuf;           /* a request's frame, packed before writing */
   size_t wcap;
-  call_list_t inflight;    /* calls sent to this worker, oldest first */
-  wp_slot_t *avail_next;   /* in pool->avail (has spare capacity) */
-  bool in_avail;
-  wp_grpc_conn_t *conn;    /* gRPC only */
-  char *address;           /* gRPC address from the Hello */
   uint32_t proto_version;  /* from this generation's Hello */
   char *methods;           /* its Hello's method names (wpi_hello_t.methods) */
   uint32_t nmethods;
-  uint64_t backoff_ns;     /* next restart delay */
+  /* dispatch.c: its calls; slot.c: its place in the available list */
+  call_list_t inflight;    /* calls sent to this worker, oldest first */
+  wp_slot_t *avail_next;   /* in pool->avail (has spare capacity) */
+  bool in_avail;
+  bool drain_due;          /* a deadline passed: read its pipe first */
   uint64_t served;         /* requests answered by this generation */
   uint64_t sent;           /* requests dispatched to this generation */
   uint64_t max_requests;   /* this generation's recycling limit, 0 = none */
-  slot_role_t role;
-  wp_slot_t *twin;         /* the other host of the same logical slot */
-  bool recycle_due;        /* CURRENT: replace me when the twin is free */
-  bool suspect;            /* gRPC link broke: no new work, fails soon */
-  bool overran;            /* killed by kill_on_timeout */
-  bool drain_due;          /* a deadline passed: read its pipe first */
+  /* fault.c and stderr.c: what it said */
   uint8_t head[48];        /* its first stdout bytes (shown if not a Hello) */
   uint8_t head_len;
   uv_pipe_t err;           /* its stderr (capture_stderr) */
@@ -147,6 +166,8 @@ typedef enum {
   POOL_FAILED,             /* restart intensity exceeded; calls fail */
 } pool_state_t;
 
+typedef struct wp_link_ops wp_link_ops_t;
+
 struct wp_pool {
   uv_loop_t *loop;
   wp_options_t opts;
@@ -174,108 +195,182 @@ struct wp_pool {
   uint64_t *restart_times; /* ring of recent restart times (intensity) */
   int restart_ring_len;
   int restart_ring_pos;
-  wp_grpc_client_t *grpc;
-  bool grpc_closing;
+  const wp_link_ops_t *link; /* the transport (opts.transport) */
+  void *link_data;         /* its private state */
   wp_stats_t stats;
   uint64_t rng;            /* jitter */
-  char sockdir[64];        /* gRPC unix socket directory */
+  /* What the layers below report up (set by pool.c and slot.c at new). */
+  void (*on_ready)(wp_slot_t *s);        /* slot.c: s became READY */
+  void (*on_fail)(wp_slot_t *s, int err); /* slot.c: s's calls will not be
+                                           * answered (err); fails a start */
+  void (*on_down)(wp_slot_t *s);         /* slot.c: s is DOWN */
+  void (*on_exit)(wp_slot_t *s);         /* proc.c: s's process was reaped */
+  void (*on_gone)(wp_slot_t *s);         /* proc.c: reaped, handles closed */
   wp_fault_t *faults;      /* per logical slot */
   int fault_slot;          /* the failure that ended the start, else the
                             * newest one; -1: none */
 };
 
-/* spawn.c */
-typedef struct wp_proc {
-  int pid, pidfd, fd_in, fd_out;
-  int fd_err;              /* its stderr's read end, or -1 (inherited) */
-} wp_proc_t;
-int wp_spawn(char *const argv[], const int *cpus, int ncpus, bool err_pipe,
-             wp_proc_t *out);
+/* ---- the transport's ops table (link_pipe.c, link_grpc.c) -------------- */
 
-/* call lists (dispatch.c) */
-void call_list_push(call_list_t *l, wp_call_t *c);
-void call_list_push_front(call_list_t *l, wp_call_t *c);
-void call_list_remove(call_list_t *l, wp_call_t *c);
+/* What the rest of the pool calls blindly; a new transport is one file
+ * that fills one of these. NULL entries are no-ops. */
+struct wp_link_ops {
+  const char *worker;      /* the default worker program's name */
+  int fds_per_worker;      /* descriptors a worker holds here (stdio pipes,
+                            * pidfd, a socket), for the start's budget */
+  int fds_extra;           /* and the transport itself */
+  bool replies_on_stdout;  /* replies come as frames after the Hello (pipe);
+                            * otherwise any frame there is a protocol error */
+  bool judges_late_overrun;/* an overrun seen late is left to the
+                            * transport's own deadline (gRPC) */
+  int (*init)(wp_pool_t *p);  /* at wp_pool_new: private state */
+  int (*open)(wp_pool_t *p);  /* at start; the pool then counts it as a
+                               * handle until close calls done */
+  /* At stop, once every slot is DOWN; done(p) runs once, maybe later. */
+  void (*close)(wp_pool_t *p, void (*done)(wp_pool_t *p));
+  void (*free)(wp_pool_t *p);
+  /* Arguments for a worker's command line, written at argv (room for 4;
+   * strings may live in buf); NULL-terminated by the caller. */
+  void (*args)(wp_slot_t *s, char **argv, char *buf, size_t len);
+  int (*start)(wp_slot_t *s);    /* the process is up: wait for its Hello */
+  /* A Hello came while STARTING; address (malloc'd, may be NULL) is the
+   * transport's. Pipe: ready; gRPC: connect, ready once connected. */
+  void (*hello)(wp_slot_t *s, char *address);
+  int (*send)(wp_slot_t *s, wp_call_t *c, const wpi_request_enc_t *r, size_t n);
+  void (*drain)(wp_slot_t *s);   /* read what the worker wrote, now */
+  void (*flush)(wp_pool_t *p);   /* hand over completions received already */
+  void (*teardown)(wp_slot_t *s);/* this generation's link goes */
+  void (*down)(wp_slot_t *s);    /* the generation is gone: remove what it
+                                  * left behind (its socket file) */
+};
+extern const wp_link_ops_t wpi_link_pipe, wpi_link_grpc;
 
-/* dispatch.c */
-void wp_dispatch(wp_pool_t *p);
+/* link.c: the transports' common part */
+int wpi_link_start(wp_slot_t *s);
+/* Reads what is left in the worker's stdout now, without blocking. */
+void wpi_link_drain(wp_slot_t *s);
+int wpi_link_send(wp_slot_t *s, wp_call_t *c);
+/* Completes the call that reply bytes answer (c, or found by the reply's
+ * id when NULL); WP_EPROTO when they do not decode or answer nothing. */
+int wpi_link_reply(wp_slot_t *s, wp_call_t *c, const uint8_t *f, size_t len);
+
+/* ---- dispatch.c ---------------------------------------------------------- */
+
+void wpi_call_list_push(call_list_t *l, wp_call_t *c);
+void wpi_call_list_push_front(call_list_t *l, wp_call_t *c);
+void wpi_call_list_remove(call_list_t *l, wp_call_t *c);
+void wpi_dispatch(wp_pool_t *p);
 /* Dispatches on the next loop turn: for paths that must not run callbacks
  * inline (they may be inside wp_pool_call) but put calls back in line. */
-void wp_dispatch_soon(wp_pool_t *p);
-void wp_call_complete(wp_call_t *c, int err, const uint8_t *payload,
+void wpi_dispatch_soon(wp_pool_t *p);
+void wpi_call_complete(wp_call_t *c, int err, const uint8_t *payload,
                       size_t len, int slot);
 /* Completes c with what its worker answered: err is 0, WP_EREMOTE or
  * WP_EUNKNOWN_METHOD; r's times are filled in here. */
-void wp_call_answer(wp_call_t *c, int err, wp_reply_t *r);
-void wp_call_release(wp_call_t *c);   /* transport done with it */
+void wpi_call_answer(wp_call_t *c, int err, wp_reply_t *r);
+void wpi_call_release(wp_call_t *c);   /* transport done with it */
 /* The most a request adds around its payload when encoded (id, kind and
  * Work's fields, as varints with their tags): 64 is above it. A Call adds
  * its method's name on top (wp_pool_call counts it). */
 #define WP_REQ_ENVELOPE 64u
-void wp_slot_avail_update(wp_slot_t *s);
-void wp_slot_avail_remove(wp_slot_t *s);
-void wp_slot_detach(wp_slot_t *s, wp_call_t *c);
+/* Takes an answered (or abandoned) call off its worker. */
+void wpi_slot_detach(wp_slot_t *s, wp_call_t *c);
 /* Fails or requeues (idempotent, first time) every call on a dead slot. */
-void wp_slot_fail_inflight(wp_slot_t *s, int err);
-void wp_fail_queue(wp_pool_t *p, int err);
-int wp_deadline_init(wp_pool_t *p);
+void wpi_slot_fail_inflight(wp_slot_t *s, int err);
+void wpi_fail_queue(wp_pool_t *p, int err);
+int wpi_deadline_init(wp_pool_t *p);
 /* A worker seen holding c at `seen` (ns), past its limit (dispatch +
  * timeout): true when that was so late that the supervisor itself was
  * stalled (SIGSTOP, a blocked loop) rather than the worker slow. */
-bool wp_overrun_seen_late(const wp_call_t *c, uint64_t seen);
-void wp_deadline_remove(wp_call_t *c);
+bool wpi_overrun_seen_late(const wp_call_t *c, uint64_t seen);
+void wpi_deadline_remove(wp_call_t *c);
 
-/* link.c */
-int wp_link_start_reading(wp_slot_t *s);
-int wp_link_send(wp_slot_t *s, wp_call_t *c);
-/* Reads what is left in the worker's stdout now, without blocking. */
-void wp_link_drain(wp_slot_t *s);
+/* ---- recycle.c: replacing healthy workers (max_requests, max_rss_bytes) -- */
 
-/* pool.c */
-int wp_slot_spawn(wp_slot_t *s);
-/* Spawns s, or on a spawn failure puts it through the restart policy. */
-void wp_slot_launch(wp_slot_t *s);
-void wp_slot_schedule_restart(wp_slot_t *s);
-void wp_signal_group(wp_slot_t *s, int sig);
-void wp_slot_close_stdin(wp_slot_t *s);
-int wp_closing_err(const wp_slot_t *s);
-/* A valid Hello arrived; address (gRPC, malloc'd) is the slot's now. */
-void wp_slot_on_hello(wp_slot_t *s, char *address);
-void wp_slot_ready(wp_slot_t *s);
-void wp_slot_fail(wp_slot_t *s, int err);
-/* A gRPC call saw a broken link while the process still looked alive. */
-void wp_slot_suspect(wp_slot_t *s);
-/* A worker held a request past its timeout (kill_on_timeout). */
-void wp_slot_overran(wp_slot_t *s);
-
-/* fault.c */
-/* s's generation fails with err: remember how, for wp_pool_last_error. */
-void wp_fault_record(wp_slot_t *s, int err);
-/* s was reaped: its exit status completes the record of its failure. */
-void wp_fault_exited(wp_slot_t *s);
-/* Keeps the first bytes a worker wrote on stdout before its Hello. */
-void wp_fault_stdout(wp_slot_t *s, const uint8_t *data, size_t n);
-
-/* stderr.c */
-int wp_stderr_open(wp_slot_t *s, int fd);
-/* Forwards what is left in the pipe now, then closes it. */
-void wp_stderr_close(wp_slot_t *s);
-/* Copies the worker's last stderr line (no newline) to buf; its length. */
-size_t wp_stderr_last(const wp_slot_t *s, char *buf, size_t len);
-
-/* recycle.c: replacing healthy workers (max_requests, max_rss_bytes) */
 /* Starts s's successor (s is CURRENT); s serves until it is ready. */
-void wp_slot_recycle(wp_slot_t *s);
+void wpi_slot_recycle(wp_slot_t *s);
 /* A SUCCESSOR became ready: it takes over, its twin retires. */
-void wp_recycle_promote(wp_slot_t *s);
-/* A RETIRING worker's last in-flight request was answered. */
-void wp_slot_drained(wp_slot_t *s);
+void wpi_recycle_promote(wp_slot_t *s);
 /* A host went down while the pool runs: true if its role settles it (no
  * restart wanted), false to restart it with backoff. */
-bool wp_recycle_on_down(wp_slot_t *s);
+bool wpi_recycle_on_down(wp_slot_t *s);
 /* The pool is running: start the RSS checks if max_rss_bytes is set. */
-void wp_recycle_watch(wp_pool_t *p);
-void wp_slot_handle_closed(uv_handle_t *h);
-void wp_slot_out_eof(wp_slot_t *s);
+void wpi_recycle_watch(wp_pool_t *p);
+
+/* ---- slot.c -------------------------------------------------------------- */
+
+/* Sets up every host of the pool (roles, twins) and proc.c's hooks. */
+void wpi_slots_init(wp_pool_t *p);
+void wpi_slot_free(wp_slot_t *s);
+/* xorshift64: cheap randomness for jitter (restart backoff, max_requests). */
+uint64_t wpi_rand(wp_pool_t *p);
+/* Starts a new generation on s; a nonzero return (recorded as s's fault)
+ * means nothing was spawned and s is still DOWN. */
+int wpi_slot_spawn(wp_slot_t *s);
+/* Spawns s, or on a spawn failure puts it through on_down at once. */
+void wpi_slot_launch(wp_slot_t *s);
+/* Arms s's timer without a transition (the restart backoff). */
+void wpi_slot_timer(wp_slot_t *s, uv_timer_cb cb, uint64_t ms);
+void wpi_slot_connecting(wp_slot_t *s);  /* Hello seen, link not up yet */
+void wpi_slot_ready(wp_slot_t *s);
+void wpi_slot_fail(wp_slot_t *s, int err);
+/* A transport saw a broken link while the process still looked alive. */
+void wpi_slot_suspect(wp_slot_t *s);
+/* A worker held a request past its timeout (kill_on_timeout). */
+void wpi_slot_overran(wp_slot_t *s);
+/* The pool stops: s is asked to leave (stdin EOF). */
+void wpi_slot_stop(wp_slot_t *s);
+/* s (READY, now RETIRING) takes no new work and goes once drained. */
+void wpi_slot_retire(wp_slot_t *s);
+/* A RETIRING worker's last in-flight request was answered. */
+void wpi_slot_drained(wp_slot_t *s);
+/* A closing slot's stdout ended: what is in flight will not be answered. */
+void wpi_slot_out_eof(wp_slot_t *s);
+/* The available list: slots with spare capacity, in checkout order. */
+void wpi_slot_avail_insert(wp_slot_t *s, bool front);
+void wpi_slot_avail_remove(wp_slot_t *s);
+wp_slot_t *wpi_slot_avail_pop(wp_pool_t *p);
+
+/* ---- proc.c -------------------------------------------------------------- */
+
+typedef struct wp_proc {
+  int pid, pidfd, fd_in, fd_out;
+  int fd_err;              /* its stderr's read end, or -1 (inherited) */
+} wp_proc_t;
+int wpi_spawn(char *const argv[], const int *cpus, int ncpus, bool err_pipe,
+             wp_proc_t *out);
+/* Watches s's exit (its pidfd, else a waitpid tick): p->on_exit runs once
+ * it is reaped. WP_EIO when the watch could not start. */
+int wpi_proc_watch(wp_slot_t *s);
+/* A spawn that could not be watched: kill and reap it here. */
+void wpi_proc_reap_now(wp_slot_t *s);
+void wpi_proc_unwatch(wp_slot_t *s);
+/* Closes one of s's handles; p->on_gone runs when the last closes and the
+ * process is reaped. */
+void wpi_proc_close(uv_handle_t *h, bool *open);
+void wpi_proc_handle_closed(uv_handle_t *h);
+void wpi_proc_signal_group(wp_slot_t *s, int sig);
+/* Signals the process alone (pidfd_send_signal where there is a pidfd). */
+int wpi_proc_signal(wp_slot_t *s, int sig);
+/* Has the process exited (maybe still unreaped)? */
+bool wpi_proc_gone(const wp_slot_t *s);
+
+/* ---- fault.c ------------------------------------------------------------- */
+
+/* s's generation fails with err: remember how, for wp_pool_last_error. */
+void wpi_fault_record(wp_slot_t *s, int err);
+/* s was reaped: its exit status completes the record of its failure. */
+void wpi_fault_exited(wp_slot_t *s);
+/* Keeps the first bytes a worker wrote on stdout before its Hello. */
+void wpi_fault_stdout(wp_slot_t *s, const uint8_t *data, size_t n);
+
+/* ---- stderr.c ------------------------------------------------------------ */
+
+int wpi_stderr_open(wp_slot_t *s, int fd);
+/* Forwards what is left in the pipe now, then closes it. */
+void wpi_stderr_close(wp_slot_t *s);
+/* Copies the worker's last stderr line (no newline) to buf; its length. */
+size_t wpi_stderr_last(const wp_slot_t *s, char *buf, size_t len);
 
 #endif

@@ -11,8 +11,10 @@
  * price: a worker serves a few requests past its limit (for as long as its
  * successor takes to start), and a slot whose previous worker is still
  * draining waits for it before recycling again.
+ *
+ * Owns: the policy — when to recycle, and the roles' changes (ROLE_*). The
+ * hosts' states change only through slot.c. May call: slot.c.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -27,46 +29,26 @@ static void successor_start(wp_slot_t *s) {
     return; /* retried when the twin is down again */
   t->role = ROLE_SUCCESSOR;
   p->stats.recycles++;
-  wp_slot_launch(t);
+  wpi_slot_launch(t);
 }
 
-void wp_slot_recycle(wp_slot_t *s) {
+void wpi_slot_recycle(wp_slot_t *s) {
   if (s->role != ROLE_CURRENT || s->recycle_due) return;
   s->recycle_due = true;
   successor_start(s);
 }
 
-static void on_retire_grace(uv_timer_t *t) {
-  wp_signal_group(t->data, SIGKILL);
-}
-
-void wp_slot_drained(wp_slot_t *s) {
-  if (s->conn) { /* nothing pending on it: close before the worker goes */
-    wp_grpc_conn_close(s->conn);
-    s->conn = NULL;
-  }
-  wp_slot_close_stdin(s);
-  uv_timer_start(&s->timer, on_retire_grace, s->pool->opts.stop_grace_ns / 1000000, 0);
-}
-
-static void retire(wp_slot_t *s) {
-  s->pool->ready_count--;
-  wp_slot_avail_remove(s);
-  s->state = SLOT_CLOSING;
-  if (s->inflight.len == 0) wp_slot_drained(s);
-}
-
-void wp_recycle_promote(wp_slot_t *s) {
+void wpi_recycle_promote(wp_slot_t *s) {
   wp_slot_t *old = s->twin;
   s->role = ROLE_CURRENT;
   old->role = ROLE_RETIRING;
   old->recycle_due = false;
   /* An old worker already failing (not READY) ends on its own; its
    * slot_down finds it RETIRING and does not restart it. */
-  if (old->state == SLOT_READY) retire(old);
+  if (old->state == SLOT_READY) wpi_slot_retire(old);
 }
 
-bool wp_recycle_on_down(wp_slot_t *s) {
+bool wpi_recycle_on_down(wp_slot_t *s) {
   wp_slot_t *t = s->twin;
   switch (s->role) {
   case ROLE_RETIRING:
@@ -112,12 +94,12 @@ static void on_rss_timer(uv_timer_t *t) {
     if (s->role != ROLE_CURRENT || s->state != SLOT_READY || s->recycle_due) continue;
     if (rss_bytes(s->tl.pid) > p->opts.max_rss_bytes) {
       p->stats.rss_recycles++;
-      wp_slot_recycle(s);
+      wpi_slot_recycle(s);
     }
   }
 }
 
-void wp_recycle_watch(wp_pool_t *p) {
+void wpi_recycle_watch(wp_pool_t *p) {
   if (!p->opts.max_rss_bytes) return;
   uint64_t ms = p->opts.rss_check_interval_ns / 1000000;
   if (ms == 0) ms = 1;

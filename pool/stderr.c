@@ -9,6 +9,9 @@
  * place, in the same order; what changes is that the supervisor's loop
  * does the writing, so a stderr that nobody reads (a full pipe) stalls the
  * pool instead of the worker — hence an option, which `wpool` turns on.
+ *
+ * Owns: a slot's err pipe and its last line. May call: proc.c (its
+ * handle closes are counted there).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -61,10 +64,10 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
   wp_slot_t *s = st->data;
   if (n > 0) take(s, buf->base, (size_t)n);
-  else if (n < 0) wp_stderr_close(s); /* EOF: it and its children are done */
+  else if (n < 0) wpi_stderr_close(s); /* EOF: it and its children are done */
 }
 
-int wp_stderr_open(wp_slot_t *s, int fd) {
+int wpi_stderr_open(wp_slot_t *s, int fd) {
   s->errline_len = s->errpart_len = 0;
   uv_pipe_init(s->pool->loop, &s->err, 0);
   s->err.data = s;
@@ -77,7 +80,7 @@ int wp_stderr_open(wp_slot_t *s, int fd) {
   return uv_read_start((uv_stream_t *)&s->err, on_alloc, on_read) ? WP_EIO : 0;
 }
 
-void wp_stderr_close(wp_slot_t *s) {
+void wpi_stderr_close(wp_slot_t *s) {
   if (!s->err_open) return;
   uv_os_fd_t fd;
   if (uv_fileno((uv_handle_t *)&s->err, &fd) == 0) { /* what is left now */
@@ -86,10 +89,10 @@ void wp_stderr_close(wp_slot_t *s) {
     while ((n = read(fd, buf, sizeof buf)) > 0) take(s, buf, (size_t)n);
   }
   s->err_open = false;
-  uv_close((uv_handle_t *)&s->err, wp_slot_handle_closed);
+  uv_close((uv_handle_t *)&s->err, wpi_proc_handle_closed);
 }
 
-size_t wp_stderr_last(const wp_slot_t *s, char *buf, size_t len) {
+size_t wpi_stderr_last(const wp_slot_t *s, char *buf, size_t len) {
   /* A last line without its newline (the process died mid-line) counts. */
   const char *src = s->errpart_len ? s->errpart : s->errline;
   size_t n = s->errpart_len ? s->errpart_len : s->errline_len;

@@ -144,7 +144,7 @@ static void fx_init(fx_t *fx, const char *listen) {
   if (listen) worker_start(&fx->w, listen);
   assert_int_equal(uv_loop_init(&fx->loop), 0);
   assert_int_equal(uv_timer_init(&fx->loop, &fx->tick), 0);
-  assert_int_equal(wp_grpc_client_new(&fx->loop, &fx->client), 0);
+  assert_int_equal(wpi_grpc_client_new(&fx->loop, &fx->client), 0);
 }
 
 static void on_closed(void *arg) { *(int *)arg = 1; }
@@ -152,7 +152,7 @@ static void on_handle_closed(uv_handle_t *h) { (void)h; }
 
 /* Closes the client and the loop (uv_loop_close must return 0). */
 static void fx_close_loop(fx_t *fx) {
-  wp_grpc_client_close(fx->client, on_closed, &fx->closed); /* 2nd: ignored */
+  wpi_grpc_client_close(fx->client, on_closed, &fx->closed); /* 2nd: ignored */
   run_until(fx, &fx->closed, 10 * SEC);
   uv_close((uv_handle_t *)&fx->tick, on_handle_closed);
   uv_run(&fx->loop, UV_RUN_DEFAULT);
@@ -172,7 +172,7 @@ static void on_ready(void *arg, int err) {
 static wp_grpc_conn_t *fx_connect(fx_t *fx) {
   ready_ctx_t r = {0};
   wp_grpc_conn_t *k = NULL;
-  assert_int_equal(wp_grpc_conn_open(fx->client, fx->w.addr, 5 * SEC, on_ready, &r, &k), 0);
+  assert_int_equal(wpi_grpc_conn_open(fx->client, fx->w.addr, 5 * SEC, on_ready, &r, &k), 0);
   run_until(fx, &r.fired, 6 * SEC);
   assert_int_equal(r.err, 0);
   assert_int_equal(r.fired, 1);
@@ -251,7 +251,7 @@ static void on_done(void *arg, int err, const uint8_t *reply, size_t len) {
 
 static void call(wp_grpc_conn_t *k, const uint8_t *req, size_t n,
                  uint64_t timeout_ns, call_ctx_t *c) {
-  assert_int_equal(wp_grpc_conn_call(k, req, n, timeout_ns, on_done, c), 0);
+  assert_int_equal(wpi_grpc_conn_call(k, req, n, timeout_ns, on_done, c), 0);
 }
 
 /* ---- tests ------------------------------------------------------------- */
@@ -263,7 +263,7 @@ static void ping_and_work(fx_t *fx) {
   call(k, buf, pack_ping(41, "hello", 5, buf, sizeof buf), 5 * SEC, &p);
   call(k, buf, pack_work(42, 100, 0, 1000, buf, sizeof buf), 5 * SEC, &w1);
   call(k, buf, pack_work(43, 0, 1000, 0, buf, sizeof buf), 5 * SEC, &w2);
-  assert_int_equal(wp_grpc_conn_pending(k), 3);
+  assert_int_equal(wpi_grpc_conn_pending(k), 3);
   run_until(fx, &w2.done, 5 * SEC);
   run_until(fx, &w1.done, 5 * SEC);
   run_until(fx, &p.done, 5 * SEC);
@@ -281,8 +281,8 @@ static void ping_and_work(fx_t *fx) {
   assert_int_equal(w2.payload_len, 7);
   assert_memory_equal(w2.payload, "echo-me", 7);
   assert_int_equal(p.done + w1.done + w2.done, 3);
-  assert_int_equal(wp_grpc_conn_pending(k), 0);
-  wp_grpc_conn_close(k);
+  assert_int_equal(wpi_grpc_conn_pending(k), 0);
+  wpi_grpc_conn_close(k);
 }
 
 static void unix_default_socket(void **state) {
@@ -353,7 +353,7 @@ static void flood_next(flood_t *f) {
   size_t n = pack_ping(id, &id, sizeof id, buf, sizeof buf);
   g_args[id] = (flood_arg_t){f, id};
   f->t_start[id] = now_ns();
-  if (wp_grpc_conn_call(f->k, buf, n, 10 * SEC, on_ping_done, &g_args[id]) != 0) f->bad++;
+  if (wpi_grpc_conn_call(f->k, buf, n, 10 * SEC, on_ping_done, &g_args[id]) != 0) f->bad++;
 }
 
 static int cmp_u64(const void *a, const void *b) {
@@ -396,7 +396,7 @@ static void ten_thousand_pings(void **state) {
   double rate50 = flood(&fx, k, 10000, 50, &p50_50);
   print_message("grpc unix: 1 in flight p50 %.0f us (%.0f/s); 50 in flight "
                 "%.0f calls/s, p50 %.0f us\n", p50_1, rate1, rate50, p50_50);
-  wp_grpc_conn_close(k);
+  wpi_grpc_conn_close(k);
   fx_close_loop(&fx);
   assert_exit0(worker_stop(&fx.w));
 }
@@ -421,7 +421,7 @@ static void deadline_is_etimedout(void **state) {
   assert_int_equal(after.err, 0);
   assert_int_equal(after.id, 2);
   assert_int_equal(slow.done, 1);
-  wp_grpc_conn_close(k);
+  wpi_grpc_conn_close(k);
   fx_close_loop(&fx);
   assert_exit0(worker_stop(&fx.w));
 }
@@ -455,12 +455,12 @@ static void worker_killed_mid_call(void **state) {
   /* A new call on the dead worker's conn fails too (no deadline: it must
    * not wait for a worker that will never come back). */
   call_ctx_t late = {0};
-  if (wp_grpc_conn_call(k, buf, pack_ping(9, "x", 1, buf, sizeof buf), 2 * SEC, on_done, &late) == 0) {
+  if (wpi_grpc_conn_call(k, buf, pack_ping(9, "x", 1, buf, sizeof buf), 2 * SEC, on_done, &late) == 0) {
     run_until(&fx, &late.done, 5 * SEC);
     assert_int_not_equal(late.err, 0);
   }
   uv_close((uv_handle_t *)&kt, on_handle_closed);
-  wp_grpc_conn_close(k);
+  wpi_grpc_conn_close(k);
   fx_close_loop(&fx);
   int st = worker_stop(&fx.w);
   if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
@@ -483,12 +483,12 @@ static void client_close_with_calls_pending(void **state) {
    * must never run. */
   ready_ctx_t r = {0};
   wp_grpc_conn_t *k2;
-  assert_int_equal(wp_grpc_conn_open(fx.client, fx.w.addr, SEC, on_ready, &r, &k2), 0);
-  wp_grpc_client_close(fx.client, on_closed, &fx.closed);
+  assert_int_equal(wpi_grpc_conn_open(fx.client, fx.w.addr, SEC, on_ready, &r, &k2), 0);
+  wpi_grpc_client_close(fx.client, on_closed, &fx.closed);
   /* Until on_closed, conn pointers stay usable: close is a no-op, a new
    * call is refused. */
-  wp_grpc_conn_close(k);
-  assert_int_equal(wp_grpc_conn_call(k, buf, pack_ping(99, "x", 1, buf, sizeof buf), 0, on_done, &c[0]),
+  wpi_grpc_conn_close(k);
+  assert_int_equal(wpi_grpc_conn_call(k, buf, pack_ping(99, "x", 1, buf, sizeof buf), 0, on_done, &c[0]),
                    WP_ESTOPPED);
   for (int i = 0; i < N; i++) assert_int_equal(c[i].done, 0); /* never inline */
   fx_close_loop(&fx); /* every call is still pending: the first sleeps 100 ms */
@@ -512,7 +512,7 @@ static closer_t g_closer;
 static void on_done_close(void *arg, int err, const uint8_t *reply, size_t len) {
   call_ctx_t *c = arg;
   on_done(arg, err, reply, len);
-  if (c == &g_closer.c[0]) wp_grpc_conn_close(g_closer.k);
+  if (c == &g_closer.c[0]) wpi_grpc_conn_close(g_closer.k);
   g_closer.total++;
 }
 
@@ -527,7 +527,7 @@ static void conn_close_pending_and_from_callback(void **state) {
   memset(c, 0, sizeof c);
   for (int i = 0; i < 10; i++)
     call(k, buf, pack_work((uint64_t)i, 0, 50000, 0, buf, sizeof buf), 0, &c[i]);
-  wp_grpc_conn_close(k);
+  wpi_grpc_conn_close(k);
   for (int i = 0; i < 10; i++) assert_int_equal(c[i].done, 0); /* never inline */
   for (int i = 0; i < 10; i++) run_until(&fx, &c[i].done, 5 * SEC);
   for (int i = 0; i < 10; i++) {
@@ -539,9 +539,9 @@ static void conn_close_pending_and_from_callback(void **state) {
   g_closer.k = fx_connect(&fx);
   call(g_closer.k, buf, pack_ping(0, "a", 1, buf, sizeof buf), 0, &g_closer.c[7]);
   run_until(&fx, &g_closer.c[7].done, 5 * SEC);
-  assert_int_equal(wp_grpc_conn_call(g_closer.k, buf, pack_ping(1, "b", 1, buf, sizeof buf), 0, on_done_close, &g_closer.c[0]), 0);
+  assert_int_equal(wpi_grpc_conn_call(g_closer.k, buf, pack_ping(1, "b", 1, buf, sizeof buf), 0, on_done_close, &g_closer.c[0]), 0);
   for (int i = 1; i < 6; i++)
-    assert_int_equal(wp_grpc_conn_call(g_closer.k, buf, pack_work((uint64_t)i, 0, 20000, 0, buf, sizeof buf), 0, on_done_close, &g_closer.c[i]), 0);
+    assert_int_equal(wpi_grpc_conn_call(g_closer.k, buf, pack_work((uint64_t)i, 0, 20000, 0, buf, sizeof buf), 0, on_done_close, &g_closer.c[i]), 0);
   for (int i = 0; i < 6; i++) run_until(&fx, &g_closer.c[i].done, 5 * SEC);
   assert_int_equal(g_closer.c[0].err, 0);
   for (int i = 0; i < 6; i++) assert_int_equal(g_closer.c[i].done, 1);
@@ -558,7 +558,7 @@ static void connect_failure(void **state) {
   ready_ctx_t r = {0};
   wp_grpc_conn_t *k;
   uint64_t t0 = now_ns();
-  assert_int_equal(wp_grpc_conn_open(fx.client, "unix:/tmp/wpool-test-nobody-here.sock",
+  assert_int_equal(wpi_grpc_conn_open(fx.client, "unix:/tmp/wpool-test-nobody-here.sock",
                                      2 * SEC, on_ready, &r, &k), 0);
   run_until(&fx, &r.fired, 5 * SEC);
   assert_int_equal(r.err, WP_ETRANSPORT);
@@ -566,9 +566,9 @@ static void connect_failure(void **state) {
   /* Closing before READY: on_ready never runs. */
   ready_ctx_t r2 = {0};
   wp_grpc_conn_t *k2;
-  assert_int_equal(wp_grpc_conn_open(fx.client, "127.0.0.1:1", SEC, on_ready, &r2, &k2), 0);
-  wp_grpc_conn_close(k2);
-  wp_grpc_conn_close(k);
+  assert_int_equal(wpi_grpc_conn_open(fx.client, "127.0.0.1:1", SEC, on_ready, &r2, &k2), 0);
+  wpi_grpc_conn_close(k2);
+  wpi_grpc_conn_close(k);
   fx_close_loop(&fx);
   assert_int_equal(r.fired, 1);
   assert_int_equal(r2.fired, 0);
@@ -593,7 +593,7 @@ static void shutdown_request(void **state) {
   int st;
   assert_int_equal(waitpid(fx.w.pid, &st, 0), fx.w.pid); /* stdin still open */
   assert_exit0(st);
-  wp_grpc_conn_close(k);
+  wpi_grpc_conn_close(k);
   fx_close_loop(&fx);
   close(fx.w.in_fd);
   close(fx.w.out_fd);

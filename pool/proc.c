@@ -1,5 +1,6 @@
 /*
- * spawn.c — creating one worker process.
+ * proc.c — a worker's process: creating it, watching it exit, signalling
+ * it, and counting the open handles of its generation.
  *
  * Why posix_spawn and not uv_spawn: libuv 1.44 forks on Linux, and fork
  * copies the supervisor's page tables, so a pool embedded in a large
@@ -9,7 +10,12 @@
  * to libuv with uv_pipe_open, and the exit is watched through a pidfd, so
  * the pool needs no SIGCHLD handler that could steal the embedding
  * application's children. Where pidfd_open does not exist (ENOSYS: Linux
- * before 5.3, or under valgrind 3.19) pidfd is -1 and pool.c polls waitpid.
+ * before 5.3, or under valgrind 3.19) pidfd is -1 and the exit is seen by
+ * polling waitpid every EXIT_POLL_MS.
+ *
+ * Owns: a slot's pid, pidfd, exit watcher, reaped/exit_status and handle
+ * count. May call: nothing else in pool/ (errors.c aside); it reports
+ * upward through p->on_exit (reaped) and p->on_gone (reaped and closed).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -104,7 +110,7 @@ static int spawn_with(char *const argv[], int in[2], int out[2], int err[2],
   return rc;
 }
 
-int wp_spawn(char *const argv[], const int *cpus, int ncpus, bool err_pipe,
+int wpi_spawn(char *const argv[], const int *cpus, int ncpus, bool err_pipe,
              wp_proc_t *out) {
   int in[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1};
   if (pipe2(in, O_CLOEXEC) != 0 || pipe2(outp, O_CLOEXEC) != 0 ||
@@ -143,4 +149,107 @@ int wp_spawn(char *const argv[], const int *cpus, int ncpus, bool err_pipe,
   out->fd_out = outp[0];
   out->fd_err = errp[0];
   return 0;
+}
+
+/* ---- exit watching --------------------------------------------------------- */
+
+#define EXIT_POLL_MS 10
+
+/* Looks at s's exit without reaping it: 0 and si_pid 0 while it runs. */
+static int peek_exit(const wp_slot_t *s, siginfo_t *si) {
+  memset(si, 0, sizeof *si);
+  return waitid(P_PID, (id_t)s->tl.pid, si, WEXITED | WNOHANG | WNOWAIT);
+}
+
+bool wpi_proc_gone(const wp_slot_t *s) {
+  siginfo_t si;
+  return s->reaped || (peek_exit(s, &si) == 0 && si.si_pid != 0);
+}
+
+/* Reaps the worker if it exited, and tells the slot. */
+static void exit_check(wp_slot_t *s) {
+  if (s->reaped) return;
+  /* Look without reaping first: while the leader is an unreaped zombie its
+   * pid (and so its process-group id) cannot be reused, so the group kill
+   * below cannot hit a stranger. Whatever the leader left in its group
+   * goes with it. */
+  siginfo_t si;
+  if (peek_exit(s, &si) == 0 && si.si_pid == 0) return; /* spurious: still running */
+  kill(-s->tl.pid, SIGKILL);
+  int st = 0;
+  pid_t r = waitpid(s->tl.pid, &st, WNOHANG);
+  if (r == 0) return;
+  s->reaped = true;
+  s->exit_status = st;
+  s->pool->on_exit(s);
+}
+
+static void on_exit_readable(uv_poll_t *w, int status, int events) {
+  (void)status;
+  (void)events;
+  exit_check(w->data);
+}
+
+static void on_exit_tick(uv_timer_t *t) { exit_check(t->data); }
+
+int wpi_proc_watch(wp_slot_t *s) {
+  uv_loop_t *loop = s->pool->loop;
+  int rc = s->pidfd >= 0 ? uv_poll_init(loop, &s->exitw.poll, s->pidfd)
+                         : uv_timer_init(loop, &s->exitw.tick);
+  if (rc) return WP_EIO;
+  s->exitw.poll.data = s->exitw.tick.data = s; /* one of them is in use */
+  s->handles++;
+  s->exitw_open = true;
+  rc = s->pidfd >= 0
+           ? uv_poll_start(&s->exitw.poll, UV_READABLE, on_exit_readable)
+           : uv_timer_start(&s->exitw.tick, on_exit_tick, EXIT_POLL_MS, EXIT_POLL_MS);
+  return rc ? WP_EIO : 0;
+}
+
+void wpi_proc_unwatch(wp_slot_t *s) {
+  wpi_proc_close((uv_handle_t *)&s->exitw, &s->exitw_open);
+}
+
+void wpi_proc_reap_now(wp_slot_t *s) {
+  kill(-s->tl.pid, SIGKILL);
+  waitpid(s->tl.pid, NULL, 0);
+  s->reaped = true;
+  if (s->exitw_open) { /* its close callback closes the pidfd */
+    wpi_proc_unwatch(s);
+  } else if (s->pidfd >= 0) {
+    close(s->pidfd);
+    s->pidfd = -1;
+  }
+}
+
+/* ---- a generation's handles -------------------------------------------------- */
+
+void wpi_proc_handle_closed(uv_handle_t *h) {
+  wp_slot_t *s = h->data;
+  if (h == (uv_handle_t *)&s->exitw && s->pidfd >= 0) {
+    close(s->pidfd);
+    s->pidfd = -1;
+  }
+  if (--s->handles == 0 && s->reaped) s->pool->on_gone(s);
+}
+
+void wpi_proc_close(uv_handle_t *h, bool *open) {
+  if (!*open) return;
+  *open = false;
+  uv_close(h, wpi_proc_handle_closed);
+}
+
+/* ---- signals ------------------------------------------------------------------ */
+
+void wpi_proc_signal_group(wp_slot_t *s, int sig) {
+  if (s->tl.pid > 0 && !s->reaped) kill(-s->tl.pid, sig);
+}
+
+/* The caller checked the process is still our unreaped child, so neither
+ * the pidfd nor, without one, its pid can name a stranger that reused it. */
+int wpi_proc_signal(wp_slot_t *s, int sig) {
+  if (s->pidfd >= 0 && syscall(SYS_pidfd_send_signal, s->pidfd, sig, NULL, 0) == 0)
+    return 0;
+  if (s->pidfd >= 0 && errno != ENOSYS) return WP_EIO;
+  return kill(s->tl.pid, sig) == 0 ? 0 : WP_EIO;
 }
