@@ -29,6 +29,7 @@ typedef struct fx {
   char *argv[4];
   bool started, stopped;
   int start_err;
+  double stop_limit_s;  /* how long fx_finish waits for the stop; 0: 10 s */
 } fx_t;
 
 static inline void fx_init(fx_t *f, int size) {
@@ -74,7 +75,7 @@ static inline int fx_start(fx_t *f) {
 static inline void fx_finish(fx_t *f) {
   if (f->pool) {
     wp_pool_stop(f->pool, on_stopped, f);
-    assert_true(tu_run_until(&f->loop, &f->stopped, 10));
+    assert_true(tu_run_until(&f->loop, &f->stopped, f->stop_limit_s > 0 ? f->stop_limit_s : 10));
     wp_pool_free(f->pool);
   }
   assert_int_equal(uv_loop_close(&f->loop), 0);
