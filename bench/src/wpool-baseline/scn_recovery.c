@@ -20,6 +20,7 @@
 #include <stdlib.h>
 
 #include "baseline.h"
+#include "load.h"
 #include "stats.h"
 
 #define N 4
@@ -85,14 +86,14 @@ static int measure(wb_ctx_t *c, wp_transport_t t, reps_t *r) {
   /* Each slot killed again only after restart_cap: the base backoff. */
   uint64_t gap = o.restart_cap_ns / N + 50 * MS;
   wp_pool_t *p;
-  int err = bl_pool_up(c, &o, &p);
+  int err = wb_pool_up(c->loop, &o, &p);
   if (err) return err;
   for (int i = 0; i < r->n && !err; i++) {
     bl_status(c, "%s n=%d kill %d/%d", wp_transport_name(t), N, i + 1, r->n);
     run_loop(c, p, 0, 0, gap, never); /* space the kills */
     err = kill_once(c, p, i % N, r, i);
   }
-  bl_pool_down(c, p);
+  wb_pool_down(c->loop, p);
   return err;
 }
 
