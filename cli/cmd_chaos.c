@@ -25,6 +25,7 @@
 #include "cmdline.h"
 #include "interrupt.h"
 #include "load.h"
+#include "run.h"
 #include "stats.h"
 
 static const char *CMD = "chaos";
@@ -193,21 +194,17 @@ static void on_end(uv_timer_t *t) {
 
 /* ---- run ------------------------------------------------------------------- */
 
-static void on_tick(uv_timer_t *t) { harvest(t->data); }
+static void on_tick(void *arg) { harvest(arg); }
 
-static bool ended(chaos_t *ch) { return ch->ended; }
-static bool drained(chaos_t *ch) { return ch->outstanding == 0; }
+static bool ended(void *arg) { return ((chaos_t *)arg)->ended; }
+static bool drained(void *arg) { return ((chaos_t *)arg)->outstanding == 0; }
 
 /* Runs the loop until cond or the deadline; a 10 ms timer keeps it turning
  * (and harvests recoveries). */
-static void run_until(chaos_t *ch, bool (*cond)(chaos_t *), uint64_t deadline) {
-  uv_timer_t wake;
-  uv_timer_init(ch->loop, &wake);
-  wake.data = ch;
-  uv_timer_start(&wake, on_tick, 10, 10);
-  while (!cond(ch) && wp_now_ns() < deadline) uv_run(ch->loop, UV_RUN_ONCE);
-  uv_close((uv_handle_t *)&wake, NULL);
-  uv_run(ch->loop, UV_RUN_NOWAIT);
+static void run_until(chaos_t *ch, bool (*cond)(void *), uint64_t deadline) {
+  wb_until_t u = {.done = cond, .arg = ch, .deadline_ns = deadline, .wake_ms = 10,
+                  .tick = on_tick};
+  wb_run_until(ch->loop, &u);
 }
 
 typedef struct chaos_opts {

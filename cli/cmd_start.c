@@ -14,6 +14,7 @@
 #include "cmdline.h"
 #include "interrupt.h"
 #include "load.h"
+#include "run.h"
 
 static const char *CMD = "start";
 
@@ -104,20 +105,6 @@ static int ping_each(uv_loop_t *loop, wp_pool_t *p, int n, uint64_t timeout_ns, 
   return pe.first_err;
 }
 
-static void on_hold_end(uv_timer_t *t) { *(bool *)t->data = true; }
-
-/* Keeps the pool up for ns with its loop running, so it still supervises
- * (a worker killed meanwhile is restarted). */
-static void hold_pool(uv_loop_t *loop, uint64_t ns) {
-  bool done = false;
-  uv_timer_t t;
-  uv_timer_init(loop, &t);
-  t.data = &done;
-  uv_timer_start(&t, on_hold_end, ns / 1000000, 0);
-  while (!done) uv_run(loop, UV_RUN_ONCE);
-  uv_close((uv_handle_t *)&t, NULL);
-  uv_run(loop, UV_RUN_NOWAIT);
-}
 
 int cmd_start(int argc, char **argv) {
   static const struct option longopts[] = {
@@ -179,7 +166,9 @@ int cmd_start(int argc, char **argv) {
     if (hold) {
       wb_interrupt_doing("holding %d workers (--hold)", cp.o.size);
       fflush(stdout);
-      hold_pool(&loop, hold);
+      /* The loop keeps running, so the pool still supervises (a worker
+       * killed meanwhile is restarted). */
+      wb_run_until(&loop, &(wb_until_t){.deadline_ns = wp_now_ns() + hold});
     }
     wb_pool_down(&loop, p);
   }
