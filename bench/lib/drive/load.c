@@ -294,6 +294,15 @@ int wb_run_closed(uv_loop_t *loop, wp_pool_t *p, const wb_load_t *l,
   return rc;
 }
 
+int wb_run_rate(uv_loop_t *loop, wp_pool_t *p, const wb_load_t *l, double *rps) {
+  wb_load_result_t r = {0};
+  int err = wb_run_closed(loop, p, l, &r);
+  if (!err && r.failed) err = r.first_err;
+  if (rps) *rps = r.rps;
+  wb_hist_free(r.lat);
+  return err;
+}
+
 /* ---- open loop ------------------------------------------------------------ */
 
 /* Why a timerfd and not a uv_timer: libuv timers tick in whole milliseconds,

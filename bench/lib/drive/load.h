@@ -101,6 +101,10 @@ typedef struct wb_load_result {
 int wb_run_closed(uv_loop_t *loop, wp_pool_t *p, const wb_load_t *l,
                   wb_load_result_t *r);
 
+/* wb_run_closed for its rate alone (a capacity, a load before a sample):
+ * req/s into *rps (when not NULL), a failed answer counted as the run's
+ * error. 0 or a WP_E*. */
+int wb_run_rate(uv_loop_t *loop, wp_pool_t *p, const wb_load_t *l, double *rps);
 
 /* One phase of a changing rate: rate requests/s for duration_ns. */
 typedef struct wb_phase {

@@ -127,12 +127,7 @@ static int capacity(uv_loop_t *loop, wp_pool_t *pool, const wb_profile_t *p, dou
   int n = p->slots > 0 ? p->slots : 1;
   wb_load_t l = {.concurrency = n, .duration_ns = SEC, .warmup = (uint64_t)n * 20,
                  .req = p->req, .set = p->set, .nset = p->nset, .stall_ns = p->stall_ns};
-  wb_load_result_t lr;
-  int err = wb_run_closed(loop, pool, &l, &lr);
-  if (!err && lr.failed) err = lr.first_err;
-  *out = lr.rps;
-  wb_hist_free(lr.lat);
-  return err;
+  return wb_run_rate(loop, pool, &l, out);
 }
 
 /* ---- stress -------------------------------------------------------------- */

@@ -27,10 +27,7 @@
 static int sample(wb_ctx_t *c, wp_pool_t *p, int n, double *sup, double *wrk) {
   wb_load_t l = {.concurrency = n, .requests = 200 * (uint64_t)n,
                  .req = {.kind = WP_REQ_PING, .payload = "memory", .payload_len = 6}};
-  wb_load_result_t r;
-  int err = wb_run_closed(c->loop, p, &l, &r);
-  if (!err && r.failed) err = r.first_err;
-  wb_hist_free(r.lat);
+  int err = wb_run_rate(c->loop, p, &l, NULL);
   if (err) return err;
   int *pids = calloc((size_t)n, sizeof *pids);
   if (!pids) return WP_ENOMEM;

@@ -62,12 +62,7 @@ static wp_request_t job(void) {
 static int capacity(wb_ctx_t *c, wp_pool_t *p, int n, double *rps) {
   wb_load_t l = {.concurrency = n, .duration_ns = 1000000000ull,
                  .warmup = 2000, .req = job()};
-  wb_load_result_t r;
-  int err = wb_run_closed(c->loop, p, &l, &r);
-  if (!err && r.failed) err = r.first_err;
-  *rps = r.rps;
-  wb_hist_free(r.lat);
-  return err;
+  return wb_run_rate(c->loop, p, &l, rps);
 }
 
 /* One open-loop run at pt->rate; figures into slot rep (rep >= 0). */
