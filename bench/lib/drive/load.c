@@ -146,18 +146,50 @@ static int split_alloc(bool split, wb_hist_t **wait, wb_hist_t **service) {
   return *wait && *service ? 0 : WP_ENOMEM;
 }
 
-/* Records an answer: the pool's split of its time (measured ones: wait
- * and service non-NULL), or, for a failure, the worker's text when it is
- * the first one with a text (warm-up included: a method that always fails
- * fails there first). */
-static void note_answer(int err, const wp_reply_t *rep, char *first_text, size_t cap,
-                        wb_hist_t *wait, wb_hist_t *service) {
+/* The answer counters both results keep under the same names
+ * (wb_load_result_t, wb_open_result_t). */
+typedef struct counts {
+  uint64_t *ok, *failed, *warmup_failed;
+  int *first_err, *warmup_first_err;
+  char *first_text;
+  size_t cap;
+  wb_hist_t *wait, *service;
+} counts_t;
+
+#define COUNTS_OF(r)                                                              \
+  ((counts_t){&(r)->ok, &(r)->failed, &(r)->warmup_failed, &(r)->first_err,       \
+              &(r)->warmup_first_err, (r)->first_text, sizeof (r)->first_text,    \
+              (r)->wait, (r)->service})
+
+/* Counts an answer: a measured one as ok, with the pool's split of its time
+ * (when split), or as failed; a warm-up failure apart (the first error of
+ * each kept), and a failure's worker text when it is the first one with a
+ * text (warm-up included: a method that always fails fails there first).
+ * True for a measured success: the caller records its latency. */
+static bool count_answer(counts_t c, int err, const wp_reply_t *rep, bool measured) {
   if (err) {
-    if (!first_text[0] && rep && rep->error[0]) snprintf(first_text, cap, "%s", rep->error);
-    return;
+    if (!c.first_text[0] && rep && rep->error[0])
+      snprintf(c.first_text, c.cap, "%s", rep->error);
+    int *first = measured ? c.first_err : c.warmup_first_err;
+    ++*(measured ? c.failed : c.warmup_failed);
+    if (!*first) *first = err;
+    return false;
   }
-  if (wait) wb_hist_record(wait, rep->sent - rep->queued);
-  if (service) wb_hist_record(service, rep->answered - rep->sent);
+  if (!measured) return false;
+  ++*c.ok;
+  if (c.wait) wb_hist_record(c.wait, rep->sent - rep->queued);
+  if (c.service) wb_hist_record(c.service, rep->answered - rep->sent);
+  return true;
+}
+
+/* After a stall a loop returns with requests out, and their callbacks still
+ * need its state: the last of them frees it. An answer counts itself out of
+ * *out; false when the loop has returned (left) and the answer is not its. */
+static bool answer_in(uint64_t *out, bool left, void (*free_run)(void *), void *run) {
+  --*out;
+  if (!left) return true;
+  if (*out == 0) free_run(run);
+  return false;
 }
 
 /* ---- closed loop ---------------------------------------------------------- */
@@ -185,7 +217,8 @@ typedef struct token {
   uint64_t sent_at;
 } token_t;
 
-static void closed_free(closed_t *cl) {
+static void closed_free(void *arg) {
+  closed_t *cl = arg;
   free(cl->tokens);
   free(cl);
 }
@@ -223,30 +256,13 @@ static void on_reply(wp_pool_t *p, int err, const wp_reply_t *rep, void *arg) {
   token_t *t = arg;
   closed_t *cl = t->cl;
   uint64_t now = wp_now_ns();
-  cl->inflight--;
-  if (cl->left) { /* the run is over (a stall): the last one out frees it */
-    if (cl->inflight == 0) closed_free(cl);
-    return;
-  }
+  if (!answer_in(&cl->inflight, cl->left, closed_free, cl)) return;
   cl->answered++;
   if (!err) wb_guard_answer(&cl->guard, now - t->sent_at);
   bool measuring = cl->t_start != 0;
-  if (measuring) {
-    wb_load_result_t *r = cl->r;
-    r->sent++;
-    note_answer(err, rep, r->first_text, sizeof r->first_text, r->wait, r->service);
-    if (err) {
-      r->failed++;
-      if (!r->first_err) r->first_err = err;
-    } else {
-      r->ok++;
-      wb_hist_record(r->lat, now - t->sent_at);
-    }
-  } else if (err) {
-    cl->r->warmup_failed++;
-    if (!cl->r->warmup_first_err) cl->r->warmup_first_err = err;
-    note_answer(err, rep, cl->r->first_text, sizeof cl->r->first_text, NULL, NULL);
-  }
+  if (measuring) cl->r->sent++;
+  if (count_answer(COUNTS_OF(cl->r), err, rep, measuring))
+    wb_hist_record(cl->r->lat, now - t->sent_at);
   if (!measuring && cl->answered >= cl->l->warmup) begin_measuring(cl);
   if (err == WP_ESTOPPED || err == WP_EFAILED) cl->fatal = err;
   if (want_more(cl)) send_one(cl, t);
@@ -351,7 +367,8 @@ struct open_run {
   wb_guard_t guard;
 };
 
-static void open_free(open_run_t *run) {
+static void open_free(void *arg) {
+  open_run_t *run = arg;
   free(run->tokens);
   free(run);
 }
@@ -535,32 +552,20 @@ static void on_open_reply(wp_pool_t *p, int err, const wp_reply_t *rep, void *ar
   open_tok_t *t = arg;
   open_run_t *run = t->run;
   uint64_t now = wp_now_ns();
-  run->outstanding--;
-  if (run->left) { /* the run is over (a stall): the last one out frees it */
-    if (run->outstanding == 0) open_free(run);
-    return;
-  }
+  if (!answer_in(&run->outstanding, run->left, open_free, run)) return;
   if (!err) wb_guard_answer(&run->guard, now - t->sent_at);
   wb_open_result_t *r = run->r;
-  if (measured(run, t->idx)) {
+  bool m = measured(run, t->idx);
+  if (m) {
     run->last_answer = now;
     if (run->o->series) {
       wb_series_answer(run->o->series, now, err, now - intended(run, t->idx));
       wb_series_sample(run->o->series, now, p);
     }
-    note_answer(err, rep, r->first_text, sizeof r->first_text, r->wait, r->service);
-    if (err) {
-      r->failed++;
-      if (!r->first_err) r->first_err = err;
-    } else {
-      r->ok++;
-      wb_hist_record(r->lat, now - intended(run, t->idx));
-      wb_hist_record(r->lat_sent, now - t->sent_at);
-    }
-  } else if (err) {
-    r->warmup_failed++;
-    if (!r->warmup_first_err) r->warmup_first_err = err;
-    note_answer(err, rep, r->first_text, sizeof r->first_text, NULL, NULL);
+  }
+  if (count_answer(COUNTS_OF(r), err, rep, m)) {
+    wb_hist_record(r->lat, now - intended(run, t->idx));
+    wb_hist_record(r->lat_sent, now - t->sent_at);
   }
   if (err == WP_ESTOPPED || err == WP_EFAILED) run->fatal = err;
   t->next_free = run->free_tok;
