@@ -9,6 +9,7 @@
 
 #include "cmdline.h"
 #include "interrupt.h"
+#include "load.h"
 
 void cli_err(const char *cmd, const char *fmt, ...) {
   va_list ap;
@@ -87,6 +88,15 @@ static void raise_nofile(const wp_options_t *o) {
 void cli_pool_fit_inflight(cli_pool_t *c, int concurrency) {
   if (!c->inflight_given && concurrency > c->o.size)
     c->o.max_inflight = (concurrency + c->o.size - 1) / c->o.size;
+}
+
+int cli_pool_up(const cli_pool_t *c, const char *cmd, uv_loop_t *loop, wp_pool_t **p) {
+  char why[768]; /* which worker failed the start, and how */
+  int err = wb_pool_up_why(loop, &c->o, p, why, sizeof why);
+  if (err)
+    cli_err(cmd, "pool did not start: %s (%s)", why[0] ? why : wp_strerror(err),
+            wp_errname(err));
+  return err;
 }
 
 int cli_pool_apply(cli_pool_t *c, const char *cmd) {

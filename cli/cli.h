@@ -57,6 +57,9 @@ int cli_pool_opt(cli_pool_t *c, const char *cmd, int opt, const char *arg);
 /* Applies --cpus to this process and names it for interrupt.h ("wpool
  * CMD"). 0, or -1 (printed). */
 int cli_pool_apply(cli_pool_t *c, const char *cmd);
+/* Starts the pool on loop (wb_pool_up_why); when it does not start, one
+ * line naming the worker that failed it, or the error. 0 or a WP_E*. */
+int cli_pool_up(const cli_pool_t *c, const char *cmd, uv_loop_t *loop, wp_pool_t **p);
 /* Pipelining is what lets C in flight exceed the pool size: without
  * --max-inflight, ceil(C / N) per worker. What the user typed stands. */
 void cli_pool_fit_inflight(cli_pool_t *c, int concurrency);

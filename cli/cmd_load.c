@@ -370,11 +370,8 @@ int cmd_load(int argc, char **argv) {
   uv_loop_t loop;
   uv_loop_init(&loop);
   wp_pool_t *p;
-  char start_why[768];
-  int err = wb_pool_up_why(&loop, &lo.cp.o, &p, start_why, sizeof start_why);
+  int err = cli_pool_up(&lo.cp, CMD, &loop, &p);
   if (err) {
-    cli_err(CMD, "pool did not start: %s (%s)", start_why[0] ? start_why : wp_strerror(err),
-            wp_errname(err));
     rc = WB_EXIT_RUNTIME;
   } else {
     rc = run(&loop, p, &lo);

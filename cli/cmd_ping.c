@@ -92,23 +92,27 @@ static void print_open(const cli_pool_t *cp, const wb_open_result_t *r) {
            (unsigned long long)r->overflow, (unsigned long long)r->unsent);
 }
 
-/* The one line a failed run ends with. A stall names the worker that held
+/* A run's exit code (a failed answer fails the run, a warm-up one too) and
+ * the one line a failed run ends with. A stall names the worker that held
  * the unanswered requests; failures are counted in the measured part and
  * in the warm-up apart (a pool that gives up during the warm-up fails no
  * measured request), and a fatal error that is not the first failure is
  * named too. */
-static void report_failure(int err, const wb_stall_t *st, uint64_t failed,
-                           int first, uint64_t wfailed, int wfirst, const char *text) {
+static int run_exit(int err, const wb_stall_t *st, uint64_t failed,
+                    int first, uint64_t wfailed, int wfirst, const char *text) {
   char line[768];
-  if (wb_interrupted()) return;
+  if (!err && failed) err = first;
+  if (!err && wfailed) err = wfirst;
+  if (!err) return WB_EXIT_OK;
+  if (wb_interrupted()) return WB_EXIT_RUNTIME;
   if (st->workers) {
     wb_stall_describe(st, line, sizeof line);
     cli_err(CMD, "%s; the run stopped", line);
-    return;
+    return WB_EXIT_RUNTIME;
   }
   if (!failed && !wfailed) {
     cli_err(CMD, "the run stopped: %s (%s)", wp_strerror(err), wp_errname(err));
-    return;
+    return WB_EXIT_RUNTIME;
   }
   int f = wfirst ? wfirst : first;
   /* The worker's own words (--call: an unknown method, a failing one). */
@@ -119,6 +123,7 @@ static void report_failure(int err, const wb_stall_t *st, uint64_t failed,
     snprintf(line + n, sizeof line - (size_t)n, "; the run stopped: %s (%s)",
              wp_strerror(err), wp_errname(err));
   cli_err(CMD, "%s", line);
+  return WB_EXIT_RUNTIME;
 }
 
 /* The open-loop run of `wpool ping --rate`; the exit code. */
@@ -126,37 +131,26 @@ static int run_open(uv_loop_t *loop, wp_pool_t *p, const cli_pool_t *cp,
                     const wb_open_t *o) {
   wb_open_result_t r;
   int err = wb_run_open(loop, p, o, &r);
-  if (!err && r.failed) err = r.first_err;
-  if (!err && r.warmup_failed) err = r.warmup_first_err;
   if (r.lat && r.lat_sent) print_open(cp, &r);
   wb_hist_free(r.lat);
   wb_hist_free(r.lat_sent);
   wb_hist_free(r.wait);
   wb_hist_free(r.service);
-  if (err) {
-    report_failure(err, &r.stall, r.failed, r.first_err, r.warmup_failed, r.warmup_first_err,
-                   r.first_text);
-    return WB_EXIT_RUNTIME;
-  }
-  return WB_EXIT_OK;
+  return run_exit(err, &r.stall, r.failed, r.first_err, r.warmup_failed, r.warmup_first_err,
+                  r.first_text);
 }
 
+/* The closed-loop run of `wpool ping -c`; the exit code. */
 static int run_closed(uv_loop_t *loop, wp_pool_t *p, const cli_pool_t *cp,
                       const wb_load_t *l) {
   wb_load_result_t r;
   int err = wb_run_closed(loop, p, l, &r);
-  if (!err && r.failed) err = r.first_err;
-  if (!err && r.warmup_failed) err = r.warmup_first_err;
   if (r.lat) print_result(cp, l->concurrency, &r);
   wb_hist_free(r.lat);
   wb_hist_free(r.wait);
   wb_hist_free(r.service);
-  if (err) {
-    report_failure(err, &r.stall, r.failed, r.first_err, r.warmup_failed, r.warmup_first_err,
-                   r.first_text);
-    return WB_EXIT_RUNTIME;
-  }
-  return WB_EXIT_OK;
+  return run_exit(err, &r.stall, r.failed, r.first_err, r.warmup_failed, r.warmup_first_err,
+                  r.first_text);
 }
 
 int cmd_ping(int argc, char **argv) {
@@ -247,11 +241,8 @@ int cmd_ping(int argc, char **argv) {
   uv_loop_t loop;
   uv_loop_init(&loop);
   wp_pool_t *p;
-  char start_why[768]; /* which worker failed the start, and how */
-  int err = wb_pool_up_why(&loop, &cp.o, &p, start_why, sizeof start_why);
+  int err = cli_pool_up(&cp, CMD, &loop, &p);
   if (err) {
-    cli_err(CMD, "pool did not start: %s (%s)", start_why[0] ? start_why : wp_strerror(err),
-            wp_errname(err));
     rc = WB_EXIT_RUNTIME;
   } else {
     if (rate > 0) {

@@ -137,11 +137,8 @@ int cmd_start(int argc, char **argv) {
   uv_loop_init(&loop);
   wp_pool_t *p;
   uint64_t t0 = wp_now_ns();
-  char why[768]; /* which worker failed the start, and how */
-  int err = wb_pool_up_why(&loop, &cp.o, &p, why, sizeof why);
+  int err = cli_pool_up(&cp, CMD, &loop, &p);
   if (err) {
-    cli_err(CMD, "pool did not start: %s (%s)", why[0] ? why : wp_strerror(err),
-            wp_errname(err));
     rc = WB_EXIT_RUNTIME;
   } else {
     wb_start_result_t sr;
