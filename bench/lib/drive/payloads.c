@@ -1,6 +1,8 @@
 /* payloads.c — see payloads.h. */
 #include "payloads.h"
 
+#include "cmdline.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -10,16 +12,6 @@
 #include <sys/stat.h>
 
 #include <jansson.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-  return -1;
-}
 
 static int push(wb_payloads_t *p, uint8_t *data, size_t len) {
   wb_payload_t *it = realloc(p->items, (p->n + 1) * sizeof *it);
@@ -31,7 +23,7 @@ static int push(wb_payloads_t *p, uint8_t *data, size_t len) {
 }
 
 static int too_big(const char *what, size_t len, size_t max, char *err, size_t errlen) {
-  return fail(err, errlen, "payload %s is %zu bytes, over the frame limit (%zu bytes)",
+  return wb_why(err, errlen, "payload %s is %zu bytes, over the frame limit (%zu bytes)",
               what, len, max);
 }
 
@@ -43,7 +35,7 @@ static int load_file(const char *path, size_t max, wb_payloads_t *out, char *err
   int e = !f ? errno : fstat(fileno(f), &st) != 0 ? errno : S_ISREG(st.st_mode) ? 0 : EISDIR;
   if (e) {
     if (f) fclose(f);
-    return fail(err, errlen, "cannot read payload file %s: %s", path,
+    return wb_why(err, errlen, "cannot read payload file %s: %s", path,
                 e == EISDIR ? "not a regular file" : strerror(e));
   }
   if ((uint64_t)st.st_size > max) {
@@ -57,7 +49,7 @@ static int load_file(const char *path, size_t max, wb_payloads_t *out, char *err
   fclose(f);
   if (!data || got != n || bad || push(out, data, n) != 0) {
     free(data);
-    return fail(err, errlen, "cannot read payload file %s: %s", path,
+    return wb_why(err, errlen, "cannot read payload file %s: %s", path,
                 data ? "short read" : "out of memory");
   }
   return 0;
@@ -71,7 +63,7 @@ static int load_dir(const char *dir, size_t max, wb_payloads_t *out, char *err,
                     size_t errlen) {
   struct dirent **ents;
   int n = scandir(dir, &ents, NULL, by_name);
-  if (n < 0) return fail(err, errlen, "cannot read payload directory %s: %s", dir, strerror(errno));
+  if (n < 0) return wb_why(err, errlen, "cannot read payload directory %s: %s", dir, strerror(errno));
   int rc = 0;
   for (int i = 0; i < n; i++) {
     char path[4096];
@@ -96,7 +88,7 @@ static const char *line_payload(json_t *j, size_t *len) {
 static int load_jsonl(const char *path, size_t max, wb_payloads_t *out, char *err,
                       size_t errlen) {
   FILE *f = fopen(path, "r");
-  if (!f) return fail(err, errlen, "cannot read payload file %s: %s", path, strerror(errno));
+  if (!f) return wb_why(err, errlen, "cannot read payload file %s: %s", path, strerror(errno));
   char *line = NULL;
   size_t cap = 0;
   ssize_t n;
@@ -110,14 +102,14 @@ static int load_jsonl(const char *path, size_t max, wb_payloads_t *out, char *er
     const char *s = j ? line_payload(j, &len) : NULL;
     char what[4200];
     snprintf(what, sizeof what, "%s:%d", path, lineno);
-    if (!s) rc = fail(err, errlen, "%s: not a JSON string or {\"payload\": string}", what);
+    if (!s) rc = wb_why(err, errlen, "%s: not a JSON string or {\"payload\": string}", what);
     else if (len > max) rc = too_big(what, len, max, err, errlen);
     else {
       uint8_t *data = malloc(len ? len : 1);
       if (data) memcpy(data, s, len);
       if (!data || push(out, data, len) != 0) {
         free(data);
-        rc = fail(err, errlen, "out of memory reading %s", path);
+        rc = wb_why(err, errlen, "out of memory reading %s", path);
       }
     }
     json_decref(j);
@@ -140,8 +132,8 @@ int wb_payloads_load(const char *path, int set, size_t max, wb_payloads_t *out,
   if (!set) rc = load_file(path, max, out, err, errlen);
   else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) rc = load_dir(path, max, out, err, errlen);
   else if (ends_with(path, ".jsonl")) rc = load_jsonl(path, max, out, err, errlen);
-  else rc = fail(err, errlen, "--payloads %s: give a directory or a .jsonl file", path);
-  if (rc == 0 && out->n == 0) rc = fail(err, errlen, "no payloads in %s", path);
+  else rc = wb_why(err, errlen, "--payloads %s: give a directory or a .jsonl file", path);
+  if (rc == 0 && out->n == 0) rc = wb_why(err, errlen, "no payloads in %s", path);
   if (rc) wb_payloads_free(out);
   return rc;
 }
@@ -149,18 +141,18 @@ int wb_payloads_load(const char *path, int set, size_t max, wb_payloads_t *out,
 int wb_call_opt(wb_call_t *c, int what, const char *arg, char *err, size_t errlen) {
   if (what == 0) {
     size_t n = strlen(arg);
-    if (n == 0 || n > 255) return fail(err, errlen, "--call: bad method name '%s'", arg);
+    if (n == 0 || n > 255) return wb_why(err, errlen, "--call: bad method name '%s'", arg);
     c->method = arg;
     return 0;
   }
-  if (c->src) return fail(err, errlen, "--payload-file and --payloads exclude each other");
+  if (c->src) return wb_why(err, errlen, "--payload-file and --payloads exclude each other");
   c->src = arg;
   c->set = what == 2;
   return 0;
 }
 
 int wb_call_load(wb_call_t *c, uint32_t max_frame, char *err, size_t errlen) {
-  if (c->src && !c->method) return fail(err, errlen, "--payload-file/--payloads need --call METHOD");
+  if (c->src && !c->method) return wb_why(err, errlen, "--payload-file/--payloads need --call METHOD");
   if (!c->src) return 0;
   /* What a request adds around its payload: the pool's envelope (64) and
    * the method's name. */

@@ -10,7 +10,7 @@
  * loader says why in one line (into the caller's buffer) and the command
  * exits 2.
  *
- * May call: libc and jansson.
+ * May call: libc, jansson and cmdline (stat/).
  */
 #ifndef WB_PAYLOADS_H
 #define WB_PAYLOADS_H

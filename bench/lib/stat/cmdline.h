@@ -25,6 +25,10 @@ enum {
   WB_EXIT_INCONCLUSIVE = 3, /* ab: the rounds could not tell */
 };
 
+/* Writes a one-line reason into buf (len bytes, truncated) and returns -1:
+ * how a parser says what was wrong with the user's input. */
+int wb_why(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* "10s", "250ms", "2m", "500us", plain number = seconds → ns. 0 or -1. */
 int wb_parse_duration(const char *s, uint64_t *ns);
 /* "64", "1k", "16KiB", "1M" → bytes. 0 or -1. */
