@@ -1,7 +1,13 @@
 /*
  * cli.h — what the wpool subcommands share: the pool options every one of
  * them takes (-n, --mode, --transport, --listen, --worker, --cpus,
- * --max-inflight), usage errors (exit 2) and runtime failures (exit 1).
+ * --max-inflight), starting the pool, usage errors (exit 2) and runtime
+ * failures (exit 1).
+ *
+ * cli/ is the wpool command (build/wpool), not a benchmark: each cmd_*.c
+ * owns one subcommand. May call: libwpool (wpool.h) and the bench
+ * libraries — drive/ (load, profile, interrupt, proc, run, build), results/
+ * (wpool load --out) and stat/ (hist, stats, cmdline); nothing in bench/src.
  */
 #ifndef WPOOL_CLI_H
 #define WPOOL_CLI_H

@@ -1,12 +1,9 @@
 /*
- * util.c — small facts scenarios need about processes: the pool options of
- * a point, a process's resident memory, the programs built beside this one.
+ * util.c — what every scenario builds the same way: the pool options of a
+ * point and the suite's placement as a string. Process facts (resident
+ * memory, CPUs, the programs built beside this one) are drive/proc.h's.
  */
-#include <limits.h>
-#include <sched.h>
 #include <stdio.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "baseline.h"
 #include "load.h"
