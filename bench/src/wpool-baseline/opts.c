@@ -6,7 +6,6 @@
  * is the quick subset with two repetitions).
  */
 #include <getopt.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -19,7 +19,6 @@
  *                                     worker_rss, fds, p99)
  */
 #include <math.h>
-#include <sched.h>
 
 #include "baseline.h"
 #include "load.h"

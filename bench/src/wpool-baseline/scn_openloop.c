@@ -31,7 +31,6 @@
  * behind the rate) is reported as a failed point: its percentiles would
  * understate.
  */
-#include <sched.h>
 
 #include "load.h"
 #include "ping.h"

@@ -1,7 +1,6 @@
 /* opts.c — bench/tune's command line and the config object recording it. */
 #include <getopt.h>
 #include <math.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
