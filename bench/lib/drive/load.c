@@ -147,7 +147,8 @@ static int split_alloc(bool split, wb_hist_t **wait, wb_hist_t **service) {
 }
 
 /* The answer counters both results keep under the same names
- * (wb_load_result_t, wb_open_result_t). */
+ * (wb_load_result_t, wb_open_result_t); a run sets them once, when its
+ * histograms exist, so an answer pays no more than a pointer. */
 typedef struct counts {
   uint64_t *ok, *failed, *warmup_failed;
   int *first_err, *warmup_first_err;
@@ -166,19 +167,20 @@ typedef struct counts {
  * each kept), and a failure's worker text when it is the first one with a
  * text (warm-up included: a method that always fails fails there first).
  * True for a measured success: the caller records its latency. */
-static bool count_answer(counts_t c, int err, const wp_reply_t *rep, bool measured) {
+static inline bool count_answer(const counts_t *c, int err, const wp_reply_t *rep,
+                                bool measured) {
   if (err) {
-    if (!c.first_text[0] && rep && rep->error[0])
-      snprintf(c.first_text, c.cap, "%s", rep->error);
-    int *first = measured ? c.first_err : c.warmup_first_err;
-    ++*(measured ? c.failed : c.warmup_failed);
+    if (!c->first_text[0] && rep && rep->error[0])
+      snprintf(c->first_text, c->cap, "%s", rep->error);
+    int *first = measured ? c->first_err : c->warmup_first_err;
+    ++*(measured ? c->failed : c->warmup_failed);
     if (!*first) *first = err;
     return false;
   }
   if (!measured) return false;
-  ++*c.ok;
-  if (c.wait) wb_hist_record(c.wait, rep->sent - rep->queued);
-  if (c.service) wb_hist_record(c.service, rep->answered - rep->sent);
+  ++*c->ok;
+  if (c->wait) wb_hist_record(c->wait, rep->sent - rep->queued);
+  if (c->service) wb_hist_record(c->service, rep->answered - rep->sent);
   return true;
 }
 
@@ -209,6 +211,7 @@ typedef struct closed {
   int fatal;
   uint64_t issued;          /* requests handed to the pool, with warm-up */
   wb_guard_t guard;
+  counts_t counts;
   struct token *tokens;
 } closed_t;
 
@@ -261,7 +264,7 @@ static void on_reply(wp_pool_t *p, int err, const wp_reply_t *rep, void *arg) {
   if (!err) wb_guard_answer(&cl->guard, now - t->sent_at);
   bool measuring = cl->t_start != 0;
   if (measuring) cl->r->sent++;
-  if (count_answer(COUNTS_OF(cl->r), err, rep, measuring))
+  if (count_answer(&cl->counts, err, rep, measuring))
     wb_hist_record(cl->r->lat, now - t->sent_at);
   if (!measuring && cl->answered >= cl->l->warmup) begin_measuring(cl);
   if (err == WP_ESTOPPED || err == WP_EFAILED) cl->fatal = err;
@@ -288,7 +291,8 @@ int wb_run_closed(uv_loop_t *loop, wp_pool_t *p, const wb_load_t *l,
     free(tokens);
     return WP_ENOMEM;
   }
-  *cl = (closed_t){.loop = loop, .pool = p, .l = l, .r = r, .tokens = tokens};
+  *cl = (closed_t){.loop = loop, .pool = p, .l = l, .r = r, .tokens = tokens,
+                   .counts = COUNTS_OF(r)};
   wb_guard_start(&cl->guard, loop, p, l->stall_ns, &l->req, &r->stall, closed_stalled, cl);
   if (l->warmup == 0) begin_measuring(cl);
   for (int i = 0; i < l->concurrency; i++) {
@@ -365,6 +369,7 @@ struct open_run {
   bool left;                /* returned with requests outstanding */
   open_tok_t *tokens, *free_tok;
   wb_guard_t guard;
+  counts_t counts;
 };
 
 static void open_free(void *arg) {
@@ -563,7 +568,7 @@ static void on_open_reply(wp_pool_t *p, int err, const wp_reply_t *rep, void *ar
       wb_series_sample(run->o->series, now, p);
     }
   }
-  if (count_answer(COUNTS_OF(r), err, rep, m)) {
+  if (count_answer(&run->counts, err, rep, m)) {
     wb_hist_record(r->lat, now - intended(run, t->idx));
     wb_hist_record(r->lat_sent, now - t->sent_at);
   }
@@ -663,6 +668,7 @@ int wb_run_open(uv_loop_t *loop, wp_pool_t *p, const wb_open_t *o,
   run->total = o->warmup + open_count(o);
   int rc = open_setup(loop, run);
   if (rc == 0) {
+    run->counts = COUNTS_OF(r);
     wb_guard_start(&run->guard, loop, p, o->stall_ns, &o->req, &r->stall, open_stalled, run);
     run->t0 = wp_now_ns();
     pump(run);
