@@ -41,7 +41,7 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "--version") == 0) {
     printf("wpool %s\n", wp_version());
-    return EXIT_OK;
+    return WB_EXIT_OK;
   }
   if (strcmp(cmd, "start") == 0) return cmd_start(argc - 1, argv + 1);
   if (strcmp(cmd, "ping") == 0) return cmd_ping(argc - 1, argv + 1);
