@@ -32,13 +32,14 @@ PKGS     := libuv libprotobuf-c grpc jansson
 # upgrade of the -dev packages: make clean). While a package is missing it
 # is not written and pkg-config is asked each time, as before (make test
 # installs the packages first; its own make run then writes it).
-PC_VARS := PKG_CFLAGS PKG_LIBS TEST_LIBS PROTOBUF_LIBS GRPC_STATIC_LIBS CRYPTO_LIBS
+PC_VARS := PKG_CFLAGS PKG_LIBS TEST_LIBS PROTOBUF_LIBS GRPC_STATIC_LIBS CRYPTO_LIBS JANSSON_LIBS
 PC_ARGS_PKG_CFLAGS       := --cflags $(PKGS)
 PC_ARGS_PKG_LIBS         := --libs $(PKGS)
 PC_ARGS_TEST_LIBS        := --libs cmocka
 PC_ARGS_PROTOBUF_LIBS    := --libs libprotobuf-c
 PC_ARGS_GRPC_STATIC_LIBS := --static --libs grpc
 PC_ARGS_CRYPTO_LIBS      := --libs libcrypto
+PC_ARGS_JANSSON_LIBS     := --libs jansson
 CONFIG_MK := $(BUILD)/config.mk
 ifeq ($(filter clean deps uninstall,$(MAKECMDGOALS)),)
 -include $(CONFIG_MK)
@@ -54,9 +55,11 @@ $(CONFIG_MK): Makefile
 	  $(foreach v,$(PC_VARS),echo "$(v) := $$(pkg-config $(PC_ARGS_$(v)))";) \
 	} >$@.$$$$ && mv $@.$$$$ $@
 
+# The bench libraries' headers (bench/lib/, see below).
+BENCH_INC := -Ibench/lib/stat -Ibench/lib/results -Ibench/lib/drive
 CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror \
            -fno-omit-frame-pointer $(SANFLAGS) \
-           -Ipool -Iwire -Ibench/src/lib -I$(BUILD)/gen $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+           -Ipool -Iwire $(BENCH_INC) -I$(BUILD)/gen $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := $(SANFLAGS) $(EXTRA_LDFLAGS)
 LDLIBS  := $(PKG_LIBS) -lpthread -lm
 # The worker links only what its transports need: every shared library it
@@ -79,9 +82,19 @@ LIBWPWIRE   := $(BUILD)/libwpwire.a
 # too, so a program links libwpool alone.
 POOL_OBJ    := $(call obj,$(wildcard pool/*.c)) $(WIRE_OBJ)
 LIBWPOOL    := $(BUILD)/libwpool.a
-# libwpbench: measurement helpers shared by the bench programs and tests.
-BENCHLIB_OBJ := $(call obj,$(wildcard bench/src/lib/*.c))
-LIBWPBENCH  := $(BUILD)/libwpbench.a
+# The bench libraries (bench/lib/), one archive per concern, so that a
+# program links only what it uses:
+#   libwpstat    bench/lib/stat     statistics, units, tables, option values (libc, libm)
+#   libwpresults bench/lib/results  results files (+ jansson; build facts passed in)
+#   libwpdrive   bench/lib/drive    driving a pool: loads, costs, stalls (+ libuv, libwpool)
+STAT_OBJ     := $(call obj,$(wildcard bench/lib/stat/*.c))
+RESULTS_OBJ  := $(call obj,$(wildcard bench/lib/results/*.c))
+DRIVE_OBJ    := $(call obj,$(wildcard bench/lib/drive/*.c))
+LIBWPSTAT    := $(BUILD)/libwpstat.a
+LIBWPRESULTS := $(BUILD)/libwpresults.a
+LIBWPDRIVE   := $(BUILD)/libwpdrive.a
+BENCH_LIBS   := $(LIBWPDRIVE) $(LIBWPRESULTS) $(LIBWPSTAT)
+RESULTS_LDLIBS := $(JANSSON_LIBS) -lm
 
 # Two worker binaries (measured exec->Hello, p50 of 2x300 runs, this VM):
 #   pipe worker, no gRPC linked                      0.87-0.96 ms, RSS 1.3 MB
@@ -110,23 +123,28 @@ EXAMPLES    := $(addprefix $(BUILD)/wpool-example-,$(EXAMPLE_NAMES))
 EXAMPLES    += $(addsuffix -grpc,$(EXAMPLES))
 EXAMPLE_LDLIBS = $(CRYPTO_LIBS)
 
-# Every directory bench/src/<prog>/ (except lib) is one program build/<prog>.
-PROG_DIRS   := $(filter-out lib,$(notdir $(wildcard bench/src/*)))
-PROGS       := $(addprefix $(BUILD)/,$(PROG_DIRS))
+# Every directory bench/src/<prog>/ is one program build/<prog>; cli/ is
+# build/wpool. Those that only read results files (READ_PROGS) link no pool,
+# no libuv, no gRPC.
+PROG_DIRS   := $(notdir $(wildcard bench/src/*))
+CLI         := $(BUILD)/wpool
+PROGS       := $(addprefix $(BUILD)/,$(PROG_DIRS)) $(CLI)
+READ_PROGS  := $(addprefix $(BUILD)/,wpool-ab wpool-compare wpool-report)
+POOL_PROGS  := $(filter-out $(READ_PROGS),$(PROGS))
 
 # tests/test_*.c are cmocka suites; tests/helpers/*.c are helper programs.
 TEST_BINS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
 
-ALL_OBJ := $(POOL_OBJ) $(BENCHLIB_OBJ) $(WORKER_OBJ) $(WORKER_GRPC_OBJ) \
-           $(call obj,$(wildcard worker/examples/*.c)) \
+ALL_OBJ := $(POOL_OBJ) $(STAT_OBJ) $(RESULTS_OBJ) $(DRIVE_OBJ) $(WORKER_OBJ) $(WORKER_GRPC_OBJ) \
+           $(call obj,$(wildcard worker/examples/*.c) $(wildcard cli/*.c)) \
            $(foreach d,$(PROG_DIRS),$(call obj,$(wildcard bench/src/$(d)/*.c)))
 
 .SECONDARY:
 .PHONY: all test test-run check deps baseline fuzz clean install uninstall
 .DEFAULT_GOAL := all
 
-all: $(LIBWPWIRE) $(LIBWPOOL) $(LIBWPBENCH) $(WORKER) $(WORKER_GRPC) $(EXAMPLES) $(PROGS) $(GEN_DESC) $(TEST_BINS) $(HELPER_BINS)
+all: $(LIBWPWIRE) $(LIBWPOOL) $(BENCH_LIBS) $(WORKER) $(WORKER_GRPC) $(EXAMPLES) $(PROGS) $(GEN_DESC) $(TEST_BINS) $(HELPER_BINS)
 
 deps:
 	@scripts/deps.sh
@@ -157,11 +175,15 @@ $(LIBWPWIRE): $(WIRE_OBJ)
 	@rm -f $@
 	$(call say,AR,$@)ar rcs $@ $^
 
-# Every results file records the flags its build used (build.cflags).
+# Every results file records the flags its build used (build.cflags); the
+# program hands them to the results library (drive/build.c).
 RESULTS_CFLAGS := $(filter-out -I%,$(CFLAGS))
-$(BUILD)/obj/bench/src/lib/results.o: CFLAGS += -DWP_CFLAGS='"$(RESULTS_CFLAGS)"'
+$(BUILD)/obj/bench/lib/drive/build.o: CFLAGS += -DWP_CFLAGS='"$(RESULTS_CFLAGS)"'
 
-$(LIBWPBENCH): $(BENCHLIB_OBJ)
+$(LIBWPSTAT): $(STAT_OBJ)
+$(LIBWPRESULTS): $(RESULTS_OBJ)
+$(LIBWPDRIVE): $(DRIVE_OBJ)
+$(BENCH_LIBS):
 	@rm -f $@
 	$(call say,AR,$@)ar rcs $@ $^
 
@@ -179,13 +201,24 @@ $(BUILD)/wpool-example-%-grpc: $(BUILD)/obj/worker/examples/%.o $(call obj,worke
 $(BUILD)/wpool-example-%: $(BUILD)/obj/worker/examples/%.o $(call obj,worker/grpc_exec.c) $(WPW_OBJ) $(LIBWPWIRE)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBWPWIRE) $(EXAMPLE_LDLIBS) $(WORKER_LDLIBS)
 
-.SECONDEXPANSION:
-$(PROGS): $(BUILD)/%: $$(call obj,$$(wildcard bench/src/%/*.c)) $(LIBWPBENCH) $(LIBWPOOL)
-	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBWPBENCH) $(LIBWPOOL) $(LDLIBS)
+# What each program links: READ_PROGS the results and statistics libraries
+# with jansson and libm; the others all three bench libraries and libwpool.
+$(READ_PROGS): PROG_LIBS := $(LIBWPRESULTS) $(LIBWPSTAT)
+$(READ_PROGS): PROG_LDLIBS := $(RESULTS_LDLIBS)
+$(READ_PROGS): $(LIBWPRESULTS) $(LIBWPSTAT)
+$(POOL_PROGS): PROG_LIBS := $(BENCH_LIBS) $(LIBWPOOL)
+$(POOL_PROGS): PROG_LDLIBS := $(LDLIBS)
+$(POOL_PROGS): $(BENCH_LIBS) $(LIBWPOOL)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBWPBENCH) $(LIBWPOOL)
+.SECONDEXPANSION:
+$(CLI): $(call obj,$(wildcard cli/*.c))
+$(filter-out $(CLI),$(PROGS)): $(BUILD)/%: $$(call obj,$$(wildcard bench/src/%/*.c))
+$(PROGS):
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(PROG_LIBS) $(PROG_LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BENCH_LIBS) $(LIBWPOOL)
 	@mkdir -p $(dir $@)
-	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(LIBWPBENCH) $(LIBWPOOL) $(LDLIBS) $(TEST_LIBS)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(BENCH_LIBS) $(LIBWPOOL) $(LDLIBS) $(TEST_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/helpers/%.o $(LIBWPWIRE)
 	@mkdir -p $(dir $@)

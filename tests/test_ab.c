@@ -23,6 +23,7 @@
 
 #include "testutil.h"
 
+#include "build.h"
 #include "results.h"
 
 static char tmpdir[64];
@@ -55,7 +56,7 @@ static const char *round_dir(const char *dir, int r) {
 static void side_file(const char *dir, int r, const char *side, double latency_us,
                       int with_rps) {
   char path[512];
-  json_t *doc = wb_results_new("test_ab", NULL);
+  json_t *doc = wb_results_new("test_ab", NULL, wb_build_facts());
   double rps = 1e6 / latency_us;
   assert_non_null(doc);
   assert_non_null(wb_metric_add(doc, P50, "us", "lower", NULL, &latency_us, 1));
@@ -197,7 +198,7 @@ static void maximum_reported_not_judged(void **state) {
     for (int after = 0; after < 2; after++) {
       char path[512];
       double p50 = 4.0 * drift(r), max = 150.0 * drift(r) * (after ? 1.5 : 1.0);
-      json_t *doc = wb_results_new("test_ab", NULL);
+      json_t *doc = wb_results_new("test_ab", NULL, wb_build_facts());
       assert_non_null(wb_metric_add(doc, P50, "us", "lower", NULL, &p50, 1));
       assert_non_null(wb_metric_add(doc, PMAX, "us", "lower", NULL, &max, 1));
       snprintf(path, sizeof path, "%s/%s-n1-c1.json", round_dir(dir, r),
@@ -232,7 +233,7 @@ static void recorded_failure_and_lost_metric(void **state) {
   (void)state;
   const char *dir = rounds(20, same);
   char path[512];
-  json_t *doc = wb_results_new("test_ab", NULL);
+  json_t *doc = wb_results_new("test_ab", NULL, wb_build_facts());
   double v = 4.0;
   wb_metric_add(doc, P50, "us", "lower", NULL, &v, 1); /* req/s lost */
   assert_int_equal(wb_failure_add(doc, "throughput", "ping/pipe/checkout/n=1/c=1",

@@ -25,6 +25,7 @@
 
 #include "testutil.h"
 
+#include "build.h"
 #include "results.h"
 
 extern char **environ;
@@ -52,7 +53,7 @@ static char *tmp_path(const char *name) {
 }
 
 static json_t *new_doc(const char *created_at) {
-  json_t *doc = wb_results_new("test_compare", json_pack("{s:i}", "size", 16));
+  json_t *doc = wb_results_new("test_compare", json_pack("{s:i}", "size", 16), wb_build_facts());
   assert_non_null(doc);
   if (created_at)
     json_object_set_new(doc, "created_at", json_string(created_at));

@@ -1,5 +1,5 @@
 /*
- * test_costs.c — the cost counters (bench/src/lib/costs.h) on a known
+ * test_costs.c — the cost counters (bench/lib/drive/costs.h) on a known
  * workload: a forked child that, when told, makes exactly N getppid()
  * syscalls and burns a known amount of CPU, then reports and blocks; the
  * test's own process does the same as the supervisor. The bounds are wide

@@ -1,5 +1,5 @@
 /*
- * test_loads.c — the load shapes (bench/src/lib/profile.h) and the
+ * test_loads.c — the load shapes (bench/lib/drive/profile.h) and the
  * per-interval series (series.h) on real pools of the reference worker:
  *   - the series adds up: per-interval offered, ok and failed (by error
  *     name) sum to the run's totals, refusals (a full queue) included;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "build.h"
 #include "results.h"
 #include "series.h"
 #include "testutil.h"
@@ -157,7 +158,7 @@ static void report_doc(json_t *doc, const char *name) {
 
 static void draws_every_family(void **state) {
   (void)state;
-  json_t *doc = wb_results_new("test", NULL);
+  json_t *doc = wb_results_new("test", NULL, wb_build_facts());
   add_startup(doc);
   add_ping(doc);
   add_open_payload(doc);
@@ -207,7 +208,7 @@ static void values_read_with_units(void **state) {
  * column per metric name (each once), the medians with their units. */
 static void counts_tables(void **state) {
   (void)state;
-  json_t *doc = wb_results_new("test", NULL);
+  json_t *doc = wb_results_new("test", NULL, wb_build_facts());
   static const char *pts[] = {"pipe/checkout/n=1/c=1", "pipe/pipelined/n=1/c=10"};
   char id[128];
   for (int i = 0; i < 2; i++) {

@@ -1,5 +1,5 @@
 /*
- * test_stall.c — the stall guard of the measuring loops (bench/src/lib/
+ * test_stall.c — the stall guard of the measuring loops (bench/lib/drive/
  * stall.h): with no request timeout, a worker that takes requests and never
  * answers ends a closed or an open loop with WP_ETIMEDOUT, naming its slot
  * and pid, instead of hanging bench/baseline, bench/tune or wpool ping; a

@@ -1,5 +1,5 @@
 /*
- * test_usl.c — the Universal Scalability Law fit (bench/src/lib/usl.c)
+ * test_usl.c — the Universal Scalability Law fit (bench/lib/stat/usl.c)
  * recovers known parameters from synthetic curves, clean and noisy, keeps
  * σ and κ non-negative, and reports the modelled peak.
  */

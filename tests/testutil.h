@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "run.h"
 #include "wpool.h"
 
 /* The build directory under test: build, or build/san for make check. */
@@ -49,18 +50,11 @@ static inline const char *tu_path(const char *rel) {
   return buf;
 }
 
-static void tu_wake(uv_timer_t *t) { (void)t; }
+static inline void tu_wake(uv_timer_t *t) { (void)t; }
 
 /* Runs loop until *flag is true or seconds pass; returns *flag. */
 static inline bool tu_run_until(uv_loop_t *loop, const bool *flag, double seconds) {
-  uv_timer_t t;
-  uv_timer_init(loop, &t);
-  uv_timer_start(&t, tu_wake, 10, 10); /* re-check the clock every 10 ms */
-  uint64_t end = wp_now_ns() + (uint64_t)(seconds * 1e9);
-  while (!*flag && wp_now_ns() < end) uv_run(loop, UV_RUN_ONCE);
-  uv_close((uv_handle_t *)&t, NULL);
-  uv_run(loop, UV_RUN_NOWAIT);
-  return *flag;
+  return wb_run_until_flag(loop, flag, (uint64_t)(seconds * 1e9));
 }
 
 /* Runs the loop for a fixed time (to let restarts etc. happen). */

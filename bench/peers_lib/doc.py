@@ -1,6 +1,6 @@
 """doc.py — the "wpool.bench/1" results document, written from Python.
 
-The same fields as bench/src/lib/results.c writes (results/README.md):
+The same fields as bench/lib/results/results.c writes (results/README.md):
 schema, tool, created_at, git, host, build, config, metrics. validate()
 applies wb_results_validate's rules, so a file that passes here loads in
 bench/compare and bench/report. A fact that cannot be read is None (null),

@@ -8,17 +8,16 @@
 #include <stdio.h>
 
 #include "ab.h"
-
-enum { EXIT_OK = 0, EXIT_REGRESSION = 1, EXIT_BAD_INPUT = 2, EXIT_INCONCLUSIVE = 3 };
+#include "cmdline.h"
 
 static int bad_input(const char *why) {
   fprintf(stderr, "ab: %s\n", why);
-  return EXIT_BAD_INPUT;
+  return WB_EXIT_USAGE;
 }
 
 static int verdict_exit(ab_verdict_t v) {
-  return v == AB_REGRESSION ? EXIT_REGRESSION
-       : v == AB_NO_REGRESSION ? EXIT_OK : EXIT_INCONCLUSIVE;
+  return v == AB_REGRESSION ? WB_EXIT_REGRESSION
+       : v == AB_NO_REGRESSION ? WB_EXIT_OK : WB_EXIT_INCONCLUSIVE;
 }
 
 int main(int argc, char **argv) {
@@ -27,7 +26,7 @@ int main(int argc, char **argv) {
   char why[1024];
   int rc = ab_opts_parse(argc, argv, &o, why, sizeof why);
   if (rc == 1)
-    return EXIT_OK;
+    return WB_EXIT_OK;
   if (rc != 0)
     return bad_input(why);
   if (ab_rounds_load(o.dir, &s, why, sizeof why) != 0)
@@ -38,7 +37,7 @@ int main(int argc, char **argv) {
     rc = bad_input("out of memory");
   else
     rc = verdict_exit(s.verdict);
-  if (fflush(stdout) != 0 && rc != EXIT_BAD_INPUT)
+  if (fflush(stdout) != 0 && rc != WB_EXIT_USAGE)
     rc = bad_input("stdout: write failed");
   ab_set_free(&s);
   return rc;

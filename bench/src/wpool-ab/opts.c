@@ -36,16 +36,6 @@ static void usage(FILE *f) {
       f);
 }
 
-__attribute__((format(printf, 3, 4)))
-static int usage_error(char *err, size_t n, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, n, fmt, ap);
-  va_end(ap);
-  return -1;
-}
-
-
 enum { OPT_THRESHOLD = 1000, OPT_ALPHA, OPT_BLABEL, OPT_ALABEL, OPT_MD, OPT_JSON };
 
 static const struct option longopts[] = {
@@ -63,17 +53,17 @@ static int one_opt(ab_opts_t *o, int c, const char *v, char *err, size_t n) {
   case 'h': usage(stdout); return 1;
   case OPT_THRESHOLD:
     if (wb_parse_pct(v, &o->threshold_pct) || o->threshold_pct <= 0)
-      return usage_error(err, n, "--threshold: '%s' is not a percentage > 0", v);
+      return wb_why(err, n, "--threshold: '%s' is not a percentage > 0", v);
     return 0;
   case OPT_ALPHA:
     if (wb_parse_alpha(v, &o->alpha))
-      return usage_error(err, n, "--alpha: '%s' is not a number in (0, 1)", v);
+      return wb_why(err, n, "--alpha: '%s' is not a number in (0, 1)", v);
     return 0;
   case OPT_BLABEL: o->before_label = v; return 0;
   case OPT_ALABEL: o->after_label = v; return 0;
   case OPT_MD: o->format = AB_MARKDOWN; return 0;
   case OPT_JSON: o->format = AB_JSON; return 0;
-  default: return usage_error(err, n, "unknown option");
+  default: return wb_why(err, n, "unknown option");
   }
 }
 
@@ -84,14 +74,14 @@ int ab_opts_parse(int argc, char **argv, ab_opts_t *o, char *err, size_t n) {
   opterr = 0;
   while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     if (c == '?')
-      return usage_error(err, n, "unknown option or missing value: '%s' (see --help)",
+      return wb_why(err, n, "unknown option or missing value: '%s' (see --help)",
                          argv[optind - 1]);
     int rc = one_opt(o, c, optarg, err, n);
     if (rc)
       return rc;
   }
   if (optind != argc - 1)
-    return usage_error(err, n, "expected one rounds directory (see --help)");
+    return wb_why(err, n, "expected one rounds directory (see --help)");
   o->dir = argv[optind];
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ab.h"
+#include "results.h"
 #include "table.h"
 
 enum { COL_ID, COL_BEFORE, COL_AFTER, COL_RATIO, COL_CI, COL_P, COL_VERDICT, NCOLS };

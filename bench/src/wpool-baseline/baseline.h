@@ -26,10 +26,10 @@
 #include <uv.h>
 
 #include "charts.h"
+#include "cmdline.h"
 #include "payloads.h"
+#include "proc.h"
 #include "wpool.h"
-
-enum { BL_EXIT_OK = 0, BL_EXIT_RUNTIME = 1, BL_EXIT_USAGE = 2 };
 
 #define BL_MAX_LIST 32
 
@@ -53,9 +53,8 @@ typedef struct bl_opts {
   uint32_t payload;         /* ping payload bytes */
   const char *worker;       /* --worker as given, or NULL (the default) */
   char **worker_argv;       /* split --worker (owned), or NULL */
-  int cpus[256];
-  int ncpus;                /* 0: placement not set (inherited) */
-  bool cpus_set;            /* --cpus given (all: ncpus 0, no preset pin) */
+  wb_cpus_t cpus;           /* n 0: placement not set (inherited) */
+  bool cpus_set;            /* --cpus given (all: cpus.n 0, no preset pin) */
   const char *out;          /* --out FILE, or NULL: the results directory */
   uint32_t only;            /* bit i selects bl_scenarios[i] */
   bool charts;              /* --charts: draw them when the file is saved */
@@ -145,19 +144,9 @@ void bl_status_end(void);
  * (a worker that dies must fail the point, not be papered over). */
 void bl_pool_options(const wb_ctx_t *c, wp_transport_t t, int size,
                      wp_options_t *o);
-/* wb_pool_up / wb_pool_down with the loop's clock refreshed first. Why:
- * libuv timers count from the loop's cached time, which only moves when
- * the loop runs; after a scenario that never ran it (the floors: 12 s of
- * blocking I/O) a pool's 10 s start timeout would fire at once. */
-int bl_pool_up(wb_ctx_t *c, const wp_options_t *o, wp_pool_t **out);
-void bl_pool_down(wb_ctx_t *c, wp_pool_t *p);
-/* VmRSS of a process (0: this one) in bytes, or -1. */
-long long bl_rss_bytes(int pid);
 /* The suite's placement as floors record it (params.placement): "cpus
  * LIST" when pinned, "unpinned" otherwise. */
 void bl_placement(const bl_opts_t *o, char *buf, size_t cap);
-/* The first CPU this process may run on, or -1. */
-int bl_first_cpu(void);
 
 /* ---- the scenarios (one file each; the table is in registry.c) ---------- */
 

@@ -19,6 +19,7 @@
 #include "interrupt.h"
 #include "output.h"
 #include "ping.h"
+#include "build.h"
 #include "results.h"
 #include "summary.h"
 
@@ -61,28 +62,28 @@ int main(int argc, char **argv) {
   int rc = bl_opts_parse(argc, argv, &o);
   if (rc != 0) {
     bl_opts_free(&o);
-    return rc > 0 ? BL_EXIT_OK : BL_EXIT_USAGE;
+    return rc > 0 ? WB_EXIT_OK : WB_EXIT_USAGE;
   }
   /* Workers inherit the supervisor's affinity at spawn. */
-  if (o.ncpus && wb_pin_self(o.cpus, o.ncpus) != 0) {
+  if (o.cpus.n && wb_cpus_pin(&o.cpus) != 0) {
     fprintf(stderr, "baseline: --cpus: cannot pin to those CPUs: %s\n", strerror(errno));
     bl_opts_free(&o);
-    return BL_EXIT_USAGE;
+    return WB_EXIT_USAGE;
   }
-  json_t *doc = wb_results_new("wpool-baseline", bl_opts_config(&o));
+  json_t *doc = wb_results_new("wpool-baseline", bl_opts_config(&o), wb_build_facts());
   if (!doc) {
     fprintf(stderr, "baseline: out of memory\n");
     bl_opts_free(&o);
-    return BL_EXIT_RUNTIME;
+    return WB_EXIT_RUNTIME;
   }
   bl_costs_config(doc);
   double elapsed;
   int failures = run_suite(&o, doc, &elapsed);
   char path[4096];
-  rc = failures ? BL_EXIT_RUNTIME : BL_EXIT_OK;
+  rc = failures ? WB_EXIT_RUNTIME : WB_EXIT_OK;
   if (bl_output_write(doc, o.out, path, sizeof path) != 0) {
     fprintf(stderr, "baseline: cannot write %s: %s\n", path, strerror(errno));
-    rc = BL_EXIT_RUNTIME;
+    rc = WB_EXIT_RUNTIME;
   } else {
     bl_summary_print(stdout, &o, doc, path, elapsed);
     if (o.charts) wb_charts_draw("baseline", path, !o.out);

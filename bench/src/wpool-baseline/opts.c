@@ -6,7 +6,6 @@
  * is the quick subset with two repetitions).
  */
 #include <getopt.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,14 +149,10 @@ static void set_list(bl_list_t *l, const int *v, int n) {
  * runs, bench/compare --noise); on one CPU, half that or less, so a smoke
  * comparison can be sharper (results/README.md, "Noise"). */
 static void pin_first_cpu(bl_opts_t *o) {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) != 0) return;
-  for (int i = 0; i < CPU_SETSIZE; i++)
-    if (CPU_ISSET(i, &set)) {
-      o->cpus[0] = i;
-      o->ncpus = 1;
-      return;
-    }
+  int cpu = wb_cpus_first();
+  if (cpu < 0) return;
+  o->cpus.cpu[0] = cpu;
+  o->cpus.n = 1;
 }
 
 /* Fills whatever the command line left unset from the preset. */
@@ -242,9 +237,9 @@ static int one_opt(bl_opts_t *o, int c, const char *arg, int *reps,
     return wb_split_command(arg, &o->worker_argv) ? usage_error("--worker: cannot parse '%s'", arg) : 0;
   case OPT_CPUS:
     o->cpus_set = true;
-    if (strcmp(arg, "all") == 0) return o->ncpus = 0, 0;
-    o->ncpus = wb_parse_cpus(arg, o->cpus, 256);
-    return o->ncpus < 0 ? usage_error("--cpus: expected a list like 0 or 0-1, got '%s'", arg) : 0;
+    if (strcmp(arg, "all") == 0) return o->cpus.n = 0, 0;
+    wb_cpus_parse(arg, &o->cpus);
+    return o->cpus.n < 0 ? usage_error("--cpus: expected a list like 0 or 0-1, got '%s'", arg) : 0;
   case OPT_OUT: o->out = arg; return 0;
   case OPT_CALL:
   case OPT_PAYLOAD_FILE:
@@ -315,6 +310,6 @@ json_t *bl_opts_config(const bl_opts_t *o) {
       "reps", "startup", o->startup_reps, "ping", o->ping_reps, "memory", o->mem_reps,
       "requests", (json_int_t)o->requests, "warmup", (json_int_t)o->warmup,
       "payload_bytes", (int)o->payload, "worker", o->worker,
-      "cpus", o->ncpus ? list_json(o->cpus, o->ncpus) : json_null(),
+      "cpus", o->cpus.n ? list_json(o->cpus.cpu, o->cpus.n) : json_null(),
       "out", o->out, "charts", o->charts, "call", wb_call_config(&o->call));
 }

@@ -110,7 +110,7 @@ static int one_rep(wb_ctx_t *c, bl_ping_point_t *pt, int rep) {
   bl_pool_options(c, pt->t, pt->n, &po);
   po.max_inflight = pt->max_inflight;
   wp_pool_t *p;
-  int err = bl_pool_up(c, &po, &p);
+  int err = wb_pool_up(c->loop, &po, &p);
   if (err) return err;
   char payload[64];
   memset(payload, 'p', sizeof payload);
@@ -121,7 +121,7 @@ static int one_rep(wb_ctx_t *c, bl_ping_point_t *pt, int rep) {
   l.requests = o->requests;
   l.warmup = (uint64_t)pt->c;
   if (!err) err = run_load(c, p, pt, &l, rep);
-  bl_pool_down(c, p);
+  wb_pool_down(c->loop, p);
   return err;
 }
 

@@ -404,7 +404,7 @@ static int env_init(wb_ctx_t *c, in_env_t *e) {
       wb_sibling_path("wpool-worker", e->worker, sizeof e->worker) != 0 ||
       access(e->wpool, X_OK) != 0 || access(e->worker, X_OK) != 0)
     return bl_fail(c, "no build/wpool or build/wpool-worker: build them with make"), -1;
-  int cpu = bl_first_cpu();
+  int cpu = wb_cpus_first();
   snprintf(e->cpu, sizeof e->cpu, "%d", cpu < 0 ? 0 : cpu);
   snprintf(e->dir, sizeof e->dir, "/tmp/wpool-instr-XXXXXX");
   if (!mkdtemp(e->dir)) return bl_fail(c, "mkdtemp: %s", strerror(errno)), -1;

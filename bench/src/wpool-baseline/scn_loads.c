@@ -19,19 +19,12 @@
  *                                     worker_rss, fds, p99)
  */
 #include <math.h>
-#include <sched.h>
 
 #include "baseline.h"
 #include "load.h"
 #include "profile.h"
 
 #define STRESS_SLO "p99<5ms,errors<1%"
-
-static int usable_cpus(void) {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
-  return CPU_COUNT(&set) > 0 ? CPU_COUNT(&set) : 1;
-}
 
 static json_t *params(wp_transport_t t, int n) {
   return json_pack("{s:s, s:i, s:i}", "transport", wp_transport_name(t), "n", n, "cpu_us", 200);
@@ -81,7 +74,7 @@ static void report(wb_ctx_t *c, const wb_profile_t *p, const wb_profile_result_t
 }
 
 static void run_shape(wb_ctx_t *c, wb_shape_t shape, wp_transport_t t) {
-  int n = usable_cpus();
+  int n = wb_cpus_usable();
   wb_profile_t p;
   wb_profile_defaults(&p, shape, c->opt->quick);
   p.slots = n;
@@ -98,13 +91,13 @@ static void run_shape(wb_ctx_t *c, wb_shape_t shape, wp_transport_t t) {
   }
   wp_pool_t *pool;
   bl_status(c, "%s %s n=%d", wb_shape_name(shape), wp_transport_name(t), n);
-  int err = bl_pool_up(c, &po, &pool);
+  int err = wb_pool_up(c->loop, &po, &pool);
   if (!err) {
     wb_profile_result_t r;
     err = wb_profile_run(c->loop, pool, &p, &r);
     if (!err) report(c, &p, &r, t, n);
     wb_profile_result_free(&r);
-    bl_pool_down(c, pool);
+    wb_pool_down(c->loop, pool);
   }
   if (err)
     bl_fail(c, "%s %s n=%d failed: %s (%s)", wb_shape_name(shape), wp_transport_name(t), n,

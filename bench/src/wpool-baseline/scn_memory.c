@@ -27,17 +27,14 @@
 static int sample(wb_ctx_t *c, wp_pool_t *p, int n, double *sup, double *wrk) {
   wb_load_t l = {.concurrency = n, .requests = 200 * (uint64_t)n,
                  .req = {.kind = WP_REQ_PING, .payload = "memory", .payload_len = 6}};
-  wb_load_result_t r;
-  int err = wb_run_closed(c->loop, p, &l, &r);
-  if (!err && r.failed) err = r.first_err;
-  wb_hist_free(r.lat);
+  int err = wb_run_rate(c->loop, p, &l, NULL);
   if (err) return err;
   int *pids = calloc((size_t)n, sizeof *pids);
   if (!pids) return WP_ENOMEM;
   int k = wp_pool_pids(p, pids, n);
   double sum = 0;
   for (int i = 0; i < k; i++) {
-    long long b = bl_rss_bytes(pids[i]);
+    long long b = wb_rss_bytes(pids[i]);
     if (b < 0) err = WP_EIO;
     sum += (double)b;
   }
@@ -45,7 +42,7 @@ static int sample(wb_ctx_t *c, wp_pool_t *p, int n, double *sup, double *wrk) {
   /* Heap that earlier scenarios freed but malloc kept would count as this
    * pool's (payload's 1 MiB buffers moved it 24 -> 36 MiB). */
   malloc_trim(0);
-  long long s = bl_rss_bytes(0);
+  long long s = wb_rss_bytes(0);
   if (k != n || s < 0) err = WP_EIO;
   *sup = (double)s / MIB;
   *wrk = k ? sum / k / MIB : 0;
@@ -58,10 +55,10 @@ static int measure(wb_ctx_t *c, wp_transport_t t, int n, double *sup, double *wr
     wp_options_t o;
     bl_pool_options(c, t, n, &o);
     wp_pool_t *p;
-    int err = bl_pool_up(c, &o, &p);
+    int err = wb_pool_up(c->loop, &o, &p);
     if (!err) {
       err = sample(c, p, n, &sup[i], &wrk[i]);
-      bl_pool_down(c, p);
+      wb_pool_down(c->loop, p);
     }
     if (err) return err;
   }

@@ -31,7 +31,6 @@
  * behind the rate) is reported as a failed point: its percentiles would
  * understate.
  */
-#include <sched.h>
 
 #include "load.h"
 #include "ping.h"
@@ -52,12 +51,6 @@ typedef struct ol_point {
   json_t *series;       /* the last repetition's per-interval series */
 } ol_point_t;
 
-static int usable_cpus(void) {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
-  return CPU_COUNT(&set) > 0 ? CPU_COUNT(&set) : 1;
-}
-
 #define OL_CPU_US 200
 
 static wp_request_t job(void) {
@@ -68,12 +61,7 @@ static wp_request_t job(void) {
 static int capacity(wb_ctx_t *c, wp_pool_t *p, int n, double *rps) {
   wb_load_t l = {.concurrency = n, .duration_ns = 1000000000ull,
                  .warmup = 2000, .req = job()};
-  wb_load_result_t r;
-  int err = wb_run_closed(c->loop, p, &l, &r);
-  if (!err && r.failed) err = r.first_err;
-  *rps = r.rps;
-  wb_hist_free(r.lat);
-  return err;
+  return wb_run_rate(c->loop, p, &l, rps);
 }
 
 /* One open-loop run at pt->rate; figures into slot rep (rep >= 0). */
@@ -164,7 +152,7 @@ static void run_transport(wb_ctx_t *c, wp_transport_t t, int n) {
   wp_pool_t *p;
   double cap = 0;
   bl_status(c, "openloop %s n=%d capacity", tn, n);
-  int err = bl_pool_up(c, &po, &p);
+  int err = wb_pool_up(c->loop, &po, &p);
   if (!err) {
     err = capacity(c, p, n, &cap);
     if (!err)
@@ -172,7 +160,7 @@ static void run_transport(wb_ctx_t *c, wp_transport_t t, int n) {
                 json_pack("{s:s, s:i, s:i}", "transport", tn, "n", n, "cpu_us", OL_CPU_US), &cap, 1,
                 "openloop.capacity/%s/n=%d", tn, n);
     if (!err) err = loads(c, p, t, n, cap);
-    bl_pool_down(c, p);
+    wb_pool_down(c->loop, p);
   }
   if (err)
     bl_fail_point(c, err, "openloop %s n=%d%s", tn, n,
@@ -180,7 +168,7 @@ static void run_transport(wb_ctx_t *c, wp_transport_t t, int n) {
 }
 
 static void run(wb_ctx_t *c) {
-  int n = usable_cpus();
+  int n = wb_cpus_usable();
   for (int i = 0; i < c->opt->ntransports; i++) run_transport(c, c->opt->transports[i], n);
 }
 

@@ -85,7 +85,7 @@ static void one_round(wb_ctx_t *c, wp_transport_t t, const char *buf, pl_point_t
   wp_options_t po;
   bl_pool_options(c, t, 1, &po);
   wp_pool_t *p = NULL;
-  int err = bl_pool_up(c, &po, &p);
+  int err = wb_pool_up(c->loop, &po, &p);
   if (err) bl_fail_point(c, err, "payload %s (pool start)", tn);
   /* After a failure this round's pool is not trusted for the sizes left
    * (its worker may be gone); they are skipped for good, as failed. */
@@ -99,7 +99,7 @@ static void one_round(wb_ctx_t *c, wp_transport_t t, const char *buf, pl_point_t
     else bl_fail_point(c, e, "payload %s bytes=%u", tn, SIZES[i]);
     err = err ? err : e;
   }
-  if (p) bl_pool_down(c, p);
+  if (p) wb_pool_down(c->loop, p);
 }
 
 /* Rounds, each on a fresh pool, as in ping.c: on two vCPUs the worker

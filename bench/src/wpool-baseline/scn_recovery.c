@@ -20,6 +20,8 @@
 #include <stdlib.h>
 
 #include "baseline.h"
+#include "load.h"
+#include "run.h"
 #include "stats.h"
 
 #define N 4
@@ -31,36 +33,24 @@ typedef struct reps {
   int n;
 } reps_t;
 
-static void on_wake(uv_timer_t *t) { (void)t; }
+/* The slot a kill replaces: ready again in a newer generation. */
+typedef struct watch {
+  wp_pool_t *p;
+  int slot, gen;
+} watch_t;
 
-/* Runs the loop for up to ns, or until done(p, slot, gen); a 1 ms timer
- * keeps it turning. Returns whether done. */
-static bool run_loop(wb_ctx_t *c, wp_pool_t *p, int slot, int gen, uint64_t ns,
-                     bool (*done)(wp_pool_t *, int, int)) {
-  uv_timer_t wake;
-  uv_timer_init(c->loop, &wake);
-  uv_timer_start(&wake, on_wake, 1, 1);
-  uint64_t end = wp_now_ns() + ns;
-  bool ok = false;
-  while (!ok && wp_now_ns() < end) {
-    uv_run(c->loop, UV_RUN_ONCE);
-    ok = done(p, slot, gen);
-  }
-  uv_close((uv_handle_t *)&wake, NULL);
-  uv_run(c->loop, UV_RUN_NOWAIT);
-  return ok;
-}
-
-static bool never(wp_pool_t *p, int slot, int gen) {
-  (void)p, (void)slot, (void)gen;
-  return false;
-}
-
-/* The slot runs a generation newer than gen, and it is ready. */
-static bool replaced(wp_pool_t *p, int slot, int gen) {
+static bool replaced(void *arg) {
+  const watch_t *w = arg;
   wp_timeline_t tl;
-  wp_pool_timeline(p, slot, &tl);
-  return tl.generation > gen && wp_pool_slot_ready(p, slot);
+  wp_pool_timeline(w->p, w->slot, &tl);
+  return tl.generation > w->gen && wp_pool_slot_ready(w->p, w->slot);
+}
+
+/* Runs the loop for up to ns, or until done(w); a 1 ms timer keeps it
+ * turning. Returns whether done. */
+static bool run_loop(wb_ctx_t *c, watch_t *w, uint64_t ns, bool (*done)(void *)) {
+  wb_until_t u = {.done = done, .arg = w, .deadline_ns = wp_now_ns() + ns, .wake_ms = 1};
+  return wb_run_until(c->loop, &u);
 }
 
 /* One kill; fills rep i. 0 or a WP_E* code. */
@@ -70,7 +60,8 @@ static int kill_once(wb_ctx_t *c, wp_pool_t *p, int slot, reps_t *r, int i) {
   uint64_t at = wp_now_ns();
   int err = wp_pool_signal(p, slot, SIGKILL);
   if (err) return err;
-  if (!run_loop(c, p, slot, tl.generation, 5000 * MS, replaced)) return WP_ETIMEDOUT;
+  watch_t w = {.p = p, .slot = slot, .gen = tl.generation};
+  if (!run_loop(c, &w, 5000 * MS, replaced)) return WP_ETIMEDOUT;
   wp_pool_timeline(p, slot, &tl);
   r->ready[i] = (double)(tl.ready - at) / 1e6;
   r->respawn[i] = (double)(tl.spawn_asked - at) / 1e6;
@@ -85,14 +76,14 @@ static int measure(wb_ctx_t *c, wp_transport_t t, reps_t *r) {
   /* Each slot killed again only after restart_cap: the base backoff. */
   uint64_t gap = o.restart_cap_ns / N + 50 * MS;
   wp_pool_t *p;
-  int err = bl_pool_up(c, &o, &p);
+  int err = wb_pool_up(c->loop, &o, &p);
   if (err) return err;
   for (int i = 0; i < r->n && !err; i++) {
     bl_status(c, "%s n=%d kill %d/%d", wp_transport_name(t), N, i + 1, r->n);
-    run_loop(c, p, 0, 0, gap, never); /* space the kills */
+    run_loop(c, NULL, gap, NULL); /* space the kills */
     err = kill_once(c, p, i % N, r, i);
   }
-  bl_pool_down(c, p);
+  wb_pool_down(c->loop, p);
   return err;
 }
 

@@ -54,7 +54,7 @@ static int start_once(wb_ctx_t *c, wp_transport_t t, wp_mode_t m, int n,
   wp_pool_t *p;
   uint64_t cpu0 = wb_costs_self_cpu_ns();
   uint64_t t0 = wp_now_ns(); /* what a caller waits: new + start */
-  int err = bl_pool_up(c, &o, &p);
+  int err = wb_pool_up(c->loop, &o, &p);
   if (err) return err;
   uint64_t sup_ns = wb_costs_self_cpu_ns() - cpu0, wrk_ns;
   /* Read at once: a worker idles after its Hello, but gRPC's threads don't. */
@@ -62,7 +62,7 @@ static int start_once(wb_ctx_t *c, wp_transport_t t, wp_mode_t m, int n,
   wb_start_summary(p, t0, &s->r);
   s->sup_cpu_us = (double)sup_ns / 1e3 / n;
   s->wrk_cpu_us = (double)wrk_ns / 1e3 / n;
-  bl_pool_down(c, p);
+  wb_pool_down(c->loop, p);
   return err;
 }
 

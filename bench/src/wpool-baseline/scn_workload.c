@@ -82,11 +82,11 @@ static void one_round(wb_ctx_t *c, wl_point_t *pt, int rep, int reps) {
   bl_status(c, "workload %s n=%d round %d/%d", tn, pt->n, rep + 1, reps);
   wp_pool_t *p;
   uint64_t t0 = wp_now_ns();
-  int err = bl_pool_up(c, &po, &p);
+  int err = wb_pool_up(c->loop, &po, &p);
   if (!err) {
     pt->startup[rep] = (double)(wp_now_ns() - t0) / 1e6;
     for (int k = 0; k < 2 && !err; k++) err = run_load(c, p, conc_of(pt, k), &pt->load[k], rep);
-    bl_pool_down(c, p);
+    wb_pool_down(c->loop, p);
   }
   if (err) {
     pt->ok = false;

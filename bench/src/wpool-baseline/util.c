@@ -1,12 +1,9 @@
 /*
- * util.c — small facts scenarios need about processes: the pool options of
- * a point, a process's resident memory, the programs built beside this one.
+ * util.c — what every scenario builds the same way: the pool options of a
+ * point and the suite's placement as a string. Process facts (resident
+ * memory, CPUs, the programs built beside this one) are drive/proc.h's.
  */
-#include <limits.h>
-#include <sched.h>
 #include <stdio.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "baseline.h"
 #include "load.h"
@@ -20,39 +17,8 @@ void bl_pool_options(const wb_ctx_t *c, wp_transport_t t, int size,
   o->restart = 0;
 }
 
-int bl_pool_up(wb_ctx_t *c, const wp_options_t *o, wp_pool_t **out) {
-  uv_update_time(c->loop);
-  return wb_pool_up(c->loop, o, out);
-}
-
-void bl_pool_down(wb_ctx_t *c, wp_pool_t *p) {
-  uv_update_time(c->loop); /* the stop grace period too */
-  wb_pool_down(c->loop, p);
-}
-
-long long bl_rss_bytes(int pid) {
-  char path[64], line[256];
-  if (pid) snprintf(path, sizeof path, "/proc/%d/status", pid);
-  else snprintf(path, sizeof path, "/proc/self/status");
-  FILE *f = fopen(path, "r");
-  if (!f) return -1;
-  long long kib = -1;
-  while (fgets(line, sizeof line, f))
-    if (sscanf(line, "VmRSS: %lld kB", &kib) == 1) break;
-  fclose(f);
-  return kib < 0 ? -1 : kib * 1024;
-}
-
 void bl_placement(const bl_opts_t *o, char *buf, size_t cap) {
-  size_t len = (size_t)snprintf(buf, cap, "%s", o->ncpus ? "cpus " : "unpinned");
-  for (int i = 0; i < o->ncpus && len < cap; i++)
-    len += (size_t)snprintf(buf + len, cap - len, "%s%d", i ? "," : "", o->cpus[i]);
-}
-
-int bl_first_cpu(void) {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
-  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
-    if (CPU_ISSET(cpu, &set)) return cpu;
-  return -1;
+  size_t len = (size_t)snprintf(buf, cap, "%s", o->cpus.n ? "cpus " : "unpinned");
+  for (int i = 0; i < o->cpus.n && len < cap; i++)
+    len += (size_t)snprintf(buf + len, cap - len, "%s%d", i ? "," : "", o->cpus.cpu[i]);
 }

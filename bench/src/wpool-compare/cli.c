@@ -53,25 +53,16 @@ void cmp_usage(FILE *f) {
       f);
 }
 
-__attribute__((format(printf, 3, 4)))
-static int usage_error(char *err, size_t errlen, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-  return -1;
-}
-
 static int opt_threshold(cmp_opts_t *o, const char *v, char *err, size_t n) {
   if (wb_parse_pct(v, &o->threshold_pct) != 0)
-    return usage_error(err, n, "--threshold: '%s' is not a percentage", v);
+    return wb_why(err, n, "--threshold: '%s' is not a percentage", v);
   o->threshold_given = 1;
   return 0;
 }
 
 static int opt_alpha(cmp_opts_t *o, const char *v, char *err, size_t n) {
   if (wb_parse_alpha(v, &o->alpha) != 0)
-    return usage_error(err, n, "--alpha: '%s' is not a number in (0, 1)", v);
+    return wb_why(err, n, "--alpha: '%s' is not a number in (0, 1)", v);
   return 0;
 }
 
@@ -81,16 +72,16 @@ static int opt_metric_threshold(cmp_opts_t *o, const char *v, char *err,
   const char *eq = strrchr(v, '=');
   double pct;
   if (!eq || eq == v || wb_parse_pct(eq + 1, &pct) != 0)
-    return usage_error(err, n, "--metric-threshold: '%s' is not GLOB=PCT", v);
+    return wb_why(err, n, "--metric-threshold: '%s' is not GLOB=PCT", v);
   cmp_metric_threshold_t *t =
       realloc(o->mthr, (o->n_mthr + 1) * sizeof *o->mthr);
   if (!t)
-    return usage_error(err, n, "out of memory");
+    return wb_why(err, n, "out of memory");
   o->mthr = t;
   t[o->n_mthr].glob = strndup(v, (size_t)(eq - v));
   t[o->n_mthr].pct = pct;
   if (!t[o->n_mthr].glob)
-    return usage_error(err, n, "out of memory");
+    return wb_why(err, n, "out of memory");
   o->n_mthr++;
   return 0;
 }
@@ -103,7 +94,7 @@ static int opt_color(cmp_opts_t *o, const char *v, char *err, size_t n) {
   else if (strcmp(v, "always") == 0)
     o->color = CMP_COLOR_ALWAYS;
   else
-    return usage_error(err, n, "--color: '%s' is not auto, never or always", v);
+    return wb_why(err, n, "--color: '%s' is not auto, never or always", v);
   return 0;
 }
 
@@ -115,7 +106,7 @@ static int opt_results_dir(cmp_opts_t *o, const char *v, char *err, size_t n) {
 
 static int opt_format(cmp_opts_t *o, cmp_format_t f, char *err, size_t n) {
   if (o->format != CMP_TEXT && o->format != f)
-    return usage_error(err, n, "--markdown and --json exclude each other");
+    return wb_why(err, n, "--markdown and --json exclude each other");
   o->format = f;
   return 0;
 }
@@ -168,13 +159,13 @@ static int parse_option(int argc, char **argv, int *i, cmp_opts_t *o,
   size_t namelen = eq ? (size_t)(eq - arg) : strlen(arg);
   const opt_def_t *d = find_opt(arg, namelen);
   if (!d)
-    return usage_error(err, errlen, "unknown option '%s' (see --help)", arg);
+    return wb_why(err, errlen, "unknown option '%s' (see --help)", arg);
   if (!d->takes_value && eq)
-    return usage_error(err, errlen, "%s takes no value", d->name);
+    return wb_why(err, errlen, "%s takes no value", d->name);
   const char *val = eq ? eq + 1 : NULL;
   if (d->takes_value && !val) {
     if (*i + 1 >= argc)
-      return usage_error(err, errlen, "%s needs a value", d->name);
+      return wb_why(err, errlen, "%s needs a value", d->name);
     val = argv[++*i];
   }
   return d->apply(o, val, err, errlen);
@@ -184,7 +175,7 @@ static int add_positional(cmp_opts_t *o, const char *arg, char *err,
                           size_t errlen) {
   const char **v = realloc(o->files, (o->nfiles + 1) * sizeof *v);
   if (!v)
-    return usage_error(err, errlen, "out of memory");
+    return wb_why(err, errlen, "out of memory");
   o->files = v;
   o->files[o->nfiles++] = arg;
   return 0;
@@ -194,13 +185,13 @@ static int add_positional(cmp_opts_t *o, const char *arg, char *err,
 static int check_positionals(cmp_opts_t *o, char *err, size_t errlen) {
   if (o->noise) {
     if (o->nfiles < 2)
-      return usage_error(err, errlen, "--noise needs at least two results files");
+      return wb_why(err, errlen, "--noise needs at least two results files");
     if (o->format != CMP_TEXT)
-      return usage_error(err, errlen, "--noise prints a table only (no --markdown, --json)");
+      return wb_why(err, errlen, "--noise prints a table only (no --markdown, --json)");
     return 0;
   }
   if (o->nfiles > 2)
-    return usage_error(err, errlen, "too many arguments: '%s' (see --help)", o->files[2]);
+    return wb_why(err, errlen, "too many arguments: '%s' (see --help)", o->files[2]);
   o->before = o->nfiles > 0 ? o->files[0] : NULL;
   o->after = o->nfiles > 1 ? o->files[1] : NULL;
   return 0;

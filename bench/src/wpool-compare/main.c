@@ -14,17 +14,16 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "cmdline.h"
 #include "noise.h"
 #include "pick.h"
 #include "render.h"
 #include "report.h"
 #include "results.h"
 
-enum { EXIT_OK = 0, EXIT_REGRESSION = 1, EXIT_BAD_INPUT = 2 };
-
 static int bad_input(const char *what, const char *why) {
   fprintf(stderr, "compare: %s%s%s\n", what ? what : "", what ? ": " : "", why);
-  return EXIT_BAD_INPUT;
+  return WB_EXIT_USAGE;
 }
 
 static void print_warnings(const json_t *warnings) {
@@ -40,7 +39,7 @@ static int compare_files(const cmp_opts_t *o, const char *bpath,
   json_t *b = NULL, *a = NULL;
   cmp_report_t r = {0};
   char why[512];
-  int rc = EXIT_BAD_INPUT;
+  int rc = WB_EXIT_USAGE;
   if (wb_results_load(bpath, &b, why, sizeof why) != 0)
     rc = bad_input(bpath, why);
   else if (wb_results_load(apath, &a, why, sizeof why) != 0)
@@ -56,7 +55,7 @@ static int compare_files(const cmp_opts_t *o, const char *bpath,
     if (cmp_render(&r, o, (cmp_side_t){bpath, b}, (cmp_side_t){apath, a}, stdout) != 0)
       rc = bad_input(NULL, "out of memory while printing");
     else
-      rc = cmp_report_failed(&r) ? EXIT_REGRESSION : EXIT_OK;
+      rc = cmp_report_failed(&r) ? WB_EXIT_REGRESSION : WB_EXIT_OK;
   }
   cmp_report_free(&r);
   json_decref(b);
@@ -69,7 +68,7 @@ int main(int argc, char **argv) {
   char why[512], *bpath = NULL, *apath = NULL;
   int rc = cmp_parse_args(argc, argv, &o, why, sizeof why);
   if (rc == 1)
-    rc = EXIT_OK; /* --help */
+    rc = WB_EXIT_OK; /* --help */
   else if (rc != 0)
     rc = bad_input(NULL, why);
   else if (o.noise)
@@ -78,7 +77,7 @@ int main(int argc, char **argv) {
     rc = bad_input(NULL, why);
   else
     rc = compare_files(&o, bpath, apath);
-  if (fflush(stdout) != 0 && rc != EXIT_BAD_INPUT)
+  if (fflush(stdout) != 0 && rc != WB_EXIT_USAGE)
     rc = bad_input("stdout", "write failed");
   free(bpath);
   free(apath);

@@ -1,5 +1,6 @@
 /* render.c — table, Markdown and JSON output; see render.h. */
 #include "render.h"
+#include "results.h"
 #include "table.h"
 
 #include <math.h>

@@ -19,10 +19,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cmdline.h"
 #include "report.h"
 #include "results.h"
-
-enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 static int usage(FILE *f, int rc) {
   fprintf(f, "usage: bench/report RESULT.json [--out DIR]\n"
@@ -91,44 +90,44 @@ static int report(const json_t *doc, const char *result, const char *dir) {
   snprintf(data, sizeof data, "%s/data", dir);
   if (mkdirs(data) != 0) {
     fprintf(stderr, "report: cannot create %s: %s\n", data, strerror(errno));
-    return EXIT_RUNTIME;
+    return WB_EXIT_RUNTIME;
   }
   rp_ctx_t c = {.doc = doc, .dir = dir, .gp = open_in(dir, "charts.gp"),
                 .md = open_in(dir, "report.md")};
-  int rc = c.gp && c.md ? EXIT_OK : EXIT_RUNTIME;
-  if (rc == EXIT_OK) {
+  int rc = c.gp && c.md ? WB_EXIT_OK : WB_EXIT_RUNTIME;
+  if (rc == WB_EXIT_OK) {
     fprintf(c.gp, "# Written by bench/report from %s; run from this directory: gnuplot charts.gp\n", result);
     rp_markdown_head(&c, result);
-    if (draw_all(&c) != 0) rc = EXIT_RUNTIME;
+    if (draw_all(&c) != 0) rc = WB_EXIT_RUNTIME;
     if (c.charts == 0) fprintf(c.md, "\nNo chartable metrics in this file.\n");
   }
-  if ((c.gp && fclose(c.gp) != 0) || (c.md && fclose(c.md) != 0) || rc != EXIT_OK) {
+  if ((c.gp && fclose(c.gp) != 0) || (c.md && fclose(c.md) != 0) || rc != WB_EXIT_OK) {
     fprintf(stderr, "report: cannot write into %s\n", dir);
-    return EXIT_RUNTIME;
+    return WB_EXIT_RUNTIME;
   }
   if (c.charts > 0 && run_gnuplot(dir) != 0) {
     fprintf(stderr, "report: gnuplot failed on %s/charts.gp (is gnuplot-nox installed?)\n", dir);
-    return EXIT_RUNTIME;
+    return WB_EXIT_RUNTIME;
   }
   printf("report: %d chart(s), PNG and SVG, and %s/report.md\n", c.charts, dir);
-  return EXIT_OK;
+  return WB_EXIT_OK;
 }
 
 int main(int argc, char **argv) {
   const char *result = NULL, *out = NULL;
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return usage(stdout, EXIT_OK);
+    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return usage(stdout, WB_EXIT_OK);
     if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
     else if (!strncmp(argv[i], "--out=", 6)) out = argv[i] + 6;
     else if (argv[i][0] != '-' && !result) result = argv[i];
-    else return usage(stderr, EXIT_USAGE);
+    else return usage(stderr, WB_EXIT_USAGE);
   }
-  if (!result) return usage(stderr, EXIT_USAGE);
+  if (!result) return usage(stderr, WB_EXIT_USAGE);
   json_t *doc;
   char why[512], dir[4096];
   if (wb_results_load(result, &doc, why, sizeof why) != 0) {
     fprintf(stderr, "report: %s: %s\n", result, why);
-    return EXIT_USAGE;
+    return WB_EXIT_USAGE;
   }
   if (out) snprintf(dir, sizeof dir, "%s", out);
   else default_dir(result, dir, sizeof dir);

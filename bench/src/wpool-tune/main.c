@@ -22,18 +22,18 @@ static int run(const tune_opts_t *o) {
   tune_point_t *pts = calloc((size_t)o->max_size, sizeof *pts);
   if (!pts) {
     fprintf(stderr, "tune: out of memory\n");
-    return TUNE_EXIT_RUNTIME;
+    return WB_EXIT_RUNTIME;
   }
   int failed = tune_sweep(o, pts);
   tune_verdict_t v;
   tune_decide(o, pts, o->max_size, &v);
   tune_print(stdout, o, pts, o->max_size, &v);
-  int rc = failed || !v.pick ? TUNE_EXIT_RUNTIME : TUNE_EXIT_OK;
+  int rc = failed || !v.pick ? WB_EXIT_RUNTIME : WB_EXIT_OK;
   json_t *doc = tune_document(o, pts, o->max_size, &v);
   char path[4096] = "";
   if (!doc || tune_write(doc, o->out, path, sizeof path) != 0) {
     fprintf(stderr, "tune: cannot write %s: %s\n", path, doc ? strerror(errno) : "out of memory");
-    rc = TUNE_EXIT_RUNTIME;
+    rc = WB_EXIT_RUNTIME;
   } else {
     printf("saved %s\n", path);
     if (o->charts) wb_charts_draw("tune", path, !o->out);
@@ -51,12 +51,12 @@ int main(int argc, char **argv) {
   int rc = tune_opts_parse(argc, argv, &o);
   if (rc != 0) {
     tune_opts_free(&o);
-    return rc > 0 ? TUNE_EXIT_OK : TUNE_EXIT_USAGE;
+    return rc > 0 ? WB_EXIT_OK : WB_EXIT_USAGE;
   }
-  if (o.ncpus && wb_pin_self(o.cpus, o.ncpus) != 0) {
+  if (o.cpus.n && wb_cpus_pin(&o.cpus) != 0) {
     fprintf(stderr, "tune: --cpus: cannot pin to those CPUs: %s\n", strerror(errno));
     tune_opts_free(&o);
-    return TUNE_EXIT_USAGE;
+    return WB_EXIT_USAGE;
   }
   rc = run(&o);
   tune_opts_free(&o);

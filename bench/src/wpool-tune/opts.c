@@ -1,7 +1,6 @@
 /* opts.c — bench/tune's command line and the config object recording it. */
 #include <getopt.h>
 #include <math.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,13 +56,6 @@ static int parse_work(const char *s, tune_opts_t *o) {
   return wb_parse_work(s, &o->cpu_us, &o->sleep_us, &o->reply_bytes);
 }
 
-static int usable_cpus(void) {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
-  int n = CPU_COUNT(&set);
-  return n > 0 ? n : 1;
-}
-
 static void defaults(tune_opts_t *o) {
   memset(o, 0, sizeof *o);
   o->transport = WP_TRANSPORT_PIPE;
@@ -116,8 +108,8 @@ static int apply(tune_opts_t *o, int c, const char *arg) {
     return wb_call_opt(&o->call, c - OPT_CALL, arg, why, sizeof why) ? usage_error(why, NULL) : 0;
   }
   case OPT_CPUS:
-    o->ncpus = wb_parse_cpus(arg, o->cpus, 256);
-    return o->ncpus < 0 ? usage_error("--cpus: expected a list like 0-1, got", arg) : 0;
+    wb_cpus_parse(arg, &o->cpus);
+    return o->cpus.n < 0 ? usage_error("--cpus: expected a list like 0-1, got", arg) : 0;
   default: return usage_error("unknown option", NULL);
   }
 }
@@ -144,7 +136,7 @@ int tune_opts_parse(int argc, char **argv, tune_opts_t *o) {
     if (c == '?' || apply(o, c, optarg) != 0) return c == '?' ? usage_error("bad option", NULL) : -1;
   }
   if (optind != argc) return usage_error("unexpected argument", argv[optind]);
-  if (!o->max_size) o->max_size = 4 * (o->ncpus ? o->ncpus : usable_cpus());
+  if (!o->max_size) o->max_size = 4 * (o->cpus.n ? o->cpus.n : wb_cpus_usable());
   char why[512];
   return wb_call_load(&o->call, WP_DEFAULT_MAX_FRAME, why, sizeof why) ? usage_error(why, NULL) : 0;
 }
@@ -157,7 +149,7 @@ void tune_opts_free(tune_opts_t *o) {
 
 json_t *tune_opts_config(const tune_opts_t *o) {
   json_t *cpus = json_array();
-  for (int i = 0; i < o->ncpus; i++) json_array_append_new(cpus, json_integer(o->cpus[i]));
+  for (int i = 0; i < o->cpus.n; i++) json_array_append_new(cpus, json_integer(o->cpus.cpu[i]));
   json_t *cfg = json_pack(
       "{s:s?, s:s, s:{s:i, s:i, s:i}, s:i, s:i, s:s, s:i, s:f, s:f, s:f, s:o}",
       "worker", o->worker, "transport", wp_transport_name(o->transport),
@@ -168,7 +160,7 @@ json_t *tune_opts_config(const tune_opts_t *o) {
       "duration_s", (double)o->duration_ns / 1e9, "warmup_s", (double)o->warmup_ns / 1e9,
       "plateau", o->plateau, "slo_p99_ms",
       o->slo_p99_ns ? json_real((double)o->slo_p99_ns / 1e6) : json_null());
-  if (cfg && o->ncpus) json_object_set(cfg, "cpus", cpus);
+  if (cfg && o->cpus.n) json_object_set(cfg, "cpus", cpus);
   if (cfg && o->call.method) json_object_set_new(cfg, "call", wb_call_config(&o->call));
   json_decref(cpus);
   return cfg;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "build.h"
 #include "results.h"
 #include "stats.h"
 #include "tune.h"
@@ -123,7 +124,7 @@ static json_t *recommendation_json(const tune_opts_t *o, const tune_verdict_t *v
 
 json_t *tune_document(const tune_opts_t *o, const tune_point_t *pts, int npts,
                       const tune_verdict_t *v) {
-  json_t *doc = wb_results_new("bench/tune", tune_opts_config(o));
+  json_t *doc = wb_results_new("bench/tune", tune_opts_config(o), wb_build_facts());
   if (!doc) return NULL;
   for (int i = 0; i < npts; i++)
     if (pts[i].ok) add_point(doc, o, &pts[i]);

@@ -45,9 +45,6 @@ static int measure(const tune_opts_t *o, uv_loop_t *loop, tune_point_t *pt, int 
   wp_options_t po;
   pool_options(o, pt->n, &po);
   wp_pool_t *p;
-  /* libuv timers count from the loop's cached time; refresh it so the
-   * pool's start timeout is not shortened by the previous run. */
-  uv_update_time(loop);
   wb_interrupt_doing("the sweep at size %d (no recommendation)", pt->n);
   int err = wb_pool_up(loop, &po, &p);
   if (err) return err;

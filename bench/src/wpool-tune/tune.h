@@ -29,11 +29,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cmdline.h"
 #include "payloads.h"
+#include "proc.h"
 #include "usl.h"
 #include "wpool.h"
-
-enum { TUNE_EXIT_OK = 0, TUNE_EXIT_RUNTIME = 1, TUNE_EXIT_USAGE = 2 };
 
 #define TUNE_MAX_REPS 50
 
@@ -54,8 +54,7 @@ typedef struct tune_opts {
   double plateau;           /* fraction of the best throughput: 0.95 */
   const char *out;          /* --out FILE, or NULL: results/tune/ */
   bool charts;              /* --charts: draw them when the file is saved */
-  int cpus[256];
-  int ncpus;
+  wb_cpus_t cpus;
 } tune_opts_t;
 
 /* 0 to run, 1 when --help printed, -1 on a usage error (printed). */
