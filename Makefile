@@ -132,8 +132,10 @@ PROGS       := $(addprefix $(BUILD)/,$(PROG_DIRS)) $(CLI)
 READ_PROGS  := $(addprefix $(BUILD)/,wpool-ab wpool-compare wpool-report)
 POOL_PROGS  := $(filter-out $(READ_PROGS),$(PROGS))
 
-# tests/test_*.c are cmocka suites; tests/helpers/*.c are helper programs.
-TEST_BINS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
+# tests/<group>/test_*.c are cmocka suites (groups as the code: wire, pool,
+# transports, workers, bench, tools), built as build/tests/<group>/test_*;
+# tests/helpers/*.c are helper programs (build/tests/<name>).
+TEST_BINS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/*/test_*.c))
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
 
 ALL_OBJ := $(POOL_OBJ) $(STAT_OBJ) $(RESULTS_OBJ) $(DRIVE_OBJ) $(WORKER_OBJ) $(WORKER_GRPC_OBJ) \
@@ -215,6 +217,9 @@ $(CLI): $(call obj,$(wildcard cli/*.c))
 $(filter-out $(CLI),$(PROGS)): $(BUILD)/%: $$(call obj,$$(wildcard bench/src/%/*.c))
 $(PROGS):
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(PROG_LIBS) $(PROG_LDLIBS)
+
+# The suites share tests/testutil.h and tests/poolfx.h.
+$(BUILD)/obj/tests/%.o: CFLAGS += -Itests
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BENCH_LIBS) $(LIBWPOOL)
 	@mkdir -p $(dir $@)
@@ -362,4 +367,4 @@ clean:
 	rm -rf build
 
 # Test and helper objects too: a changed header must rebuild the suites.
--include $(ALL_OBJ:.o=.d) $(patsubst %.c,$(BUILD)/obj/%.d,$(wildcard tests/*.c tests/helpers/*.c))
+-include $(ALL_OBJ:.o=.d) $(patsubst %.c,$(BUILD)/obj/%.d,$(wildcard tests/*/test_*.c tests/helpers/*.c))

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test suite in BUILD/tests (cmocka binaries) and tests/test_*.py
-# (python unittest), each under a time limit, and closes with one line
-# "tests: N passed, N failed". Usage: scripts/run-tests.sh [BUILD] [FILTER]
-# FILTER (a substring) runs only the suites whose name contains it.
+# Runs every test suite -- cmocka binaries BUILD/tests/<group>/test_* and
+# python unittest files tests/<group>/test_*.py, groups as the code is
+# (wire, pool, transports, workers, bench, tools) -- each under a time
+# limit, and closes with one line "tests: N passed, N failed".
+# Usage: scripts/run-tests.sh [BUILD] [FILTER]
+# FILTER (a substring of "<group>/<suite>") runs only the suites that match:
+# "pool/" one group, "test_recycle" one suite (also TESTS=... make test).
 set -u
 build=${1:-build}
 filter=${2:-${TESTS:-}}
@@ -23,17 +26,17 @@ run() { # name cmd...
   fi
 }
 
-for t in "$build"/tests/test_*; do
+for t in "$build"/tests/*/test_*; do
   [ -x "$t" ] || continue
-  run "$(basename "$t")" "$t"
+  run "$(basename "$(dirname "$t")")/$(basename "$t")" "$t"
 done
 # Python suites exercise the SDK and interop; they use the C build only as
 # peers, so the sanitized build skips them (ASan cannot preload into python)
 # -- except test_cli.py, which only drives the C programs it tests.
-for t in tests/test_*.py; do
+for t in tests/*/test_*.py; do
   [ -f "$t" ] || continue
   [ -n "${WPOOL_SANITIZED:-}" ] && [ "$(basename "$t")" != test_cli.py ] && continue
-  run "$(basename "$t")" "$python" "$t"
+  run "${t#tests/}" "$python" "$t"
 done
 
 [ ${#failed_names[@]} -gt 0 ] && echo "failed suites: ${failed_names[*]}"

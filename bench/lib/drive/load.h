@@ -6,7 +6,7 @@
  * phase is over, shared by the wpool CLI, bench/baseline and the tests.
  * Latencies go into a wb_hist_t in nanoseconds.
  *
- * Two load shapes (see DESIGN.md, "Measuring honestly"):
+ * Two load shapes (see ARCHITECTURE.md, "Measuring honestly"):
  *   closed loop (wb_run_closed): C requests in flight, each answer sends the
  *     next — for throughput and scaling. A stalled worker also stalls the
  *     sender, so the requests that would have waited are never sent and the

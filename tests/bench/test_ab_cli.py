@@ -1,19 +1,19 @@
 """bench/ab's bad input: an unknown revision, and a revision that does not
 build, each get one line on stderr and exit 2 (the judge's verdicts are
-tested on synthetic rounds in tests/test_ab.c).
+tested on synthetic rounds in tests/bench/test_ab.c).
 
 The unbuildable revision is a commit object made with git's plumbing (a
 temporary index, a Makefile that stops with $(error)) that no branch
 points to; its worktree under build/ab/ is removed afterwards.
 
-Run: /usr/bin/python3 tests/test_ab_cli.py   (WPOOL_BUILD: build dir, default build)
+Run: /usr/bin/python3 tests/bench/test_ab_cli.py   (WPOOL_BUILD: build dir, default build)
 """
 import os
 import subprocess
 import tempfile
 import unittest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 AB = os.path.join(ROOT, "bench", "ab")
 
 

@@ -3,7 +3,7 @@ hook, errors, Hello, start-up phases) spoken to directly over the pipe, the
 numpy example, and `wpool ping --call` with its bad-input exits, against the
 C and the Python workers.
 
-Run: /usr/bin/python3 tests/test_calls.py   (WPOOL_BUILD: build dir, default build)
+Run: /usr/bin/python3 tests/workers/test_calls.py   (WPOOL_BUILD: build dir, default build)
 """
 import hashlib
 import os

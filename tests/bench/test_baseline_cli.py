@@ -3,7 +3,7 @@ instructions scenario (valgrind runs of build/wpool) ends the program with
 one line and exit 128 + the signal, and leaves no /tmp/wpool-instr-*
 directory and no wpool process behind.
 
-Skipped without valgrind. Run: /usr/bin/python3 tests/test_baseline_cli.py
+Skipped without valgrind. Run: /usr/bin/python3 tests/bench/test_baseline_cli.py
 (WPOOL_BUILD: build dir, default build)
 """
 import glob
@@ -14,7 +14,7 @@ import subprocess
 import time
 import unittest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(ROOT, os.environ.get("WPOOL_BUILD", "build"))
 BASELINE = os.path.join(BUILD, "wpool-baseline")
 

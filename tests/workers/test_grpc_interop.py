@@ -6,7 +6,7 @@ is checked against an independent gRPC implementation, over a unix socket
 and loopback TCP. Every call and wait has a deadline; processes and socket
 files are cleaned up.
 
-Run: /usr/bin/python3 tests/test_grpc_interop.py   (WPOOL_BUILD: build dir, default build)
+Run: /usr/bin/python3 tests/workers/test_grpc_interop.py   (WPOOL_BUILD: build dir, default build)
 """
 import os
 import sys

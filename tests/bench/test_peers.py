@@ -7,7 +7,7 @@ was served by n distinct workers), the ratios and the recorded placement;
 plus the harness's parts on their own: forced start-up on each peer, the
 closed loop's counts, the percentile and the validator.
 
-Run: /usr/bin/python3 tests/test_peers.py   (WPOOL_BUILD: build dir, default build)
+Run: /usr/bin/python3 tests/bench/test_peers.py   (WPOOL_BUILD: build dir, default build)
 """
 import json
 import os
@@ -18,7 +18,7 @@ import tempfile
 import time
 import unittest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(ROOT, os.environ.get("WPOOL_BUILD", "build"))
 PEERS_CMD = os.path.join(ROOT, "bench", "peers")
 sys.path.insert(0, os.path.join(ROOT, "bench"))

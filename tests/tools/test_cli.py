@@ -7,7 +7,7 @@ tests/helpers (bad_worker). Drives only C programs, so the sanitized build
 runs it too (scripts/run-tests.sh). Every wait has a deadline; every worker
 a test sees is checked gone (zombies skipped: PID 1 reaps them late).
 
-Run: /usr/bin/python3 tests/test_cli.py   (WPOOL_BUILD: build dir, default build)
+Run: /usr/bin/python3 tests/tools/test_cli.py   (WPOOL_BUILD: build dir, default build)
 """
 import os
 import re
@@ -17,7 +17,7 @@ import tempfile
 import time
 import unittest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(ROOT, os.environ.get("WPOOL_BUILD", "build"))
 WPOOL = os.path.join(BUILD, "wpool")
 BAD = os.path.join(BUILD, "tests", "bad_worker")

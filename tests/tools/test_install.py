@@ -8,7 +8,7 @@ pool, ping, stop — and checks what the library exports (wp_* only: exactly
 what wpool.h marks WP_EXTERN), its soname, the installed `wpool` command
 and the installed Python SDK. Then make uninstall leaves no file behind.
 
-Run: /usr/bin/python3 tests/test_install.py   (WPOOL_BUILD: build dir, default build)
+Run: /usr/bin/python3 tests/tools/test_install.py   (WPOOL_BUILD: build dir, default build)
 """
 import glob
 import os
@@ -19,7 +19,7 @@ import sys
 import tempfile
 import unittest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("WPOOL_BUILD", "build")
 PREFIX = "/usr/local"
 TIMEOUT = 60  # seconds, for any one command

@@ -5,7 +5,7 @@ protocol to it: pipe frames on stdin/stdout, and a grpcio client for the
 gRPC transport. Every read, call and wait has a deadline; every process and
 socket file a test creates is gone when it ends.
 
-Run: /usr/bin/python3 tests/test_python_sdk.py   (WPOOL_BUILD: build dir, default build)
+Run: /usr/bin/python3 tests/workers/test_python_sdk.py   (WPOOL_BUILD: build dir, default build)
 """
 import os
 import select
@@ -18,7 +18,7 @@ import tempfile
 import time
 import unittest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(ROOT, os.environ.get("WPOOL_BUILD", "build"))
 DESC = os.path.join(BUILD, "gen", "wpool.desc")
 SDK_DIR = os.path.join(ROOT, "worker", "python")
