@@ -81,10 +81,14 @@ def run_child(cmd, timeout, cwd=None):
     stdout, stderr). subprocess.TimeoutExpired after killing it on timeout;
     Interrupted once it has exited if a signal came meanwhile."""
     global _child
+    check()  # a signal that came already: do not start it
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          stdin=subprocess.DEVNULL, text=True, cwd=cwd,
                          start_new_session=True)
     _child = p
+    # A signal that came while Popen ran found no child to forward to.
+    if _received is not None:
+        p.send_signal(_received)
     try:
         try:
             out, err = p.communicate(timeout=timeout)
