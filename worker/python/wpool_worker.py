@@ -57,31 +57,12 @@ goes to stderr) — a handler bug never kills the worker. Shutdown and
 requests without a kind never reach the handler. Requests are handled one at
 a time, on both transports, so a handler need not be thread-safe.
 
-Command line (the C worker's flags)::
-
-    --transport pipe|grpc   pipe: frames on stdin/stdout (default); grpc: a server
-    --listen ADDR           gRPC address: unix:PATH (default
-                            unix:/tmp/wpool-pyworker-<pid>.sock) or
-                            127.0.0.1:PORT, 0 = any port (the Hello says which)
-    --delay-us N            N µs of busy time added to every reply (test knob)
-    --max-frame BYTES       largest frame/message accepted (default 16 MiB)
-
-Wire format (proto/wpool.proto is the contract): a frame is a u32 big-endian
-length followed by that many protobuf bytes. The first frame on stdout is a
-Hello (pid, protocol_version 1, transport, and for gRPC the bound address,
-written once the server listens). On the pipe transport every request is a
-Request frame on stdin and every answer a Reply frame on stdout; on gRPC they
-are the argument and result of wpool.v1.Worker/Call and stdin only tells the
-worker when the supervisor is gone.
+Flags (the C worker's: --transport, --listen, --delay-us, --max-frame), the
+wire format and exit codes: worker/python/README.md, proto/wpool.proto.
 
 Nothing but frames ever reaches the real stdout: run() keeps the stdout file
 descriptor for itself and points fd 1 and sys.stdout at stderr, so a stray
 print() in a handler cannot corrupt the protocol.
-
-Exit codes: 0 on stdin EOF or Shutdown (or the supervisor closing stdout);
-1 on an I/O or gRPC failure; 2 on a protocol error (oversized, truncated or
-garbage frame), bad usage or a missing module (protobuf; grpcio for gRPC:
-Debian python3-protobuf, python3-grpcio) — with one line on stderr saying why.
 
 The message classes are built at run time from the descriptor set that
 `make` writes (build/gen/wpool.desc), or `make install`'s copy
