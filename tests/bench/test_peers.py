@@ -238,6 +238,19 @@ def descendants(pid):
     return out
 
 
+def kill_tree(p, seen):
+    """SIGKILL to p's live descendants and to every pid in seen, then p."""
+    for pid in set(descendants(p.pid)) | set(seen):
+        if alive(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    if p.poll() is None:
+        p.kill()
+        p.wait()
+
+
 class Signals(unittest.TestCase):
     """SIGINT, SIGTERM and SIGHUP to bench/peers reach its wpool-baseline
     child (which stops its pool) and stop a Python pool being measured:
@@ -253,8 +266,12 @@ class Signals(unittest.TestCase):
              "--concurrency", "1", "--reps", "1", "--requests", "100000000",
              "--warmup", "20", "--out", os.path.join(tmp.name, "p.json")],
             stdout=subprocess.DEVNULL, stderr=err, cwd=ROOT)
-        self.addCleanup(lambda: p.poll() is None and p.kill())
         seen = set()
+        # A failed assertion below must not leave the wpool-baseline child
+        # running on as an orphan (it runs in its own session, so killing
+        # bench/peers alone does not end it: one was found here spinning
+        # through its 10^8 requests half an hour after a loaded run).
+        self.addCleanup(kill_tree, p, seen)
         deadline = time.monotonic() + 60
         while len(descendants(p.pid)) < nprocs and time.monotonic() < deadline:
             time.sleep(0.05)
