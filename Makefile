@@ -107,7 +107,7 @@ RESULTS_LDLIBS := $(JANSSON_LIBS) -lm
 # ~0.4 ms of relocations at each start).
 # Every C worker is its main plus the SDK (worker/wpw.h) plus one of
 # grpc_exec.o (the lean binary) or grpc.o (its "-grpc" twin).
-WPW_OBJ     := $(call obj,worker/wpw.c worker/handle.c worker/pipe.c)
+WPW_OBJ     := $(call obj,worker/wpw.c worker/handle.c worker/pipe.c worker/zygote.c)
 WORKER_OBJ  := $(call obj,worker/main.c worker/grpc_exec.c) $(WPW_OBJ)
 WORKER      := $(BUILD)/wpool-worker
 WORKER_GRPC_OBJ := $(call obj,worker/main.c worker/grpc.c) $(WPW_OBJ)

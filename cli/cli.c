@@ -63,6 +63,8 @@ int cli_pool_opt(cli_pool_t *c, const char *cmd, int opt, const char *arg) {
   case OPT_TIMEOUT:
     if (wb_parse_duration(arg, &c->o.request_timeout_ns)) goto bad;
     return 1;
+  case OPT_SPAWN:
+    return wp_spawn_parse(arg, &c->o.spawn) ? (cli_err(cmd, "--spawn must be exec or zygote"), -1) : 1;
   default:
     return 0;
   }
@@ -104,6 +106,11 @@ int cli_pool_apply(cli_pool_t *c, const char *cmd) {
   snprintf(name, sizeof name, "wpool %s", cmd);
   wb_interrupt_name(name);
   raise_nofile(&c->o);
+  if (c->o.spawn == WP_SPAWN_ZYGOTE && c->o.transport != WP_TRANSPORT_PIPE) {
+    cli_err(cmd, "--spawn zygote works with --transport pipe only (a gRPC worker's "
+                 "threads do not survive a fork; see README, Zygote start)");
+    return -1;
+  }
   if (c->cpus.n == 0) return 0;
   /* Workers inherit the supervisor's affinity at spawn. */
   if (wb_cpus_pin(&c->cpus) != 0) {

@@ -140,6 +140,11 @@ struct wp_slot {
   char errline[320];       /* the last whole line it wrote there */
   char errpart[320];       /* the line being written */
   uint16_t errline_len, errpart_len;
+  /* zygote.c: a process forked by the pool's template, not spawned */
+  bool zyg_asked;          /* asked of template zyg_gen, pid not known yet */
+  bool zyg_child;          /* forked by a template: it reaps and reports */
+  bool zyg_orphan;         /* that template died: the pidfd tells the exit */
+  int zyg_gen;             /* the template generation asked */
 };
 
 /* What ended a logical slot's last failed generation (fault.c). */
@@ -209,6 +214,7 @@ struct wp_pool {
   wp_fault_t *faults;      /* per logical slot */
   int fault_slot;          /* the failure that ended the start, else the
                             * newest one; -1: none */
+  struct wpi_zygote *zyg;  /* opts.spawn == WP_SPAWN_ZYGOTE: the template */
 };
 
 /* ---- the transport's ops table (link_pipe.c, link_grpc.c) -------------- */
@@ -355,6 +361,28 @@ void wpi_proc_signal_group(wp_slot_t *s, int sig);
 int wpi_proc_signal(wp_slot_t *s, int sig);
 /* Has the process exited (maybe still unreaped)? */
 bool wpi_proc_gone(const wp_slot_t *s);
+/* A zygote template: spawned with its socket as fd 3 (WPOOL_ZYGOTE=3). */
+int wpi_spawn_template(char *const argv[], const int *cpus, int ncpus, int sock,
+                      int *pid, int *pidfd);
+int wpi_pidfd_open(int pid);
+/* s's process was reaped elsewhere (its template) with this wait status. */
+void wpi_proc_exited(wp_slot_t *s, int status);
+/* s's template died: its exit is now seen on its pidfd alone. */
+void wpi_proc_orphaned(wp_slot_t *s);
+
+/* ---- zygote.c: workers forked from a warm template ------------------------ */
+
+/* At wp_pool_new when opts.spawn is zygote. */
+int wpi_zygote_init(wp_pool_t *p);
+/* Asks the template (started now if there is none) to fork s's worker on
+ * new pipes; out gets the pool's ends, pid 0 until the fork is reported. */
+int wpi_zygote_spawn(wp_slot_t *s, bool err_pipe, wp_proc_t *out);
+/* At stop, once every slot is DOWN: the template gets EOF, grace, SIGKILL;
+ * done(p) runs once it is reaped and its handles closed. */
+void wpi_zygote_close(wp_pool_t *p, void (*done)(wp_pool_t *p));
+void wpi_zygote_free(wp_pool_t *p);
+/* The newest template's timeline (ready = its init done); WP_EINVAL if none. */
+int wpi_zygote_timeline(const wp_pool_t *p, wp_timeline_t *out);
 
 /* ---- fault.c ------------------------------------------------------------- */
 

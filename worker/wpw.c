@@ -16,6 +16,7 @@
 #include "wire.h"
 #include "worker.h"
 #include "wpw.h"
+#include "zygote.h"
 
 #define WPW_METHOD_MAX 255
 #define DEFAULT_MAX_FRAME (16u * 1024u * 1024u)
@@ -219,6 +220,17 @@ int wpw_run(int argc, char **argv) {
   /* A supervisor that vanished must not kill us with SIGPIPE mid-write:
    * we see EPIPE and exit 0 instead. */
   signal(SIGPIPE, SIG_IGN);
+  /* Started as the pool's zygote template: everything above ran once;
+   * each child returns here and serves as an exec'd worker would. */
+  const char *zyg = getenv(WPI_ZYG_ENV);
+  if (zyg && *zyg) {
+    if (cfg.transport != WPOOL__V1__TRANSPORT__TRANSPORT_PIPE) {
+      fprintf(stderr, "%s: a zygote template serves the pipe transport only\n", cfg.prog);
+      return 2;
+    }
+    int code;
+    if (!wk_zygote_run(atoi(zyg), &code)) return code;
+  }
   if (cfg.transport == WPOOL__V1__TRANSPORT__TRANSPORT_GRPC) return wk_grpc_serve(&cfg);
   return wk_pipe_serve(&cfg);
 }
