@@ -144,7 +144,10 @@ static void on_forked(tmpl_t *t, const wpi_zyg_msg_t *m) {
   s->zyg_asked = false;
   s->zyg_child = true;
   s->tl.pid = m->pid;
-  s->tl.started = wp_now_ns();
+  /* The child may write its Hello before the template reports the fork,
+   * and the pool may read them in either order: forked is then the Hello. */
+  uint64_t now = wp_now_ns();
+  s->tl.started = s->tl.hello && s->tl.hello < now ? s->tl.hello : now;
   /* ESRCH: it is gone and reaped already; its EXITED report follows. */
   s->pidfd = wpi_pidfd_open(m->pid);
   if (wpi_proc_watch(s) != 0) wpi_proc_reap_now(s);
