@@ -114,9 +114,9 @@ static void startup_zygote(FILE *f, const bl_opts_t *o, const json_t *doc) {
       &(srow_t){"startup.first_ready/%s/%s/n=%d", "pipe-zygote", "concurrent"});
   row(f, doc, "zygote template conc", cols, 12, false, startup_cell,
       &(srow_t){"startup.template_ready/%s/%s/n=%d", "pipe-zygote", "concurrent"});
-  row(f, doc, "pipe restart kill→ready", cols, 12, false, startup_cell,
+  row(f, doc, "pipe restart (kill)", cols, 12, false, startup_cell,
       &(srow_t){"startup.restart/%s/n=%d", "pipe", NULL});
-  row(f, doc, "zygote restart kill→ready", cols, 12, false, startup_cell,
+  row(f, doc, "zygote restart (kill)", cols, 12, false, startup_cell,
       &(srow_t){"startup.restart/%s/n=%d", "pipe-zygote", NULL});
 }
 
