@@ -15,6 +15,8 @@
  *                count, available list and timer kept in step
  *   proc.c       a worker's process: spawning, exit watching, signals, and
  *                the count of its generation's open handles
+ *   zygote.c     spawn = zygote: the template that forks workers, and its
+ *                reports (a child's pid, its exit status)
  *   fault.c      what ended a slot's last generation (wp_pool_last_error)
  *   stderr.c     a worker's stderr (capture_stderr): forwarded, last line kept
  *
@@ -211,6 +213,8 @@ struct wp_pool {
   void (*on_down)(wp_slot_t *s);         /* slot.c: s is DOWN */
   void (*on_exit)(wp_slot_t *s);         /* proc.c: s's process was reaped */
   void (*on_gone)(wp_slot_t *s);         /* proc.c: reaped, handles closed */
+  void (*on_spawn_fail)(wp_slot_t *s, int err); /* zygote.c: an ask failed
+                                           * after the slot started (slot.c) */
   wp_fault_t *faults;      /* per logical slot */
   int fault_slot;          /* the failure that ended the start, else the
                             * newest one; -1: none */

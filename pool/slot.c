@@ -131,6 +131,7 @@ void wpi_slots_init(wp_pool_t *p) {
   }
   p->on_exit = slot_exited;
   p->on_gone = slot_down;
+  p->on_spawn_fail = wpi_slot_fail;
 }
 
 void wpi_slot_free(wp_slot_t *s) {

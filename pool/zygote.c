@@ -26,7 +26,7 @@
  *
  * Owns: the templates (pid, pidfd, socket, their handles), the asks in
  * flight. May call: proc.c (spawn the template, pidfds, the children's
- * exits), slot.c (fail a slot whose ask failed).
+ * exits); slot.c only through p->on_spawn_fail (a slot whose ask failed).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -107,7 +107,7 @@ static void tmpl_close(uv_poll_t *h) {
 /* The ask s made of t failed: s never had a process. */
 static void ask_failed(wp_slot_t *s) {
   s->zyg_asked = false;
-  if (s->state != SLOT_FAILING && s->state != SLOT_DOWN) wpi_slot_fail(s, WP_ESPAWN);
+  if (s->state != SLOT_FAILING && s->state != SLOT_DOWN) s->pool->on_spawn_fail(s, WP_ESPAWN);
   wpi_proc_exited(s, 0);
 }
 
