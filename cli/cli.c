@@ -106,11 +106,6 @@ int cli_pool_apply(cli_pool_t *c, const char *cmd) {
   snprintf(name, sizeof name, "wpool %s", cmd);
   wb_interrupt_name(name);
   raise_nofile(&c->o);
-  if (c->o.spawn == WP_SPAWN_ZYGOTE && c->o.transport != WP_TRANSPORT_PIPE) {
-    cli_err(cmd, "--spawn zygote works with --transport pipe only (a gRPC worker's "
-                 "threads do not survive a fork; see README, Zygote start)");
-    return -1;
-  }
   if (c->cpus.n == 0) return 0;
   /* Workers inherit the supervisor's affinity at spawn. */
   if (wb_cpus_pin(&c->cpus) != 0) {

@@ -50,7 +50,7 @@ enum {
   "                         ends when a worker holds a request longer than\n" \
   "                         2 s and 50x the slowest answer)\n"            \
   "      --spawn S          exec (default) or zygote: workers forked from one\n" \
-  "                         template that ran the command once (pipe only)\n"
+  "                         template that ran the command once\n"
 
 typedef struct cli_pool {
   wp_options_t o;

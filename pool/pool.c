@@ -120,9 +120,6 @@ static int check_options(const wp_options_t *o) {
     return WP_EINVAL;
   if (!transport_ops(o->transport)) return WP_EINVAL;
   if (o->spawn != WP_SPAWN_EXEC && o->spawn != WP_SPAWN_ZYGOTE) return WP_EINVAL;
-  /* A gRPC worker's address is given on its command line, and gRPC's
-   * threads do not survive a fork: see README, "Zygote start". */
-  if (o->spawn == WP_SPAWN_ZYGOTE && o->transport != WP_TRANSPORT_PIPE) return WP_EINVAL;
   return 0;
 }
 

@@ -82,7 +82,7 @@ WP_EXTERN const char *wp_transport_name(wp_transport_t t);
 
 /* How a worker process is made: exec (posix_spawn of the command, per
  * worker) or zygote (the command runs once as a template that forks each
- * worker, pipe transport only; see README, "Zygote start"). */
+ * worker; see README, "Zygote start"). */
 typedef enum { WP_SPAWN_EXEC = 0, WP_SPAWN_ZYGOTE = 1 } wp_spawn_t;
 /* Parse "exec"/"zygote": 0 or WP_EINVAL. */
 WP_EXTERN int wp_spawn_parse(const char *s, wp_spawn_t *out);
@@ -167,8 +167,10 @@ typedef struct wp_options {
   /* spawn (default WP_SPAWN_EXEC): WP_SPAWN_ZYGOTE starts the command once
    * as a template (WPOOL_ZYGOTE=3 in its environment, its socket on fd 3)
    * that does its set-up once and forks every worker, restarts included;
-   * the children die with the template, the template with the pool. The
-   * pipe transport only: wp_pool_new refuses it with gRPC (WP_EINVAL). */
+   * the children die with the template, the template with the pool. A
+   * gRPC worker's flags (--transport grpc --listen ADDR) go with each
+   * fork request; the C SDK starts gRPC in the child, the Python SDK's
+   * template refuses (README, "Zygote start"). */
   wp_spawn_t spawn;
 } wp_options_t;
 

@@ -262,8 +262,12 @@ static int tmpl_start(wpi_zygote_t *z) {
     return WP_ENOMEM;
   }
   uint64_t asked = wp_now_ns();
+  /* The command alone: the transport's flags after it are the asking
+   * worker's (its SPAWN carries them). */
+  char *flags = p->argv[p->argc];
   p->argv[p->argc] = NULL;
   int rc = wpi_spawn_template(p->argv, p->opts.cpus, p->opts.ncpus, sv[1], &t->pid, &t->pidfd);
+  p->argv[p->argc] = flags;
   close(sv[1]);
   if (rc) {
     close(sv[0]);
@@ -290,15 +294,33 @@ static void close_pair(int fds[2]) {
   if (fds[1] >= 0) close(fds[1]);
 }
 
-static int send_ask(tmpl_t *t, uint32_t tag, const int *fds, int nfds) {
+/* The transport's flags for this worker (slot.c put them after the
+ * command, NULL-terminated), NUL-separated into buf: their length, or -1
+ * when they do not fit. */
+static int pack_args(char *const *args, char *buf) {
+  size_t off = 0;
+  for (int i = 0; args[i]; i++) {
+    size_t n = strlen(args[i]) + 1;
+    if (off + n > WPI_ZYG_ARGS_MAX) return -1;
+    memcpy(buf + off, args[i], n);
+    off += n;
+  }
+  return (int)off;
+}
+
+static int send_ask(tmpl_t *t, uint32_t tag, const int *fds, int nfds, char *const *args) {
   wpi_zyg_msg_t m = {.op = WPI_ZYG_SPAWN, .tag = tag};
-  struct iovec iov = {.iov_base = &m, .iov_len = sizeof m};
+  char flags[WPI_ZYG_ARGS_MAX];
+  int nflags = pack_args(args, flags);
+  if (nflags < 0) return WP_ESPAWN;
+  struct iovec iov[2] = {{.iov_base = &m, .iov_len = sizeof m},
+                         {.iov_base = flags, .iov_len = (size_t)nflags}};
   union {
     char buf[CMSG_SPACE(3 * sizeof(int))];
     struct cmsghdr align;
   } u;
   memset(&u, 0, sizeof u);
-  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+  struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2, .msg_control = u.buf,
                       .msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int))};
   struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
   c->cmsg_level = SOL_SOCKET;
@@ -308,7 +330,7 @@ static int send_ask(tmpl_t *t, uint32_t tag, const int *fds, int nfds) {
   ssize_t n;
   do n = sendmsg(t->sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
   while (n < 0 && errno == EINTR);
-  return n == (ssize_t)sizeof m ? 0 : WP_ESPAWN;
+  return n == (ssize_t)sizeof m + nflags ? 0 : WP_ESPAWN;
 }
 
 int wpi_zygote_spawn(wp_slot_t *s, bool err_pipe, wp_proc_t *out) {
@@ -327,7 +349,9 @@ int wpi_zygote_spawn(wp_slot_t *s, bool err_pipe, wp_proc_t *out) {
     return e == EMFILE || e == ENFILE ? WP_ENOFILES : WP_EIO;
   }
   const int theirs[3] = {in[0], outp[1], errp[1]};
-  int rc = send_ask(z->cur, (uint32_t)(s - s->pool->slots), theirs, err_pipe ? 3 : 2);
+  wp_pool_t *p = s->pool;
+  int rc = send_ask(z->cur, (uint32_t)(s - p->slots), theirs, err_pipe ? 3 : 2,
+                    p->argv + p->argc);
   /* The message holds its own references: ours go either way. */
   close(in[0]);
   close(outp[1]);

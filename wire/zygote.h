@@ -8,7 +8,9 @@
  * per datagram, host byte order (both ends are on one machine).
  *
  *   template → pool  READY   {pid}            init done, forks on request
- *   pool → template  SPAWN   {tag} + SCM_RIGHTS stdin, stdout[, stderr]
+ *   pool → template  SPAWN   {tag} + SCM_RIGHTS stdin, stdout[, stderr],
+ *                            then the worker's own flags (gRPC: --transport
+ *                            grpc --listen ADDR), each NUL-terminated
  *   template → pool  FORKED  {tag, pid}       the child exists
  *   template → pool  FAILED  {tag, status=errno}  fork failed
  *   template → pool  EXITED  {pid, status}    reaped; status as waitpid's
@@ -23,6 +25,8 @@
 #include <stdint.h>
 
 #define WPI_ZYG_ENV "WPOOL_ZYGOTE"
+/* A SPAWN's flags after the 16-byte header: at most this many bytes. */
+#define WPI_ZYG_ARGS_MAX 240
 
 enum {
   WPI_ZYG_READY = 1,

@@ -73,14 +73,17 @@ static void become_worker(const int *fds, int nfds, pid_t tmpl, const sigset_t *
   unsetenv(WPI_ZYG_ENV);
 }
 
-/* Receives one SPAWN; its descriptors into fds. 0 on EOF, -1 on error. */
-static int recv_ask(int sock, wpi_zyg_msg_t *m, int *fds, int *nfds) {
-  struct iovec iov = {.iov_base = m, .iov_len = sizeof *m};
+/* Receives one SPAWN; its descriptors into fds, its flags into args
+ * (NUL-separated, *nargs bytes). 0 on EOF, -1 on error. */
+static int recv_ask(int sock, wpi_zyg_msg_t *m, int *fds, int *nfds, char *args,
+                    size_t *nargs) {
+  struct iovec iov[2] = {{.iov_base = m, .iov_len = sizeof *m},
+                         {.iov_base = args, .iov_len = WPI_ZYG_ARGS_MAX}};
   union {
     char buf[CMSG_SPACE(3 * sizeof(int))];
     struct cmsghdr align;
   } u;
-  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+  struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2, .msg_control = u.buf,
                       .msg_controllen = sizeof u.buf};
   ssize_t n;
   do n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
@@ -93,10 +96,13 @@ static int recv_ask(int sock, wpi_zyg_msg_t *m, int *fds, int *nfds) {
       memcpy(fds, CMSG_DATA(c), (size_t)k * sizeof(int));
       *nfds = k;
     }
-  return n == (ssize_t)sizeof *m && m->op == WPI_ZYG_SPAWN && *nfds >= 2 && *nfds <= 3 ? 1 : -1;
+  if (n < (ssize_t)sizeof *m || (mh.msg_flags & MSG_TRUNC)) return -1;
+  *nargs = (size_t)n - sizeof *m;
+  if (*nargs && args[*nargs - 1] != '\0') return -1;
+  return m->op == WPI_ZYG_SPAWN && *nfds >= 2 && *nfds <= 3 ? 1 : -1;
 }
 
-int wk_zygote_run(int sock, int *code) {
+int wk_zygote_run(int sock, int *code, char *args, size_t *nargs) {
   pid_t self = getpid();
   char buf[24];
   snprintf(buf, sizeof buf, "%d", (int)self);
@@ -122,7 +128,7 @@ int wk_zygote_run(int sock, int *code) {
     if (!pf[0].revents) continue;
     wpi_zyg_msg_t m;
     int fds[3] = {-1, -1, -1}, nfds = 0;
-    int r = recv_ask(sock, &m, fds, &nfds);
+    int r = recv_ask(sock, &m, fds, &nfds, args, nargs);
     if (r == 0) break; /* EOF: the pool is done or gone */
     if (r < 0) {
       for (int i = 0; i < nfds; i++) close(fds[i]);

@@ -13,7 +13,7 @@
  *     reading stdin, so only PR_SET_PDEATHSIG can end them): 1 s later none
  *     is alive (pipe, gRPC, Python SDK);
  *   - the same with spawn = zygote: the workers and their template, idle
- *     (`wpool start --spawn zygote`) and busy;
+ *     (`wpool start --spawn zygote`) and busy (pipe and gRPC);
  *   - `wpool chaos` for a second on each transport exits 0 (nothing lost,
  *     hung or answered twice while workers are SIGKILLed).
  */
@@ -154,7 +154,7 @@ static void busy_supervisor_killed(const char *transport, int n, char *const wor
     if (sscanf(line, "pid %d", &pid) == 1 && c.nw < 64) c.wpids[c.nw++] = pid;
   }
   fclose(c.out);
-  if (strcmp(transport, "zygote") == 0) n++; /* the template's pid too */
+  if (strncmp(transport, "zygote", 6) == 0) n++; /* the template's pid too */
   assert_int_equal(c.nw, n);
   assert_int_equal(count_alive(c.wpids, n), n);
   assert_int_equal(kill(c.pid, SIGKILL), 0);
@@ -170,6 +170,10 @@ static void busy_supervisor_killed(const char *transport, int n, char *const wor
 static void orphans_busy_pipe(void **state) { (void)state; busy_supervisor_killed("pipe", 4, NULL); }
 static void orphans_busy_grpc(void **state) { (void)state; busy_supervisor_killed("grpc", 4, NULL); }
 static void orphans_busy_zygote(void **state) { (void)state; busy_supervisor_killed("zygote", 4, NULL); }
+static void orphans_busy_zygote_grpc(void **state) {
+  (void)state;
+  busy_supervisor_killed("zygote-grpc", 4, NULL);
+}
 
 static void orphans_busy_python(void **state) {
   (void)state;
@@ -312,6 +316,7 @@ int main(void) {
       cmocka_unit_test(orphans_grpc),
       cmocka_unit_test(orphans_zygote),
       cmocka_unit_test(orphans_busy_zygote),
+      cmocka_unit_test(orphans_busy_zygote_grpc),
       cmocka_unit_test(orphans_python_pipe),
       cmocka_unit_test(orphans_python_grpc),
       cmocka_unit_test(orphans_busy_pipe),

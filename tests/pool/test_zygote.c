@@ -1,10 +1,11 @@
 /*
  * test_zygote.c — spawn = zygote: workers forked from one template.
  *
- *   - start, ping each, stop: every worker is a child of the template (not
- *     of the pool), its timeline ask → forked → Hello is ordered, the
- *     template's own timeline is there, nothing is left after the stop;
- *   - a worker SIGKILLed is replaced through the same template;
+ *   - start, ping each, stop, on pipe and gRPC: every worker is a child of
+ *     the template (not of the pool), its timeline ask → forked → Hello is
+ *     ordered, the template's own timeline is there, nothing is left after
+ *     the stop;
+ *   - a worker SIGKILLed is replaced through the same template (pipe, gRPC);
  *   - fd hygiene: a worker's /proc/PID/fd holds 0, 1, 2 only (with and
  *     without capture_stderr): not the template's socket, not another
  *     worker's pipes;
@@ -13,7 +14,7 @@
  *     the pool serves on;
  *   - a stop while the asks are still in the template's socket ends
  *     cleanly; a command that is no template fails the start (WP_ESPAWN),
- *     promptly; gRPC with a zygote is refused (WP_EINVAL).
+ *     promptly; an unknown spawn mode is WP_EINVAL.
  * The supervisor-SIGKILL cases (idle and busy workers, and the template)
  * are in test_orphans.c with the other orphan tests.
  */
@@ -64,10 +65,10 @@ static void check_children(fx_t *f, const wp_timeline_t *zt) {
   }
 }
 
-static void start_stop(void **state) {
-  (void)state;
+static void start_stop(wp_transport_t t) {
   fx_t f;
   fx_zygote(&f, 4);
+  f.o.transport = t;
   assert_int_equal(fx_start(&f), 0);
   wp_timeline_t zt;
   assert_int_equal(wp_pool_template(f.pool, &zt), 0);
@@ -79,6 +80,11 @@ static void start_stop(void **state) {
   fx_finish(&f); /* the template too is reaped: waitpid finds nothing */
   assert_false(tu_alive(zt.pid));
 }
+
+static void start_stop_pipe(void **state) { (void)state; start_stop(WP_TRANSPORT_PIPE); }
+/* The gRPC worker's template never started gRPC: each child does, after
+ * the fork, on the --listen address its SPAWN carried. */
+static void start_stop_grpc(void **state) { (void)state; start_stop(WP_TRANSPORT_GRPC); }
 
 static void exec_has_no_template(void **state) {
   (void)state;
@@ -102,10 +108,10 @@ static void wait_generation(fx_t *f, int i, int gen) {
   assert_true(tl.generation >= gen && tl.ready);
 }
 
-static void restart_through_template(void **state) {
-  (void)state;
+static void restart_through_template(wp_transport_t t) {
   fx_t f;
   fx_zygote(&f, 2);
+  f.o.transport = t;
   assert_int_equal(fx_start(&f), 0);
   wp_timeline_t zt, tl;
   assert_int_equal(wp_pool_template(f.pool, &zt), 0);
@@ -125,6 +131,9 @@ static void restart_through_template(void **state) {
   for (int i = 0; i < 4; i++) ping_ok(&f);
   fx_finish(&f);
 }
+
+static void restart_pipe(void **state) { (void)state; restart_through_template(WP_TRANSPORT_PIPE); }
+static void restart_grpc(void **state) { (void)state; restart_through_template(WP_TRANSPORT_GRPC); }
 
 /* ---- fd hygiene ------------------------------------------------------------- */
 
@@ -243,18 +252,14 @@ static void not_a_template(void **state) {
   fx_finish(&f);
 }
 
-static void grpc_refused(void **state) {
+static void bad_spawn(void **state) {
   (void)state;
   uv_loop_t loop;
   uv_loop_init(&loop);
   wp_options_t o;
   wp_options_init(&o);
-  o.spawn = WP_SPAWN_ZYGOTE;
-  o.transport = WP_TRANSPORT_GRPC;
   wp_pool_t *p = NULL;
-  assert_int_equal(wp_pool_new(&loop, &o, &p), WP_EINVAL);
   o.spawn = (wp_spawn_t)7;
-  o.transport = WP_TRANSPORT_PIPE;
   assert_int_equal(wp_pool_new(&loop, &o, &p), WP_EINVAL);
   wp_spawn_t s;
   assert_int_equal(wp_spawn_parse("zygote", &s), 0);
@@ -266,15 +271,17 @@ static void grpc_refused(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(start_stop),
+      cmocka_unit_test(start_stop_pipe),
+      cmocka_unit_test(start_stop_grpc),
       cmocka_unit_test(exec_has_no_template),
-      cmocka_unit_test(restart_through_template),
+      cmocka_unit_test(restart_pipe),
+      cmocka_unit_test(restart_grpc),
       cmocka_unit_test(fd_hygiene),
       cmocka_unit_test(fd_hygiene_captured),
       cmocka_unit_test(template_killed),
       cmocka_unit_test(stop_while_asking),
       cmocka_unit_test(not_a_template),
-      cmocka_unit_test(grpc_refused),
+      cmocka_unit_test(bad_spawn),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

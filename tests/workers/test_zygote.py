@@ -8,8 +8,9 @@ does (a SOCK_SEQPACKET socketpair, the pipes sent with SCM_RIGHTS, the
   - a child that dies is reaped and reported with its wait status;
   - init that leaves a thread running: the template refuses, exit 2, one line;
   - EOF on the socket: the template exits and its children die with it;
-  - `wpool start|ping --spawn zygote` with the numpy example, and
-    `--spawn zygote --transport grpc` refused (exit 2).
+  - `wpool start|ping --spawn zygote` with the numpy example; a Python
+    template refuses a gRPC worker (exit 1, its one line); a bad --spawn
+    is a usage error.
 
 Run: /usr/bin/python3 tests/workers/test_zygote.py   (WPOOL_BUILD: build dir, default build)
 """
@@ -209,10 +210,13 @@ class ThroughThePool(unittest.TestCase):
                   "--requests", "50")
         self.assertEqual(r.returncode, 0, r.stderr)
 
-    def test_grpc_refused(self):
-        r = wpool("start", "-n", "1", "--spawn", "zygote", "--transport", "grpc")
-        self.assertEqual(r.returncode, 2)
-        self.assertIn("--spawn zygote works with --transport pipe only", r.stderr)
+    def test_python_grpc_refused(self):
+        r = wpool("start", "-n", "1", "--spawn", "zygote", "--transport", "grpc",
+                  "--worker", f"{PYTHON} {KNOBS}")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("the Python SDK's zygote forks pipe workers only", r.stderr)
+
+    def test_bad_spawn(self):
         r = wpool("start", "-n", "1", "--spawn", "fork")
         self.assertEqual(r.returncode, 2)
         self.assertIn("--spawn must be exec or zygote", r.stderr)

@@ -1,6 +1,7 @@
 """wpool_zygote — the Python SDK's zygote template (libwpool's spawn=zygote).
 
-The pool starts the worker once with WPOOL_ZYGOTE=FD (its end of a
+Pipe transport only (a gRPC SPAWN is refused: exit 2, one line). The pool
+starts the worker once with WPOOL_ZYGOTE=FD (its end of a
 SOCK_SEQPACKET socketpair, wire/zygote.h): wpool_worker.run() runs the
 init hooks (imports, model load) once, then calls serve(FD), which forks a
 worker per request of the pool and returns only in a child, whose stdin,
@@ -106,11 +107,15 @@ def serve(fd, die_with_parent):
         if sock not in ready:
             continue
         try:
-            msg, fds, _, _ = socket.recv_fds(sock, _MSG.size, 3)
+            msg, fds, _, _ = socket.recv_fds(sock, 256, 3)
         except InterruptedError:
             continue
         if not msg:
             os._exit(0)  # EOF: the pool is done or gone; children die with us
+        if len(msg) > _MSG.size:  # per-worker flags: the gRPC transport
+            _say("the Python SDK's zygote forks pipe workers only (gRPC's threads "
+                 "do not survive a fork): use --spawn exec with --transport grpc")
+            os._exit(EXIT_USAGE)
         op, tag, _, _ = _MSG.unpack(msg)
         if op != SPAWN or len(fds) not in (2, 3):
             _say("bad message from the pool")

@@ -18,7 +18,8 @@
  *                                       (ratio, higher is better)
  * each read against the bare posix_spawn floor of the same mode and size.
  *
- * --spawn exec,zygote adds the zygote points (pipe only): <t> is then
+ * --spawn exec,zygote adds the zygote points (pipe workers: the C and
+ * Python SDKs both fork those; gRPC is left to the tests): <t> is then
  * "pipe-zygote" (exec keeps the plain transport name, so saved runs still
  * compare), the params carry "spawn", and two more metrics (ms, lower):
  *   startup.template_ready/<t>/<mode>/n=N  until the template's set-up was
