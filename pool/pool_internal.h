@@ -350,6 +350,17 @@ typedef struct wp_proc {
 } wp_proc_t;
 int wpi_spawn(char *const argv[], const int *cpus, int ncpus, bool err_pipe,
              wp_proc_t *out);
+/* A worker's stdio pipes, [0] the read end, all close-on-exec; err only
+ * when asked for (else -1s). */
+typedef struct wpi_stdio {
+  int in[2], out[2], err[2];
+} wpi_stdio_t;
+/* 0, or WP_ENOFILES / WP_EIO with nothing left open. */
+int wpi_stdio_pipes(bool err_pipe, wpi_stdio_t *io);
+/* The worker's ends (once it has them: spawned, or sent to a template). */
+void wpi_stdio_theirs_close(wpi_stdio_t *io);
+/* The pool's ends (the worker never came). */
+void wpi_stdio_ours_close(wpi_stdio_t *io);
 /* Watches s's exit (its pidfd, else a waitpid tick): p->on_exit runs once
  * it is reaped. WP_EIO when the watch could not start. */
 int wpi_proc_watch(wp_slot_t *s);

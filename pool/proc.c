@@ -124,26 +124,41 @@ static int spawn_with(char *const argv[], int in[2], int out[2], int err[2],
   return spawn_fds(argv, map, 3, NULL, pid);
 }
 
-int wpi_spawn(char *const argv[], const int *cpus, int ncpus, bool err_pipe,
-             wp_proc_t *out) {
-  int in[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1};
-  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(outp, O_CLOEXEC) != 0 ||
-      (err_pipe && pipe2(errp, O_CLOEXEC) != 0)) {
+int wpi_stdio_pipes(bool err_pipe, wpi_stdio_t *io) {
+  *io = (wpi_stdio_t){{-1, -1}, {-1, -1}, {-1, -1}};
+  if (pipe2(io->in, O_CLOEXEC) != 0 || pipe2(io->out, O_CLOEXEC) != 0 ||
+      (err_pipe && pipe2(io->err, O_CLOEXEC) != 0)) {
     int e = errno;
-    close_pair(in);
-    close_pair(outp);
-    close_pair(errp);
+    close_pair(io->in);
+    close_pair(io->out);
+    close_pair(io->err);
     return e == EMFILE || e == ENFILE ? WP_ENOFILES : WP_EIO;
   }
+  return 0;
+}
+
+void wpi_stdio_theirs_close(wpi_stdio_t *io) {
+  close(io->in[0]);
+  close(io->out[1]);
+  if (io->err[1] >= 0) close(io->err[1]);
+}
+
+void wpi_stdio_ours_close(wpi_stdio_t *io) {
+  close(io->in[1]);
+  close(io->out[0]);
+  if (io->err[0] >= 0) close(io->err[0]);
+}
+
+int wpi_spawn(char *const argv[], const int *cpus, int ncpus, bool err_pipe,
+             wp_proc_t *out) {
+  wpi_stdio_t io;
+  int rc = wpi_stdio_pipes(err_pipe, &io);
+  if (rc) return rc;
   pid_t pid;
-  int rc = spawn_with(argv, in, outp, errp, &pid);
-  close(in[0]);
-  close(outp[1]);
-  if (errp[1] >= 0) close(errp[1]);
+  rc = spawn_with(argv, io.in, io.out, io.err, &pid);
+  wpi_stdio_theirs_close(&io);
   if (rc != 0) {
-    close(in[1]);
-    close(outp[0]);
-    if (errp[0] >= 0) close(errp[0]);
+    wpi_stdio_ours_close(&io);
     return WP_ESPAWN;
   }
   pin(pid, cpus, ncpus);
@@ -151,17 +166,12 @@ int wpi_spawn(char *const argv[], const int *cpus, int ncpus, bool err_pipe,
   if (pidfd < 0 && errno != ENOSYS) { /* cannot watch it: do not leave it running */
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
-    close(in[1]);
-    close(outp[0]);
-    if (errp[0] >= 0) close(errp[0]);
+    wpi_stdio_ours_close(&io);
     return WP_ESPAWN;
   }
   if (pidfd >= 0) fcntl(pidfd, F_SETFD, FD_CLOEXEC);
-  out->pid = pid;
-  out->pidfd = pidfd;
-  out->fd_in = in[1];
-  out->fd_out = outp[0];
-  out->fd_err = errp[0];
+  *out = (wp_proc_t){.pid = pid, .pidfd = pidfd, .fd_in = io.in[1], .fd_out = io.out[0],
+                     .fd_err = io.err[0]};
   return 0;
 }
 

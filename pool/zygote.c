@@ -289,11 +289,6 @@ static int tmpl_start(wpi_zygote_t *z) {
 
 /* ---- asking for a worker -------------------------------------------------------- */
 
-static void close_pair(int fds[2]) {
-  if (fds[0] >= 0) close(fds[0]);
-  if (fds[1] >= 0) close(fds[1]);
-}
-
 /* The transport's flags for this worker (slot.c put them after the
  * command, NULL-terminated), NUL-separated into buf: their length, or -1
  * when they do not fit. */
@@ -339,34 +334,22 @@ int wpi_zygote_spawn(wp_slot_t *s, bool err_pipe, wp_proc_t *out) {
     int rc = tmpl_start(z);
     if (rc) return rc;
   }
-  int in[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1};
-  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(outp, O_CLOEXEC) != 0 ||
-      (err_pipe && pipe2(errp, O_CLOEXEC) != 0)) {
-    int e = errno;
-    close_pair(in);
-    close_pair(outp);
-    close_pair(errp);
-    return e == EMFILE || e == ENFILE ? WP_ENOFILES : WP_EIO;
-  }
-  const int theirs[3] = {in[0], outp[1], errp[1]};
+  wpi_stdio_t io;
+  int rc = wpi_stdio_pipes(err_pipe, &io);
+  if (rc) return rc;
+  const int theirs[3] = {io.in[0], io.out[1], io.err[1]};
   wp_pool_t *p = s->pool;
-  int rc = send_ask(z->cur, (uint32_t)(s - p->slots), theirs, err_pipe ? 3 : 2,
-                    p->argv + p->argc);
-  /* The message holds its own references: ours go either way. */
-  close(in[0]);
-  close(outp[1]);
-  if (errp[1] >= 0) close(errp[1]);
+  rc = send_ask(z->cur, (uint32_t)(s - p->slots), theirs, err_pipe ? 3 : 2, p->argv + p->argc);
+  wpi_stdio_theirs_close(&io); /* the message holds its own references */
   if (rc) {
-    close(in[1]);
-    close(outp[0]);
-    if (errp[0] >= 0) close(errp[0]);
+    wpi_stdio_ours_close(&io);
     return rc;
   }
   s->zyg_asked = true;
   s->zyg_child = s->zyg_orphan = false;
   s->zyg_gen = z->cur->gen;
-  *out = (wp_proc_t){.pid = 0, .pidfd = -1, .fd_in = in[1], .fd_out = outp[0],
-                     .fd_err = errp[0]};
+  *out = (wp_proc_t){.pid = 0, .pidfd = -1, .fd_in = io.in[1], .fd_out = io.out[0],
+                     .fd_err = io.err[0]};
   return 0;
 }
 

@@ -109,38 +109,47 @@ static int parse_list(const char *s, uint64_t min, uint64_t max, bl_list_t *l) {
   return rc == 0 && l->n > 0 ? 0 : -1;
 }
 
-static int parse_transports(const char *s, bl_opts_t *o) {
+/* "A" or "A,B" (two different values), each through one(tok, &v): how
+ * many, or -1. */
+static int parse_two(const char *s, int (*one)(const char *, int *), int out[2]) {
   char *copy = strdup(s), *save = NULL;
-  int rc = copy ? 0 : -1;
-  o->ntransports = 0;
+  int rc = copy ? 0 : -1, n = 0;
   for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok && rc == 0;
        tok = strtok_r(NULL, ",", &save)) {
-    wp_transport_t t;
-    if (wp_transport_parse(tok, &t) || o->ntransports == 2 ||
-        (o->ntransports == 1 && o->transports[0] == t))
-      rc = -1;
-    else
-      o->transports[o->ntransports++] = t;
+    int v;
+    if (one(tok, &v) || n == 2 || (n == 1 && out[0] == v)) rc = -1;
+    else out[n++] = v;
   }
   free(copy);
-  return rc == 0 && o->ntransports > 0 ? 0 : -1;
+  return rc == 0 && n > 0 ? n : -1;
+}
+
+static int one_transport(const char *tok, int *v) {
+  wp_transport_t t;
+  int rc = wp_transport_parse(tok, &t);
+  *v = (int)t;
+  return rc;
+}
+
+static int one_spawn(const char *tok, int *v) {
+  wp_spawn_t sp;
+  int rc = wp_spawn_parse(tok, &sp);
+  *v = (int)sp;
+  return rc;
+}
+
+static int parse_transports(const char *s, bl_opts_t *o) {
+  int v[2], n = parse_two(s, one_transport, v);
+  for (int i = 0; i < n; i++) o->transports[i] = (wp_transport_t)v[i];
+  o->ntransports = n > 0 ? n : 0;
+  return n > 0 ? 0 : -1;
 }
 
 static int parse_spawns(const char *s, bl_opts_t *o) {
-  char *copy = strdup(s), *save = NULL;
-  int rc = copy ? 0 : -1;
-  o->nspawns = 0;
-  for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok && rc == 0;
-       tok = strtok_r(NULL, ",", &save)) {
-    wp_spawn_t sp;
-    if (wp_spawn_parse(tok, &sp) || o->nspawns == 2 ||
-        (o->nspawns == 1 && o->spawns[0] == sp))
-      rc = -1;
-    else
-      o->spawns[o->nspawns++] = sp;
-  }
-  free(copy);
-  return rc == 0 && o->nspawns > 0 ? 0 : -1;
+  int v[2], n = parse_two(s, one_spawn, v);
+  for (int i = 0; i < n; i++) o->spawns[i] = (wp_spawn_t)v[i];
+  o->nspawns = n > 0 ? n : 0;
+  return n > 0 ? 0 : -1;
 }
 
 static int parse_only(const char *s, bl_opts_t *o) {
