@@ -7,17 +7,10 @@
   nothing returns None: an empty result
   crash   os.abort(): the process dies with the request in flight
 
-  rand    "<random.random()> <numpy.random.random()>" (numpy's: "-" unless
-          WPOOL_TEST_NUMPY=1 imported it in init): zygote children differ
-
-WPOOL_TEST_INIT_FAIL=1 makes the init hook raise (no Hello: a failed start);
-WPOOL_TEST_INIT_THREAD=1 leaves a thread running after init (a zygote
-template must refuse to fork then).
+WPOOL_TEST_INIT_FAIL=1 makes the init hook raise (no Hello: a failed start).
 """
 import os
-import random
 import sys
-import threading
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "worker", "python"))
@@ -30,11 +23,6 @@ worker = wpool_worker.Worker()
 def init():
     if os.environ.get("WPOOL_TEST_INIT_FAIL"):
         raise RuntimeError("model file missing (test)")
-    if os.environ.get("WPOOL_TEST_NUMPY"):
-        import numpy  # noqa: F401  (seeded once here, reseeded per zygote child)
-    if os.environ.get("WPOOL_TEST_INIT_THREAD"):
-        stop = threading.Event()
-        threading.Thread(target=stop.wait, name="poller", daemon=True).start()
 
 
 @worker.method("echo")
@@ -50,12 +38,6 @@ def fail(payload):
 @worker.method("nothing")
 def nothing(payload):
     return None  # an empty result, not "unknown"
-
-
-@worker.method("rand")
-def rand(payload):
-    np = sys.modules.get("numpy")
-    return f"{random.random()} {np.random.random() if np else '-'}"
 
 
 @worker.method("crash")
