@@ -107,7 +107,7 @@ RESULTS_LDLIBS := $(JANSSON_LIBS) -lm
 # ~0.4 ms of relocations at each start).
 # Every C worker is its main plus the SDK (worker/wpw.h) plus one of
 # grpc_exec.o (the lean binary) or grpc.o (its "-grpc" twin).
-WPW_OBJ     := $(call obj,worker/wpw.c worker/handle.c worker/pipe.c)
+WPW_OBJ     := $(call obj,worker/wpw.c worker/handle.c worker/pipe.c worker/zygote.c)
 WORKER_OBJ  := $(call obj,worker/main.c worker/grpc_exec.c) $(WPW_OBJ)
 WORKER      := $(BUILD)/wpool-worker
 WORKER_GRPC_OBJ := $(call obj,worker/main.c worker/grpc.c) $(WPW_OBJ)
@@ -313,12 +313,14 @@ install: $(LIBWPOOL) $(BUILD)/$(SO_REAL) $(INSTALL_BINS) $(GEN_DESC)
 	install -m 644 $(GEN_DESC) $(DESTDIR)$(DATADIR)/wpool/
 	sed 's|^_INSTALLED_DESC = None$$|_INSTALLED_DESC = "$(DATADIR)/wpool/wpool.desc"|' \
 	  worker/python/wpool_worker.py >$(DESTDIR)$(PYTHONDIR)/wpool_worker.py
+	install -m 644 worker/python/wpool_zygote.py $(DESTDIR)$(PYTHONDIR)/
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(INSTALL_BINS))) \
 	  $(addprefix $(DESTDIR)$(LIBDIR)/,libwpool.a $(SO_REAL) $(SO_NAME) libwpool.so) \
 	  $(DESTDIR)$(INCLUDEDIR)/wpool.h $(DESTDIR)$(PKGCONFIGDIR)/wpool.pc \
-	  $(DESTDIR)$(DATADIR)/wpool/wpool.desc $(DESTDIR)$(PYTHONDIR)/wpool_worker.py
+	  $(DESTDIR)$(DATADIR)/wpool/wpool.desc $(DESTDIR)$(PYTHONDIR)/wpool_worker.py \
+	  $(DESTDIR)$(PYTHONDIR)/wpool_zygote.py
 	-rmdir $(DESTDIR)$(DATADIR)/wpool 2>/dev/null
 
 # The README's test command: on a fresh Debian 12 machine this is all it takes.

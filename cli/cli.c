@@ -63,6 +63,8 @@ int cli_pool_opt(cli_pool_t *c, const char *cmd, int opt, const char *arg) {
   case OPT_TIMEOUT:
     if (wb_parse_duration(arg, &c->o.request_timeout_ns)) goto bad;
     return 1;
+  case OPT_SPAWN:
+    return wp_spawn_parse(arg, &c->o.spawn) ? (cli_err(cmd, "--spawn must be exec or zygote"), -1) : 1;
   default:
     return 0;
   }

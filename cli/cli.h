@@ -1,7 +1,7 @@
 /*
  * cli.h — what the wpool subcommands share: the pool options every one of
  * them takes (-n, --mode, --transport, --listen, --worker, --cpus,
- * --max-inflight), starting the pool, usage errors (exit 2) and runtime
+ * --max-inflight, --timeout, --spawn), starting the pool, usage errors (exit 2) and runtime
  * failures (exit 1).
  *
  * cli/ is the wpool command (build/wpool), not a benchmark: each cmd_*.c
@@ -22,7 +22,7 @@
 /* Long-option ids for the shared pool options (beyond single letters). */
 enum {
   OPT_MODE = 1000, OPT_TRANSPORT, OPT_LISTEN, OPT_WORKER, OPT_CPUS,
-  OPT_MAX_INFLIGHT, OPT_TIMEOUT, OPT_SHARED_END
+  OPT_MAX_INFLIGHT, OPT_TIMEOUT, OPT_SPAWN, OPT_SHARED_END
 };
 
 #define CLI_POOL_LONGOPTS                                            \
@@ -34,6 +34,7 @@ enum {
   {"cpus", required_argument, 0, OPT_CPUS},                          \
   {"max-inflight", required_argument, 0, OPT_MAX_INFLIGHT},          \
   {"timeout", required_argument, 0, OPT_TIMEOUT},                    \
+  {"spawn", required_argument, 0, OPT_SPAWN},                        \
   {"help", no_argument, 0, 'h'}
 
 #define CLI_POOL_HELP                                                         \
@@ -47,7 +48,9 @@ enum {
   "                         chaos default to ceil(C/N))\n"                 \
   "      --timeout DUR      per-request timeout, e.g. 5s (default none: a load\n" \
   "                         ends when a worker holds a request longer than\n" \
-  "                         2 s and 50x the slowest answer)\n"
+  "                         2 s and 50x the slowest answer)\n"            \
+  "      --spawn S          exec (default) or zygote: workers forked from one\n" \
+  "                         template that ran the command once\n"
 
 typedef struct cli_pool {
   wp_options_t o;

@@ -148,6 +148,10 @@ int cmd_start(int argc, char **argv) {
            "mean spawn→ready %.3f ms\n",
            cp.o.size, wp_transport_name(cp.o.transport), wp_mode_name(cp.o.mode),
            sr.first_ready_ms, sr.all_ready_ms, sr.mean_ready_ms);
+    wp_timeline_t zt;
+    if (wp_pool_template(p, &zt) == 0 && zt.ready)
+      printf("zygote template (pid %d): started %.3f ms, ready %.3f ms\n", zt.pid,
+             (double)(zt.started - t0) / 1e6, (double)(zt.ready - t0) / 1e6);
     int ok = 0;
     if (ping) {
       wb_interrupt_doing("pinging %d workers", cp.o.size);

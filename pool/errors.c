@@ -40,6 +40,18 @@ int wp_transport_parse(const char *s, wp_transport_t *out) {
   return 0;
 }
 
+int wp_spawn_parse(const char *s, wp_spawn_t *out) {
+  if (!s) return WP_EINVAL;
+  if (strcmp(s, "exec") == 0) *out = WP_SPAWN_EXEC;
+  else if (strcmp(s, "zygote") == 0) *out = WP_SPAWN_ZYGOTE;
+  else return WP_EINVAL;
+  return 0;
+}
+
+const char *wp_spawn_name(wp_spawn_t s) {
+  return s == WP_SPAWN_ZYGOTE ? "zygote" : "exec";
+}
+
 const char *wp_mode_name(wp_mode_t m) {
   return m == WP_MODE_SEQUENTIAL ? "sequential" : "concurrent";
 }

@@ -119,6 +119,7 @@ static int check_options(const wp_options_t *o) {
   if (o->mode != WP_MODE_CONCURRENT && o->mode != WP_MODE_SEQUENTIAL)
     return WP_EINVAL;
   if (!transport_ops(o->transport)) return WP_EINVAL;
+  if (o->spawn != WP_SPAWN_EXEC && o->spawn != WP_SPAWN_ZYGOTE) return WP_EINVAL;
   return 0;
 }
 
@@ -151,7 +152,8 @@ int wp_pool_new(uv_loop_t *loop, const wp_options_t *opts, wp_pool_t **out) {
   p->faults = calloc((size_t)opts->size, sizeof *p->faults);
   p->fault_slot = -1;
   if (!p->slots || !p->restart_times || !p->faults || copy_argv(p, opts->argv) != 0 ||
-      (p->link->init && p->link->init(p) != 0)) {
+      (p->link->init && p->link->init(p) != 0) ||
+      (opts->spawn == WP_SPAWN_ZYGOTE && wpi_zygote_init(p) != 0)) {
     p->state = POOL_STOPPED;
     wp_pool_free(p);
     return WP_ENOMEM;
@@ -170,6 +172,7 @@ void wp_pool_free(wp_pool_t *p) {
   free(p->argv);
   for (int i = 0; p->slots && i < p->nslots; i++) wpi_slot_free(&p->slots[i]);
   if (p->link && p->link->free) p->link->free(p);
+  if (p->zyg) wpi_zygote_free(p);
   free(p->slots);
   free(p->heap);
   free(p->restart_times);
@@ -390,6 +393,10 @@ static void stop_finish_maybe(wp_pool_t *p) {
   for (int i = 0; i < p->nslots; i++)
     uv_close((uv_handle_t *)&p->slots[i].timer, slot_timer_closed);
   if (p->link->close) p->link->close(p, pool_handle_release);
+  if (p->zyg) { /* the template goes last: it counts as a pool handle */
+    p->pool_handles++;
+    wpi_zygote_close(p, pool_handle_release);
+  }
 }
 
 static void on_stop_kill(uv_timer_t *t) {
@@ -465,6 +472,10 @@ int wp_pool_methods(const wp_pool_t *p, int slot, const char **names, int max) {
   for (uint32_t i = 0; i < s->nmethods; m += strlen(m) + 1, i++)
     if ((int)i < max) names[i] = m;
   return (int)s->nmethods;
+}
+
+int wp_pool_template(const wp_pool_t *p, wp_timeline_t *out) {
+  return wpi_zygote_timeline(p, out);
 }
 
 int wp_pool_ready_count(const wp_pool_t *p) { return p ? p->ready_count : 0; }

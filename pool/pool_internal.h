@@ -15,6 +15,8 @@
  *                count, available list and timer kept in step
  *   proc.c       a worker's process: spawning, exit watching, signals, and
  *                the count of its generation's open handles
+ *   zygote.c     spawn = zygote: the template that forks workers, and its
+ *                reports (a child's pid, its exit status)
  *   fault.c      what ended a slot's last generation (wp_pool_last_error)
  *   stderr.c     a worker's stderr (capture_stderr): forwarded, last line kept
  *
@@ -140,6 +142,11 @@ struct wp_slot {
   char errline[320];       /* the last whole line it wrote there */
   char errpart[320];       /* the line being written */
   uint16_t errline_len, errpart_len;
+  /* zygote.c: a process forked by the pool's template, not spawned */
+  bool zyg_asked;          /* asked of template zyg_gen, pid not known yet */
+  bool zyg_child;          /* forked by a template: it reaps and reports */
+  bool zyg_orphan;         /* that template died: the pidfd tells the exit */
+  int zyg_gen;             /* the template generation asked */
 };
 
 /* What ended a logical slot's last failed generation (fault.c). */
@@ -206,9 +213,12 @@ struct wp_pool {
   void (*on_down)(wp_slot_t *s);         /* slot.c: s is DOWN */
   void (*on_exit)(wp_slot_t *s);         /* proc.c: s's process was reaped */
   void (*on_gone)(wp_slot_t *s);         /* proc.c: reaped, handles closed */
+  void (*on_spawn_fail)(wp_slot_t *s, int err); /* zygote.c: an ask failed
+                                           * after the slot started (slot.c) */
   wp_fault_t *faults;      /* per logical slot */
   int fault_slot;          /* the failure that ended the start, else the
                             * newest one; -1: none */
+  struct wpi_zygote *zyg;  /* opts.spawn == WP_SPAWN_ZYGOTE: the template */
 };
 
 /* ---- the transport's ops table (link_pipe.c, link_grpc.c) -------------- */
@@ -340,6 +350,17 @@ typedef struct wp_proc {
 } wp_proc_t;
 int wpi_spawn(char *const argv[], const int *cpus, int ncpus, bool err_pipe,
              wp_proc_t *out);
+/* A worker's stdio pipes, [0] the read end, all close-on-exec; err only
+ * when asked for (else -1s). */
+typedef struct wpi_stdio {
+  int in[2], out[2], err[2];
+} wpi_stdio_t;
+/* 0, or WP_ENOFILES / WP_EIO with nothing left open. */
+int wpi_stdio_pipes(bool err_pipe, wpi_stdio_t *io);
+/* The worker's ends (once it has them: spawned, or sent to a template). */
+void wpi_stdio_theirs_close(wpi_stdio_t *io);
+/* The pool's ends (the worker never came). */
+void wpi_stdio_ours_close(wpi_stdio_t *io);
 /* Watches s's exit (its pidfd, else a waitpid tick): p->on_exit runs once
  * it is reaped. WP_EIO when the watch could not start. */
 int wpi_proc_watch(wp_slot_t *s);
@@ -355,6 +376,28 @@ void wpi_proc_signal_group(wp_slot_t *s, int sig);
 int wpi_proc_signal(wp_slot_t *s, int sig);
 /* Has the process exited (maybe still unreaped)? */
 bool wpi_proc_gone(const wp_slot_t *s);
+/* A zygote template: spawned with its socket as fd 3 (WPOOL_ZYGOTE=3). */
+int wpi_spawn_template(char *const argv[], const int *cpus, int ncpus, int sock,
+                      int *pid, int *pidfd);
+int wpi_pidfd_open(int pid);
+/* s's process was reaped elsewhere (its template) with this wait status. */
+void wpi_proc_exited(wp_slot_t *s, int status);
+/* s's template died: its exit is now seen on its pidfd alone. */
+void wpi_proc_orphaned(wp_slot_t *s);
+
+/* ---- zygote.c: workers forked from a warm template ------------------------ */
+
+/* At wp_pool_new when opts.spawn is zygote. */
+int wpi_zygote_init(wp_pool_t *p);
+/* Asks the template (started now if there is none) to fork s's worker on
+ * new pipes; out gets the pool's ends, pid 0 until the fork is reported. */
+int wpi_zygote_spawn(wp_slot_t *s, bool err_pipe, wp_proc_t *out);
+/* At stop, once every slot is DOWN: the template gets EOF, grace, SIGKILL;
+ * done(p) runs once it is reaped and its handles closed. */
+void wpi_zygote_close(wp_pool_t *p, void (*done)(wp_pool_t *p));
+void wpi_zygote_free(wp_pool_t *p);
+/* The newest template's timeline (ready = its init done); WP_EINVAL if none. */
+int wpi_zygote_timeline(const wp_pool_t *p, wp_timeline_t *out);
 
 /* ---- fault.c ------------------------------------------------------------- */
 

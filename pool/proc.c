@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <poll.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,23 +58,30 @@ static void pin(pid_t pid, const int *cpus, int ncpus) {
 
 /* environ plus WPOOL_PPID=<our pid>: lets a worker tell "my supervisor
  * died before I could arm PR_SET_PDEATHSIG" from "my supervisor is PID 1"
- * (a container entrypoint). NULL on allocation failure. */
-static char **worker_env(char *buf, size_t buflen) {
+ * (a container entrypoint); extra (a zygote template's WPOOL_ZYGOTE=FD)
+ * is added when not NULL. NULL on allocation failure. */
+static char **worker_env(char *buf, size_t buflen, const char *extra) {
   size_t n = 0;
   while (environ[n]) n++;
-  char **env = malloc((n + 2) * sizeof *env);
+  char **env = malloc((n + 3) * sizeof *env);
   if (!env) return NULL;
   size_t k = 0;
   for (size_t i = 0; i < n; i++)
-    if (strncmp(environ[i], "WPOOL_PPID=", 11) != 0) env[k++] = environ[i];
+    if (strncmp(environ[i], "WPOOL_PPID=", 11) != 0 &&
+        strncmp(environ[i], "WPOOL_ZYGOTE=", 13) != 0)
+      env[k++] = environ[i];
   snprintf(buf, buflen, "WPOOL_PPID=%d", (int)getpid());
   env[k++] = buf;
+  if (extra) env[k++] = (char *)extra;
   env[k] = NULL;
   return env;
 }
 
-static int spawn_with(char *const argv[], int in[2], int out[2], int err[2],
-                      pid_t *pid) {
+/* One posix_spawn for workers and templates: map[i][0] becomes descriptor
+ * map[i][1] in the child (map[i][0] < 0: skipped); extra_env, if not NULL,
+ * is added to the environment. */
+static int spawn_fds(char *const argv[], const int map[][2], int n,
+                     const char *extra_env, pid_t *pid) {
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
   int rc = posix_spawn_file_actions_init(&fa);
@@ -83,10 +91,9 @@ static int spawn_with(char *const argv[], int in[2], int out[2], int err[2],
     posix_spawn_file_actions_destroy(&fa);
     return rc;
   }
-  /* dup2 clears FD_CLOEXEC on 0 and 1; every other pool fd is CLOEXEC. */
-  posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
-  posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-  if (err[1] >= 0) posix_spawn_file_actions_adddup2(&fa, err[1], STDERR_FILENO);
+  /* dup2 clears FD_CLOEXEC on the targets; every other pool fd is CLOEXEC. */
+  for (int i = 0; i < n; i++)
+    if (map[i][0] >= 0) posix_spawn_file_actions_adddup2(&fa, map[i][0], map[i][1]);
   /* Own process group: stop can signal the worker and anything it forked.
    * Default signal dispositions: the supervisor may ignore SIGPIPE. */
   sigset_t def;
@@ -102,7 +109,7 @@ static int spawn_with(char *const argv[], int in[2], int out[2], int err[2],
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
                                       POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_USEVFORK);
   char ppid[32];
-  char **env = worker_env(ppid, sizeof ppid);
+  char **env = worker_env(ppid, sizeof ppid, extra_env);
   rc = env ? posix_spawnp(pid, argv[0], &fa, &attr, argv, env) : ENOMEM;
   free(env);
   posix_spawnattr_destroy(&attr);
@@ -110,26 +117,48 @@ static int spawn_with(char *const argv[], int in[2], int out[2], int err[2],
   return rc;
 }
 
-int wpi_spawn(char *const argv[], const int *cpus, int ncpus, bool err_pipe,
-             wp_proc_t *out) {
-  int in[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1};
-  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(outp, O_CLOEXEC) != 0 ||
-      (err_pipe && pipe2(errp, O_CLOEXEC) != 0)) {
+static int spawn_with(char *const argv[], int in[2], int out[2], int err[2],
+                      pid_t *pid) {
+  const int map[3][2] = {{in[0], STDIN_FILENO}, {out[1], STDOUT_FILENO},
+                         {err[1], STDERR_FILENO}};
+  return spawn_fds(argv, map, 3, NULL, pid);
+}
+
+int wpi_stdio_pipes(bool err_pipe, wpi_stdio_t *io) {
+  *io = (wpi_stdio_t){{-1, -1}, {-1, -1}, {-1, -1}};
+  if (pipe2(io->in, O_CLOEXEC) != 0 || pipe2(io->out, O_CLOEXEC) != 0 ||
+      (err_pipe && pipe2(io->err, O_CLOEXEC) != 0)) {
     int e = errno;
-    close_pair(in);
-    close_pair(outp);
-    close_pair(errp);
+    close_pair(io->in);
+    close_pair(io->out);
+    close_pair(io->err);
     return e == EMFILE || e == ENFILE ? WP_ENOFILES : WP_EIO;
   }
+  return 0;
+}
+
+void wpi_stdio_theirs_close(wpi_stdio_t *io) {
+  close(io->in[0]);
+  close(io->out[1]);
+  if (io->err[1] >= 0) close(io->err[1]);
+}
+
+void wpi_stdio_ours_close(wpi_stdio_t *io) {
+  close(io->in[1]);
+  close(io->out[0]);
+  if (io->err[0] >= 0) close(io->err[0]);
+}
+
+int wpi_spawn(char *const argv[], const int *cpus, int ncpus, bool err_pipe,
+             wp_proc_t *out) {
+  wpi_stdio_t io;
+  int rc = wpi_stdio_pipes(err_pipe, &io);
+  if (rc) return rc;
   pid_t pid;
-  int rc = spawn_with(argv, in, outp, errp, &pid);
-  close(in[0]);
-  close(outp[1]);
-  if (errp[1] >= 0) close(errp[1]);
+  rc = spawn_with(argv, io.in, io.out, io.err, &pid);
+  wpi_stdio_theirs_close(&io);
   if (rc != 0) {
-    close(in[1]);
-    close(outp[0]);
-    if (errp[0] >= 0) close(errp[0]);
+    wpi_stdio_ours_close(&io);
     return WP_ESPAWN;
   }
   pin(pid, cpus, ncpus);
@@ -137,19 +166,42 @@ int wpi_spawn(char *const argv[], const int *cpus, int ncpus, bool err_pipe,
   if (pidfd < 0 && errno != ENOSYS) { /* cannot watch it: do not leave it running */
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
-    close(in[1]);
-    close(outp[0]);
-    if (errp[0] >= 0) close(errp[0]);
+    wpi_stdio_ours_close(&io);
     return WP_ESPAWN;
   }
   if (pidfd >= 0) fcntl(pidfd, F_SETFD, FD_CLOEXEC);
-  out->pid = pid;
-  out->pidfd = pidfd;
-  out->fd_in = in[1];
-  out->fd_out = outp[0];
-  out->fd_err = errp[0];
+  *out = (wp_proc_t){.pid = pid, .pidfd = pidfd, .fd_in = io.in[1], .fd_out = io.out[0],
+                     .fd_err = io.err[0]};
   return 0;
 }
+
+/* A zygote template (zygote.c): the worker command with WPOOL_ZYGOTE=3,
+ * its end of the socketpair as descriptor 3, /dev/null as stdin and
+ * stdout (it never speaks the pipe protocol itself; its children get
+ * their own pipes), the supervisor's stderr. Pinned like a worker: the
+ * children it forks inherit the affinity. */
+int wpi_spawn_template(char *const argv[], const int *cpus, int ncpus, int sock,
+                      int *pid_out, int *pidfd_out) {
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null < 0) return errno == EMFILE || errno == ENFILE ? WP_ENOFILES : WP_EIO;
+  const int map[3][2] = {{null, STDIN_FILENO}, {null, STDOUT_FILENO}, {sock, 3}};
+  pid_t pid;
+  int rc = spawn_fds(argv, map, 3, "WPOOL_ZYGOTE=3", &pid);
+  close(null);
+  if (rc != 0) return WP_ESPAWN;
+  pin(pid, cpus, ncpus);
+  int pidfd = pidfd_open_(pid);
+  if (pidfd < 0) { /* a template we cannot watch is not worth keeping */
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return WP_ESPAWN;
+  }
+  *pid_out = pid;
+  *pidfd_out = pidfd;
+  return 0;
+}
+
+int wpi_pidfd_open(int pid) { return pidfd_open_(pid); }
 
 /* ---- exit watching --------------------------------------------------------- */
 
@@ -161,14 +213,50 @@ static int peek_exit(const wp_slot_t *s, siginfo_t *si) {
   return waitid(P_PID, (id_t)s->tl.pid, si, WEXITED | WNOHANG | WNOWAIT);
 }
 
+/* A zygote child is not ours to waitid: its pidfd turns readable once it
+ * exited. */
+static bool pidfd_exited(int pidfd) {
+  struct pollfd pf = {.fd = pidfd, .events = POLLIN};
+  return pidfd >= 0 && poll(&pf, 1, 0) == 1;
+}
+
 bool wpi_proc_gone(const wp_slot_t *s) {
   siginfo_t si;
+  if (s->zyg_child) return s->reaped || pidfd_exited(s->pidfd);
   return s->reaped || (peek_exit(s, &si) == 0 && si.si_pid != 0);
+}
+
+static void on_exit_readable(uv_poll_t *w, int status, int events);
+
+/* The process is reaped (by us, or by its zygote template, which sent the
+ * status): the slot's generation ends. A slot whose handles are all
+ * closed already (a pending zygote ask that failed) is gone at once. */
+void wpi_proc_exited(wp_slot_t *s, int status) {
+  if (s->reaped) return;
+  s->reaped = true;
+  s->exit_status = status;
+  if (s->tl.pid > 0) s->pool->on_exit(s);
+  if (s->handles == 0) s->pool->on_gone(s);
+}
+
+/* A zygote child's template died: nobody will report its status. It dies
+ * too (PR_SET_PDEATHSIG SIGKILL, armed right after the fork), so its
+ * pidfd decides; the status is taken to be that SIGKILL. */
+void wpi_proc_orphaned(wp_slot_t *s) {
+  s->zyg_orphan = true;
+  if (s->exitw_open && s->pidfd >= 0)
+    uv_poll_start(&s->exitw.poll, UV_READABLE, on_exit_readable);
 }
 
 /* Reaps the worker if it exited, and tells the slot. */
 static void exit_check(wp_slot_t *s) {
   if (s->reaped) return;
+  if (s->zyg_child) { /* the template reaps it and reports its status */
+    if (!pidfd_exited(s->pidfd)) return;
+    if (s->zyg_orphan) wpi_proc_exited(s, SIGKILL);
+    else uv_poll_stop(&s->exitw.poll); /* level-triggered: wait for the report */
+    return;
+  }
   /* Look without reaping first: while the leader is an unreaped zombie its
    * pid (and so its process-group id) cannot be reused, so the group kill
    * below cannot hit a stranger. Whatever the leader left in its group
@@ -194,6 +282,8 @@ static void on_exit_tick(uv_timer_t *t) { exit_check(t->data); }
 
 int wpi_proc_watch(wp_slot_t *s) {
   uv_loop_t *loop = s->pool->loop;
+  if (s->tl.pid <= 0) return 0; /* a zygote ask: watched once forked */
+  if (s->zyg_child && s->pidfd < 0) return 0; /* gone already: its report comes */
   int rc = s->pidfd >= 0 ? uv_poll_init(loop, &s->exitw.poll, s->pidfd)
                          : uv_timer_init(loop, &s->exitw.tick);
   if (rc) return WP_EIO;
@@ -211,8 +301,12 @@ void wpi_proc_unwatch(wp_slot_t *s) {
 }
 
 void wpi_proc_reap_now(wp_slot_t *s) {
-  kill(-s->tl.pid, SIGKILL);
-  waitpid(s->tl.pid, NULL, 0);
+  if (s->zyg_child) {
+    (void)wpi_proc_signal(s, SIGKILL); /* its template reaps it */
+  } else {
+    kill(-s->tl.pid, SIGKILL);
+    waitpid(s->tl.pid, NULL, 0);
+  }
   s->reaped = true;
   if (s->exitw_open) { /* its close callback closes the pidfd */
     wpi_proc_unwatch(s);
@@ -242,7 +336,12 @@ void wpi_proc_close(uv_handle_t *h, bool *open) {
 /* ---- signals ------------------------------------------------------------------ */
 
 void wpi_proc_signal_group(wp_slot_t *s, int sig) {
-  if (s->tl.pid > 0 && !s->reaped) kill(-s->tl.pid, sig);
+  if (s->tl.pid <= 0 || s->reaped) return;
+  /* A zygote child's pid is freed by its template's reap, which this
+   * supervisor learns a moment later: only its pidfd names it safely.
+   * The template kills the rest of its group when it reaps it. */
+  if (s->zyg_child) (void)wpi_proc_signal(s, sig);
+  else kill(-s->tl.pid, sig);
 }
 
 /* The caller checked the process is still our unreaped child, so neither

@@ -131,6 +131,7 @@ void wpi_slots_init(wp_pool_t *p) {
   }
   p->on_exit = slot_exited;
   p->on_gone = slot_down;
+  p->on_spawn_fail = wpi_slot_fail;
 }
 
 void wpi_slot_free(wp_slot_t *s) {
@@ -183,6 +184,7 @@ static void new_generation(wp_slot_t *s) {
   s->tl.started = s->tl.hello = s->tl.ready = 0;
   s->tl.pid = 0;
   s->reaped = false;
+  s->zyg_asked = s->zyg_child = s->zyg_orphan = false;
   s->fail_err = 0;
   s->served = 0;
   s->sent = 0;
@@ -204,14 +206,16 @@ int wpi_slot_spawn(wp_slot_t *s) {
   char buf[128]; /* the transport's arguments live on this stack frame */
   if (p->link->args) p->link->args(s, p->argv + p->argc, buf, sizeof buf);
   wp_proc_t pr;
-  int rc = wpi_spawn(p->argv, p->opts.cpus, p->opts.ncpus, p->opts.capture_stderr != 0, &pr);
+  int rc = p->zyg ? wpi_zygote_spawn(s, p->opts.capture_stderr != 0, &pr)
+                  : wpi_spawn(p->argv, p->opts.cpus, p->opts.ncpus,
+                              p->opts.capture_stderr != 0, &pr);
   p->argv[p->argc] = NULL;
   if (rc) {
     s->fail_err = rc;
     wpi_fault_record(s, rc);
     return rc;
   }
-  s->tl.started = wp_now_ns();
+  s->tl.started = pr.pid ? wp_now_ns() : 0; /* zygote: once forked */
   s->tl.pid = pr.pid;
   s->pidfd = pr.pidfd;
   slot_set(s, SLOT_STARTING, p->opts.start_timeout_ns ? on_start_timeout : NULL,

@@ -80,6 +80,14 @@ WP_EXTERN int wp_transport_parse(const char *s, wp_transport_t *out);
 WP_EXTERN const char *wp_mode_name(wp_mode_t m);
 WP_EXTERN const char *wp_transport_name(wp_transport_t t);
 
+/* How a worker process is made: exec (posix_spawn of the command, per
+ * worker) or zygote (the command runs once as a template that forks each
+ * worker; see README, "Zygote start"). */
+typedef enum { WP_SPAWN_EXEC = 0, WP_SPAWN_ZYGOTE = 1 } wp_spawn_t;
+/* Parse "exec"/"zygote": 0 or WP_EINVAL. */
+WP_EXTERN int wp_spawn_parse(const char *s, wp_spawn_t *out);
+WP_EXTERN const char *wp_spawn_name(wp_spawn_t s);
+
 typedef struct wp_options {
   /* Worker command, NULL-terminated. NULL means the default C worker
    * (WPOOL_WORKER env, else "build/wpool-worker"). The pool appends
@@ -156,6 +164,14 @@ typedef struct wp_options {
    * pool's loop does the writing: a stderr nobody reads stalls the pool,
    * where it would otherwise stall only the workers. */
   int capture_stderr;
+  /* spawn (default WP_SPAWN_EXEC): WP_SPAWN_ZYGOTE starts the command once
+   * as a template (WPOOL_ZYGOTE=3 in its environment, its socket on fd 3)
+   * that does its set-up once and forks every worker, restarts included;
+   * the children die with the template, the template with the pool. A
+   * gRPC worker's flags (--transport grpc --listen ADDR) go with each
+   * fork request; the C SDK starts gRPC in the child, the Python SDK's
+   * template refuses (README, "Zygote start"). */
+  wp_spawn_t spawn;
 } wp_options_t;
 
 /* Fills defaults: size 1, concurrent, pipe, max_inflight 1, ... */
@@ -267,6 +283,10 @@ WP_EXTERN int wp_pool_methods(const wp_pool_t *p, int slot, const char **names, 
 WP_EXTERN int wp_pool_ready_count(const wp_pool_t *p);
 /* Pids of live workers, retiring ones included (for tests / chaos);
  * returns count written. */
+/* The zygote template's timeline (spawn_asked, started, ready = its set-up
+ * done; pid; generation = templates started so far): 0, or WP_EINVAL when
+ * the pool has not started one (exec, or not started). */
+WP_EXTERN int wp_pool_template(const wp_pool_t *p, wp_timeline_t *out);
 WP_EXTERN int wp_pool_pids(const wp_pool_t *p, int *pids, int max);
 /* 1 if the slot's current worker is ready (serving), else 0. */
 WP_EXTERN int wp_pool_slot_ready(const wp_pool_t *p, int slot);

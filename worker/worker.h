@@ -69,6 +69,12 @@ int wk_write_all(int fd, const void *buf, size_t len);
  * check for the race where the parent died before the prctl. */
 void wk_die_with_parent(void);
 
+/* zygote.c: the template's loop on the pool's socket. Returns 1 in a
+ * forked child (now a worker on its own stdio: serve), with its own flags
+ * in args (NUL-separated, *nargs bytes; room for WPI_ZYG_ARGS_MAX), 0 in
+ * the template when it is done, with its exit code in *code. */
+int wk_zygote_run(int sock, int *code, char *args, size_t *nargs);
+
 /* The transports' main loops; each returns the process exit code. */
 int wk_pipe_serve(const wk_config_t *cfg);
 int wk_grpc_serve(const wk_config_t *cfg);

@@ -16,6 +16,7 @@
 #include "wire.h"
 #include "worker.h"
 #include "wpw.h"
+#include "zygote.h"
 
 #define WPW_METHOD_MAX 255
 #define DEFAULT_MAX_FRAME (16u * 1024u * 1024u)
@@ -208,6 +209,24 @@ static int parse_flags(int argc, char **argv, wk_config_t *cfg) {
   return 0;
 }
 
+/* The template's loop (worker/zygote.c); in each forked child, the
+ * command's flags plus the pool's per-worker ones into cfg. 0 to serve,
+ * else the exit code + 1. */
+static int zygote_child(int argc, char **argv, int sock, wk_config_t *cfg) {
+  static char args[WPI_ZYG_ARGS_MAX];
+  static char *av[64];
+  size_t nargs = 0;
+  int code;
+  if (!wk_zygote_run(sock, &code, args, &nargs)) return code + 1;
+  int n = 0;
+  for (int i = 0; i < argc && n < 48; i++) av[n++] = argv[i];
+  for (size_t off = 0; off < nargs && n < 63; off += strlen(args + off) + 1)
+    av[n++] = args + off;
+  av[n] = NULL;
+  optind = 0; /* getopt again, from the start */
+  return parse_flags(n, av, cfg);
+}
+
 int wpw_run(int argc, char **argv) {
   wk_config_t cfg = {.transport = WPOOL__V1__TRANSPORT__TRANSPORT_PIPE,
                      .max_frame = DEFAULT_MAX_FRAME};
@@ -219,6 +238,13 @@ int wpw_run(int argc, char **argv) {
   /* A supervisor that vanished must not kill us with SIGPIPE mid-write:
    * we see EPIPE and exit 0 instead. */
   signal(SIGPIPE, SIG_IGN);
+  /* Started as the pool's zygote template: everything above ran once;
+   * each child returns here and serves as an exec'd worker would. */
+  const char *zyg = getenv(WPI_ZYG_ENV);
+  if (zyg && *zyg) {
+    rc = zygote_child(argc, argv, atoi(zyg), &cfg);
+    if (rc) return rc - 1;
+  }
   if (cfg.transport == WPOOL__V1__TRANSPORT__TRANSPORT_GRPC) return wk_grpc_serve(&cfg);
   return wk_pipe_serve(&cfg);
 }

@@ -5,10 +5,14 @@
  * orphan test SIGKILLs it: only PR_SET_PDEATHSIG can end those workers
  * then, since none of them will see stdin EOF for 30 s.
  *
- *   build/tests/busy_pool pipe|grpc N [WORKER ARGS...]
+ *   build/tests/busy_pool pipe|grpc|zygote|zygote-grpc N [WORKER ARGS...]
+ *
+ * zygote: the pipe transport with spawn = zygote (zygote-grpc: gRPC); the
+ * template's pid is printed as one more "pid" line.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "wpool.h"
 
@@ -29,6 +33,8 @@ static void on_busy(uv_timer_t *t) {
   int pids[256];
   int n = wp_pool_pids(p, pids, 256);
   for (int i = 0; i < n; i++) printf("pid %d\n", pids[i]);
+  wp_timeline_t zt;
+  if (wp_pool_template(p, &zt) == 0) printf("pid %d\n", zt.pid);
   printf("busy\n");
   fflush(stdout);
 }
@@ -36,9 +42,14 @@ static void on_busy(uv_timer_t *t) {
 int main(int argc, char **argv) {
   wp_options_t o;
   wp_options_init(&o);
-  if (argc < 3 || wp_transport_parse(argv[1], &o.transport) || atoi(argv[2]) < 1 ||
+  const char *tr = argc > 1 ? argv[1] : "";
+  if (strncmp(tr, "zygote", 6) == 0) { /* zygote, zygote-grpc */
+    o.spawn = WP_SPAWN_ZYGOTE;
+    tr = tr[6] == '-' ? tr + 7 : "pipe";
+  }
+  if (argc < 3 || wp_transport_parse(tr, &o.transport) || atoi(argv[2]) < 1 ||
       atoi(argv[2]) > 256) {
-    fprintf(stderr, "usage: busy_pool pipe|grpc N [WORKER ARGS...]\n");
+    fprintf(stderr, "usage: busy_pool pipe|grpc|zygote|zygote-grpc N [WORKER ARGS...]\n");
     return 2;
   }
   o.size = atoi(argv[2]);

@@ -5,13 +5,15 @@
  *   - `wpool start -n 16 --hold 30s` SIGKILLed: 1 s later none of its 16
  *     workers is alive (pipe, gRPC, and the Python SDK worker on both);
  *   - 100 start/stop cycles in one process: open descriptors and zombie
- *     children unchanged;
+ *     children unchanged (pipe, gRPC, pipe with spawn = zygote);
  *   - 1000 pipe workers start and stop (soft RLIMIT_NOFILE raised to the
  *     hard limit), and a limit too small fails the start with WP_ENOFILES
  *     before anything is spawned;
  *   - a supervisor SIGKILLed while its workers are busy in a long Work (not
  *     reading stdin, so only PR_SET_PDEATHSIG can end them): 1 s later none
  *     is alive (pipe, gRPC, Python SDK);
+ *   - the same with spawn = zygote: the workers and their template, idle
+ *     (`wpool start --spawn zygote`) and busy (pipe and gRPC);
  *   - `wpool chaos` for a second on each transport exits 0 (nothing lost,
  *     hung or answered twice while workers are SIGKILLed).
  */
@@ -32,6 +34,7 @@ typedef struct child {
   FILE *out;             /* its stdout */
   int wpids[64];         /* its workers, from the timeline table */
   int nw;
+  int tpid;              /* its zygote template, or 0 */
 } child_t;
 
 /* Runs argv (argv[0] the program's path) with stdout on a pipe. */
@@ -47,6 +50,7 @@ static void child_spawn_argv(child_t *c, char *const argv[]) {
   close(fds[1]);
   c->out = fdopen(fds[0], "r");
   c->nw = 0;
+  c->tpid = 0;
 }
 
 /* Runs `<build>/wpool CMD ARGS...` with stdout on a pipe. */
@@ -70,6 +74,7 @@ static void child_read_pids(child_t *c, int want) {
   while (fgets(line, sizeof line, c->out)) {
     int slot, pid;
     if (sscanf(line, "%d %d", &slot, &pid) == 2 && c->nw < 64) c->wpids[c->nw++] = pid;
+    if (sscanf(line, "zygote template (pid %d)", &pid) == 1) c->tpid = pid;
     if (strncmp(line, "pinged all", 10) == 0) break;
   }
   assert_int_equal(c->nw, want);
@@ -87,6 +92,7 @@ static void supervisor_killed(char *const args[], int n) {
   child_t c;
   child_spawn(&c, args);
   child_read_pids(&c, n);
+  if (c.tpid > 0) c.wpids[n++] = c.tpid; /* a zygote template goes too */
   assert_int_equal(count_alive(c.wpids, n), n);
   assert_int_equal(kill(c.pid, SIGKILL), 0);
   assert_int_equal(waitpid(c.pid, NULL, 0), c.pid);
@@ -112,6 +118,12 @@ static void orphans_grpc(void **state) {
 
 /* The Python SDK: stdin EOF plus PR_SET_PDEATHSIG through ctypes. Its
  * start (~100 ms each, 16 on 2 CPUs) is why it has fewer workers. */
+static void orphans_zygote(void **state) {
+  (void)state;
+  char *args[] = {"-n", "16", "--hold", "30s", "--spawn", "zygote", NULL};
+  supervisor_killed(args, 16);
+}
+
 static void orphans_python(const char *transport) {
   if (getenv("WPOOL_SANITIZED")) skip(); /* the interpreter is not under test */
   char *args[] = {"-n", "8", "--hold", "30s", "--transport", (char *)transport,
@@ -142,6 +154,7 @@ static void busy_supervisor_killed(const char *transport, int n, char *const wor
     if (sscanf(line, "pid %d", &pid) == 1 && c.nw < 64) c.wpids[c.nw++] = pid;
   }
   fclose(c.out);
+  if (strncmp(transport, "zygote", 6) == 0) n++; /* the template's pid too */
   assert_int_equal(c.nw, n);
   assert_int_equal(count_alive(c.wpids, n), n);
   assert_int_equal(kill(c.pid, SIGKILL), 0);
@@ -156,6 +169,11 @@ static void busy_supervisor_killed(const char *transport, int n, char *const wor
 
 static void orphans_busy_pipe(void **state) { (void)state; busy_supervisor_killed("pipe", 4, NULL); }
 static void orphans_busy_grpc(void **state) { (void)state; busy_supervisor_killed("grpc", 4, NULL); }
+static void orphans_busy_zygote(void **state) { (void)state; busy_supervisor_killed("zygote", 4, NULL); }
+static void orphans_busy_zygote_grpc(void **state) {
+  (void)state;
+  busy_supervisor_killed("zygote-grpc", 4, NULL);
+}
 
 static void orphans_busy_python(void **state) {
   (void)state;
@@ -182,10 +200,11 @@ static bool zombie_child_of(char state, int ppid, int pgrp, int parent) {
 /* Zombie children of this process (waitpid would find them). */
 static int count_zombies(void) { return tu_proc_count(zombie_child_of, getpid()); }
 
-static void one_cycle(wp_transport_t t, int size) {
+static void one_cycle(wp_transport_t t, wp_spawn_t sp, int size) {
   fx_t f;
   fx_init(&f, size);
   f.o.transport = t;
+  f.o.spawn = sp;
   assert_int_equal(fx_start(&f), 0);
   outcome_t o = {0};
   assert_int_equal(call_ping(&f, "c", &o, 0, 0), 0);
@@ -194,17 +213,18 @@ static void one_cycle(wp_transport_t t, int size) {
   fx_finish(&f);
 }
 
-static void cycles(wp_transport_t t, int n) {
-  one_cycle(t, 4); /* gRPC's first init opens descriptors it keeps */
+static void cycles(wp_transport_t t, wp_spawn_t sp, int n) {
+  one_cycle(t, sp, 4); /* gRPC's first init opens descriptors it keeps */
   int fds = count_fds(), zombies = count_zombies();
-  for (int i = 0; i < n; i++) one_cycle(t, 4);
+  for (int i = 0; i < n; i++) one_cycle(t, sp, 4);
   assert_int_equal(count_fds(), fds);
   assert_int_equal(count_zombies(), zombies);
   assert_int_equal(zombies, 0);
 }
 
-static void cycles_pipe(void **state) { (void)state; cycles(WP_TRANSPORT_PIPE, 100); }
-static void cycles_grpc(void **state) { (void)state; cycles(WP_TRANSPORT_GRPC, 100); }
+static void cycles_pipe(void **state) { (void)state; cycles(WP_TRANSPORT_PIPE, WP_SPAWN_EXEC, 100); }
+static void cycles_grpc(void **state) { (void)state; cycles(WP_TRANSPORT_GRPC, WP_SPAWN_EXEC, 100); }
+static void cycles_zygote(void **state) { (void)state; cycles(WP_TRANSPORT_PIPE, WP_SPAWN_ZYGOTE, 100); }
 
 /* ---- a thousand workers ------------------------------------------------------- */
 
@@ -294,6 +314,9 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(orphans_pipe),
       cmocka_unit_test(orphans_grpc),
+      cmocka_unit_test(orphans_zygote),
+      cmocka_unit_test(orphans_busy_zygote),
+      cmocka_unit_test(orphans_busy_zygote_grpc),
       cmocka_unit_test(orphans_python_pipe),
       cmocka_unit_test(orphans_python_grpc),
       cmocka_unit_test(orphans_busy_pipe),
@@ -301,6 +324,7 @@ int main(void) {
       cmocka_unit_test(orphans_busy_python),
       cmocka_unit_test(cycles_pipe),
       cmocka_unit_test(cycles_grpc),
+      cmocka_unit_test(cycles_zygote),
       cmocka_unit_test(thousand_workers),
       cmocka_unit_test(too_few_fds),
       cmocka_unit_test(chaos_pipe),

@@ -169,7 +169,7 @@ class Install(unittest.TestCase):
     def test_python_sdk_finds_its_descriptor(self):
         mods = glob.glob(os.path.join(self.lib, "python3*", "dist-packages", "wpool_worker.py"))
         self.assertEqual(len(mods), 1, os.listdir(self.lib))
-        code = ("import wpool_worker as w; print(w._INSTALLED_DESC); "
+        code = ("import wpool_worker as w, wpool_zygote; print(w._INSTALLED_DESC); "
                 "w.load_messages(sys.argv[1])")
         desc = os.path.join(PREFIX, "share", "wpool", "wpool.desc")
         env = dict(os.environ, PYTHONPATH=os.path.dirname(mods[0]))

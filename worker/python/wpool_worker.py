@@ -58,7 +58,7 @@ requests without a kind never reach the handler. Requests are handled one at
 a time, on both transports, so a handler need not be thread-safe.
 
 Flags (the C worker's: --transport, --listen, --delay-us, --max-frame), the
-wire format and exit codes: worker/python/README.md, proto/wpool.proto.
+wire format, exit codes and zygote start (wpool_zygote.py): worker/python/README.md.
 
 Nothing but frames ever reaches the real stdout: run() keeps the stdout file
 descriptor for itself and points fd 1 and sys.stdout at stderr, so a stray
@@ -81,12 +81,9 @@ import time
 # interpreter's and the SDK's own start-up, before any user code ran.
 _T_IMPORTED = time.monotonic_ns()
 
-__all__ = [
-    "run", "Worker", "Handler", "BadRequest", "UnknownMethod",
-    "DescriptorNotFound", "ProtocolError",
-    "load_messages", "find_descriptor", "encode_frame", "read_frame",
-    "burn_us", "PROTOCOL_VERSION", "DEFAULT_MAX_FRAME",
-]
+__all__ = ["run", "Worker", "Handler", "BadRequest", "UnknownMethod", "DescriptorNotFound",
+           "ProtocolError", "load_messages", "find_descriptor", "encode_frame",
+           "read_frame", "burn_us", "PROTOCOL_VERSION", "DEFAULT_MAX_FRAME"]
 
 PROTOCOL_VERSION = 2  # Call and Hello.methods (proto/wpool.proto)
 DEFAULT_MAX_FRAME = 16 * 1024 * 1024
@@ -628,10 +625,7 @@ def serve_grpc(dispatch, out, listen, max_frame=DEFAULT_MAX_FRAME):
 def _u32(text):
     import argparse
 
-    try:
-        v = int(text, 10)
-    except ValueError:
-        v = -1
+    v = int(text, 10) if text.isascii() and text.isdigit() else -1
     if not 0 <= v <= 0xFFFFFFFF:
         raise argparse.ArgumentTypeError(f"not a u32: {text!r}")
     return v
@@ -671,7 +665,8 @@ def run(handler=None, argv=None):
     # Ctrl-C in the supervisor's terminal ends us like the C worker, without
     # a KeyboardInterrupt traceback from whatever line we were on.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    out = _claim_stdout()
+    zygote = os.environ.get("WPOOL_ZYGOTE")  # the pool's template: wpool_zygote.py
+    out = None if zygote else _claim_stdout()
     try:
         dispatch = _Dispatcher(handler, opts.delay_us, opts.max_frame)
     except DescriptorNotFound as e:
@@ -685,6 +680,9 @@ def run(handler=None, argv=None):
             _say(f"init failed: {type(e).__name__}: {e}")
             sys.stderr.flush()
             os._exit(EXIT_IO)
+    if zygote:  # init ran once; returns in each forked worker
+        __import__("wpool_zygote").serve(int(zygote), die_with_parent)
+        out = _claim_stdout()
     if opts.transport == "grpc":
         code = serve_grpc(dispatch, out, opts.listen, opts.max_frame)
     else:

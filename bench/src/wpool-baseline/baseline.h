@@ -60,6 +60,8 @@ typedef struct bl_opts {
   bool charts;              /* --charts: draw them when the file is saved */
   wb_call_t call;           /* the user's workload (scn_workload): --call,
                                its payloads loaded at parse time */
+  wp_spawn_t spawns[2];     /* --spawn: startup's spawn modes (default exec) */
+  int nspawns;
 } bl_opts_t;
 
 /* Parses argv into o (defaults, --quick presets, then the options).

@@ -16,7 +16,8 @@
 enum {
   OPT_QUICK = 1000, OPT_ONLY, OPT_LIST, OPT_TRANSPORTS, OPT_SIZES,
   OPT_STARTUP_SIZES, OPT_CONC, OPT_REPS, OPT_REQUESTS, OPT_WARMUP, OPT_WORKER,
-  OPT_CPUS, OPT_OUT, OPT_CHARTS, OPT_NO_CHARTS, OPT_CALL, OPT_PAYLOAD_FILE, OPT_PAYLOADS
+  OPT_CPUS, OPT_OUT, OPT_CHARTS, OPT_NO_CHARTS, OPT_CALL, OPT_PAYLOAD_FILE, OPT_PAYLOADS,
+  OPT_SPAWN
 };
 
 static const struct option longopts[] = {
@@ -24,6 +25,7 @@ static const struct option longopts[] = {
     {"only", required_argument, 0, OPT_ONLY},
     {"list", no_argument, 0, OPT_LIST},
     {"transports", required_argument, 0, OPT_TRANSPORTS},
+    {"spawn", required_argument, 0, OPT_SPAWN},
     {"sizes", required_argument, 0, OPT_SIZES},
     {"startup-sizes", required_argument, 0, OPT_STARTUP_SIZES},
     {"concurrency", required_argument, 0, OPT_CONC},
@@ -49,6 +51,8 @@ static void usage(FILE *f) {
     "  --only LIST           scenarios to run, e.g. startup,floors (--list)\n"
     "  --list                list the scenarios and exit\n"
     "  --transports LIST     pipe,grpc (default both)\n"
+    "  --spawn LIST          startup: exec,zygote (default exec; zygote: pipe\n"
+    "                        workers forked from a template, and restart times)\n"
     "  --sizes LIST          pool sizes (default 1,2,4,8; quick 1,4); also\n"
     "                        startup's unless --startup-sizes is given\n"
     "  --startup-sizes LIST  startup sizes (default 1,2,4,8,16,32,100, gRPC\n"
@@ -105,21 +109,47 @@ static int parse_list(const char *s, uint64_t min, uint64_t max, bl_list_t *l) {
   return rc == 0 && l->n > 0 ? 0 : -1;
 }
 
-static int parse_transports(const char *s, bl_opts_t *o) {
+/* "A" or "A,B" (two different values), each through one(tok, &v): how
+ * many, or -1. */
+static int parse_two(const char *s, int (*one)(const char *, int *), int out[2]) {
   char *copy = strdup(s), *save = NULL;
-  int rc = copy ? 0 : -1;
-  o->ntransports = 0;
+  int rc = copy ? 0 : -1, n = 0;
   for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok && rc == 0;
        tok = strtok_r(NULL, ",", &save)) {
-    wp_transport_t t;
-    if (wp_transport_parse(tok, &t) || o->ntransports == 2 ||
-        (o->ntransports == 1 && o->transports[0] == t))
-      rc = -1;
-    else
-      o->transports[o->ntransports++] = t;
+    int v;
+    if (one(tok, &v) || n == 2 || (n == 1 && out[0] == v)) rc = -1;
+    else out[n++] = v;
   }
   free(copy);
-  return rc == 0 && o->ntransports > 0 ? 0 : -1;
+  return rc == 0 && n > 0 ? n : -1;
+}
+
+static int one_transport(const char *tok, int *v) {
+  wp_transport_t t;
+  int rc = wp_transport_parse(tok, &t);
+  *v = (int)t;
+  return rc;
+}
+
+static int one_spawn(const char *tok, int *v) {
+  wp_spawn_t sp;
+  int rc = wp_spawn_parse(tok, &sp);
+  *v = (int)sp;
+  return rc;
+}
+
+static int parse_transports(const char *s, bl_opts_t *o) {
+  int v[2], n = parse_two(s, one_transport, v);
+  for (int i = 0; i < n; i++) o->transports[i] = (wp_transport_t)v[i];
+  o->ntransports = n > 0 ? n : 0;
+  return n > 0 ? 0 : -1;
+}
+
+static int parse_spawns(const char *s, bl_opts_t *o) {
+  int v[2], n = parse_two(s, one_spawn, v);
+  for (int i = 0; i < n; i++) o->spawns[i] = (wp_spawn_t)v[i];
+  o->nspawns = n > 0 ? n : 0;
+  return n > 0 ? 0 : -1;
 }
 
 static int parse_only(const char *s, bl_opts_t *o) {
@@ -166,6 +196,7 @@ static void apply_presets(bl_opts_t *o, int reps, bool startup_sizes_set,
     o->transports[1] = WP_TRANSPORT_GRPC;
     o->ntransports = 2;
   }
+  if (!o->nspawns) o->nspawns = 1; /* exec */
   if (!startup_sizes_set && o->sizes.n) {
     o->startup_sizes = o->sizes; /* --sizes alone sets both */
   } else if (!startup_sizes_set) {
@@ -214,6 +245,8 @@ static int one_opt(bl_opts_t *o, int c, const char *arg, int *reps,
   case OPT_ONLY: return parse_only(arg, o); /* names the bad scenario */
   case OPT_TRANSPORTS:
     return parse_transports(arg, o) ? usage_error("--transports: expected pipe, grpc or pipe,grpc, got '%s'", arg) : 0;
+  case OPT_SPAWN:
+    return parse_spawns(arg, o) ? usage_error("--spawn: expected exec, zygote or exec,zygote, got '%s'", arg) : 0;
   case OPT_SIZES:
     return parse_list(arg, 1, 1000, &o->sizes) ? usage_error("--sizes: expected a list like 1,2,4, got '%s'", arg) : 0;
   case OPT_STARTUP_SIZES:
@@ -294,14 +327,16 @@ static json_t *list_json(const int *v, int n) {
 }
 
 json_t *bl_opts_config(const bl_opts_t *o) {
-  json_t *tr = json_array(), *only = json_array();
+  json_t *tr = json_array(), *only = json_array(), *sp = json_array();
   for (int i = 0; i < o->ntransports; i++)
     json_array_append_new(tr, json_string(wp_transport_name(o->transports[i])));
+  for (int i = 0; i < o->nspawns; i++)
+    json_array_append_new(sp, json_string(wp_spawn_name(o->spawns[i])));
   for (size_t i = 0; i < bl_nscenarios; i++)
     if (o->only & (1u << i)) json_array_append_new(only, json_string(bl_scenarios[i]->name));
   return json_pack(
       "{s:b, s:o, s:o, s:o, s:o, s:i, s:o, s:{s:i, s:i, s:i}, s:I, s:I, s:i,"
-      " s:s?, s:o, s:s?, s:b, s:o}",
+      " s:s?, s:o, s:s?, s:b, s:o, s:o}",
       "quick", o->quick, "only", only, "transports", tr,
       "sizes", list_json(o->sizes.v, o->sizes.n),
       "startup_sizes", list_json(o->startup_sizes.v, o->startup_sizes.n),
@@ -311,5 +346,5 @@ json_t *bl_opts_config(const bl_opts_t *o) {
       "requests", (json_int_t)o->requests, "warmup", (json_int_t)o->warmup,
       "payload_bytes", (int)o->payload, "worker", o->worker,
       "cpus", o->cpus.n ? list_json(o->cpus.cpu, o->cpus.n) : json_null(),
-      "out", o->out, "charts", o->charts, "call", wb_call_config(&o->call));
+      "out", o->out, "charts", o->charts, "call", wb_call_config(&o->call), "spawn", sp);
 }

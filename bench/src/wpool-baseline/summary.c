@@ -99,6 +99,27 @@ static const json_t *startup_cell(const json_t *doc, const void *r, int n) {
   return s->b ? metric(doc, s->fmt, s->a, s->b, n) : metric(doc, s->fmt, s->a, n);
 }
 
+/* --spawn zygote: its starts, its template, and both restart times. */
+static void startup_zygote(FILE *f, const bl_opts_t *o, const json_t *doc) {
+  if (o->nspawns < 2 && o->spawns[0] != WP_SPAWN_ZYGOTE) return;
+  const bl_list_t *cols = &o->startup_sizes;
+  static const char *const modes[2] = {"concurrent", "sequential"};
+  for (int k = 0; k < 2; k++) {
+    char label[48];
+    snprintf(label, sizeof label, "zygote %s", modes[k]);
+    row(f, doc, label, cols, 12, true, startup_cell,
+        &(srow_t){"startup.all_ready/%s/%s/n=%d", "pipe-zygote", modes[k]});
+  }
+  row(f, doc, "zygote first ready conc", cols, 12, true, startup_cell,
+      &(srow_t){"startup.first_ready/%s/%s/n=%d", "pipe-zygote", "concurrent"});
+  row(f, doc, "zygote template conc", cols, 12, false, startup_cell,
+      &(srow_t){"startup.template_ready/%s/%s/n=%d", "pipe-zygote", "concurrent"});
+  row(f, doc, "pipe restart (kill)", cols, 12, false, startup_cell,
+      &(srow_t){"startup.restart/%s/n=%d", "pipe", NULL});
+  row(f, doc, "zygote restart (kill)", cols, 12, false, startup_cell,
+      &(srow_t){"startup.restart/%s/n=%d", "pipe-zygote", NULL});
+}
+
 static void startup(FILE *f, const bl_opts_t *o, const json_t *doc) {
   const bl_list_t *cols = &o->startup_sizes;
   header_row(f, "start-up, all ready ms", cols, "n=", 12);
@@ -125,6 +146,7 @@ static void startup(FILE *f, const bl_opts_t *o, const json_t *doc) {
     row(f, doc, label, cols, 12, false, startup_cell,
         &(srow_t){"startup.speedup/%s/n=%d", tn, NULL});
   }
+  startup_zygote(f, o, doc);
 }
 
 /* ---- ping ---------------------------------------------------------------- */
