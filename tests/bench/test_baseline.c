@@ -188,7 +188,10 @@ static void bare_pool_beside_each_pipe_point(json_t *doc, const char *place) {
     snprintf(rid, sizeof rid, "ping.rps_per_bare/pipe/%s", pts[i]);
     snprintf(pid, sizeof pid, "ping.rps/pipe/%s", pts[i]);
     json_t *f = has(doc, fid, 2), *r = has(doc, rid, 2), *p = has(doc, pid, 2);
-    assert_float_equal(param(doc, fid, "requests_per_write"), 1, 1e-9);
+    /* One write per frame at C=1; a read's replies corked together above. */
+    double rpw = param(doc, fid, "requests_per_write");
+    if (i == 0) assert_float_equal(rpw, 1, 1e-9);
+    else assert_true(rpw >= 1 && rpw <= 10);
     assert_string_equal(param_str(doc, fid, "placement"), place);
     assert_string_equal(class_of(doc, fid), "wall");
     for (size_t k = 0; k < 2; k++) {

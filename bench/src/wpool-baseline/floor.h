@@ -70,7 +70,7 @@ void fl_pipe_writes(fl_pipe_t *f, fl_writes_t *w);
 void fl_pipe_close(fl_pipe_t *f);
 
 typedef struct fl_pool fl_pool_t;
-/* Starts n `child echo` children: the bare C pool (floor_pool.c). 0 or -1. */
+/* Starts n `child batch` children: the bare C pool (floor_pool.c). 0 or -1. */
 int fl_pool_open(const char *child, int n, uint32_t body, fl_pool_t **out);
 /* A closed loop of l->conc requests, at most max_inflight out per child
  * (the rest queue), round-robin, one write() per frame; 0 or -1 (a child

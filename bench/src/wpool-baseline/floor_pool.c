@@ -4,13 +4,16 @@
  * that did the same work in the same run (issue 19's "within 10 % of a
  * bare pool").
  *
- * N echo children (tests/floor_child echo), one epoll set over their
+ * N echo children (tests/floor_child batch: every whole frame of one read
+ * echoed in one write, as the C worker answers), one epoll set over their
  * stdouts, a closed loop of C requests: each answer creates the next. The
  * pool's rules, no more and no less: at most max_inflight frames out per
  * child (1: checkout, the rest wait in a FIFO queue; ceil(C/N): pipelined),
- * one write() per frame (the pool's one uv_try_write per request), the
- * replies cut by the pool's own frame decoder (wire/frame.c), and a queued
- * request goes out as soon as a child has room. Children are chosen
+ * the pool's writes (link.c, link_pipe.c): a request sent while one read's
+ * replies are handled waits, and the read's end writes each child's
+ * frames in one write(); any other goes out in a write of its own. The
+ * replies are cut by the pool's own frame decoder (wire/frame.c), and a
+ * queued request goes out as soon as a child has room. Children are chosen
  * round-robin among those with room (the pool picks the last answered; on
  * one CPU the difference is a cache's worth). No libuv, no protobuf, no
  * call objects, no timers: what is left is the pool's irreducible work.
@@ -19,11 +22,14 @@
  * its reply, queue wait included, as the pool's closed loop measures it.
  *
  * Deadlock-free by size, as floor_pipe.c: at most C frames of ~30 bytes are
- * ever out, so a blocking write never fills a pipe.
+ * ever out, so a blocking write never fills a pipe. Requests per write is
+ * recorded (1 where every send is alone: C=1; more where reads bring
+ * several replies, as the pool's).
  *
  * May call: libc, floor_proc.c, wire/frame.c, wp_now_ns, hist.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -39,7 +45,8 @@
 
 typedef struct kid {
   fl_child_t ch;
-  int out;                  /* frames written, not yet answered */
+  int out;                  /* frames sent, not yet answered */
+  int pend;                 /* of those, packed but not written (corked) */
   int head;                 /* sent[head] is the oldest out (FIFO) */
   uint64_t *sent;           /* creation time of each frame out, a ring */
   wpi_frame_decoder_t dec;
@@ -49,6 +56,7 @@ struct fl_pool {
   int n, epfd, ring;        /* ring: capacity of each kid's sent[] */
   uint32_t body;
   uint8_t *frame;           /* header + body, the same for every request */
+  uint8_t *frames;          /* ring frames back to back: a corked write */
   kid_t *kids;
   uint64_t writes, requests;
   uint8_t rbuf[65536];
@@ -60,6 +68,7 @@ typedef struct run {
   const fl_load_t *l;
   int k;                    /* max_inflight */
   int rr;                   /* the next child to try */
+  bool corked;              /* handling one read's replies */
   uint64_t *q;
   uint64_t qhead, qlen;
   uint64_t total, created, answered, t_start;
@@ -73,7 +82,7 @@ int fl_pool_open(const char *child, int n, uint32_t body, fl_pool_t **out) {
   f->epfd = epoll_create1(EPOLL_CLOEXEC);
   f->frame = calloc(1, WPI_FRAME_HDR + body);
   f->kids = calloc((size_t)n, sizeof *f->kids);
-  char *argv[] = {(char *)child, "echo", NULL};
+  char *argv[] = {(char *)child, "batch", NULL};
   for (int i = 0; f->epfd >= 0 && f->frame && f->kids && i < n; i++) {
     kid_t *k = &f->kids[i];
     if (fl_child_spawn(argv, &k->ch) != 0) break;
@@ -102,6 +111,7 @@ void fl_pool_close(fl_pool_t *f) {
   if (f->epfd >= 0) close(f->epfd);
   free(f->kids);
   free(f->frame);
+  free(f->frames);
   free(f);
 }
 
@@ -120,10 +130,24 @@ static int rings_for(fl_pool_t *f, int k) {
       c->sent = calloc((size_t)k, sizeof *c->sent);
       if (!c->sent) return -1;
     }
-    c->out = c->head = 0;
+    c->out = c->head = c->pend = 0;
   }
-  if (k > f->ring) f->ring = k;
+  if (k > f->ring) {
+    size_t flen = WPI_FRAME_HDR + f->body;
+    free(f->frames);
+    f->frames = malloc((size_t)k * flen);
+    if (!f->frames) return -1;
+    for (int i = 0; i < k; i++) memcpy(f->frames + (size_t)i * flen, f->frame, flen);
+    f->ring = k;
+  }
   return 0;
+}
+
+/* Writes c's corked frames in one write. */
+static int push(fl_pool_t *f, kid_t *c) {
+  size_t n = (size_t)c->pend * (WPI_FRAME_HDR + f->body);
+  c->pend = 0;
+  return n ? fl_write_all(c->ch.in, f->frames, n, &f->writes) : 0;
 }
 
 /* The next child with room, round-robin from s->rr; NULL when all are full. */
@@ -146,8 +170,8 @@ static int dispatch(fl_pool_t *f, run_t *s) {
     s->qhead++;
     s->qlen--;
     c->sent[(c->head + c->out++) % s->k] = t;
-    if (fl_write_all(c->ch.in, f->frame, WPI_FRAME_HDR + f->body, &f->writes) != 0)
-      return -1;
+    c->pend++;
+    if (!s->corked && push(f, c) != 0) return -1;
   }
   return 0;
 }
@@ -180,11 +204,15 @@ static int drain(fl_pool_t *f, run_t *s, kid_t *c) {
   const uint8_t *fr;
   uint32_t len;
   int rc;
+  s->corked = true;
   while ((rc = wpi_frame_next(&c->dec, &fr, &len)) == WPI_FRAME_OK) {
     if (c->out == 0 || len != f->body) return -1; /* not our echo */
     answered(f, s, c, now);
     if (dispatch(f, s) != 0) return -1; /* as the pool: each answer sends */
   }
+  s->corked = false;
+  for (int i = 0; i < f->n; i++)
+    if (push(f, &f->kids[i]) != 0) return -1;
   return rc == WPI_FRAME_NEED ? 0 : -1;
 }
 

@@ -23,7 +23,7 @@
  *
  * Pipe points also carry the bare C pool (floor_pool.c) run beside them in
  * each round at the same n, C and max_inflight: floor.rps/pool/<mode>/n=N/c=C
- * (params: requests_per_write, 1 by construction), and
+ * (params: requests_per_write, the pool's corking rule: 1 at C=1), and
  * ping.rps_per_bare/pipe/<mode>/n=N/c=C, per round the pool's req/s over the
  * bare pool's in that round (issue 19's "within 10 % of a bare pool").
  */
