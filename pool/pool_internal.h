@@ -212,6 +212,9 @@ struct wp_pool {
    * read's end writes each worker's frames in one write. */
   int corked;
   wp_slot_t *push_head;
+  /* dispatch.c: released calls kept for the next wp_pool_call */
+  wp_call_t *spare;
+  int nspare;
   wp_stats_t stats;
   uint64_t rng;            /* jitter */
   /* What the layers below report up (set by pool.c and slot.c at new). */
@@ -295,6 +298,8 @@ void wpi_call_complete(wp_call_t *c, int err, const uint8_t *payload,
  * WP_EUNKNOWN_METHOD; r's times are filled in here. */
 void wpi_call_answer(wp_call_t *c, int err, wp_reply_t *r);
 void wpi_call_release(wp_call_t *c);   /* transport done with it */
+/* Frees the calls kept for reuse (wp_pool_free). */
+void wpi_calls_free(wp_pool_t *p);
 /* The most a request adds around its payload when encoded (id, kind and
  * Work's fields, as varints with their tags): 64 is above it. A Call adds
  * its method's name on top (wp_pool_call counts it). */
