@@ -3,6 +3,7 @@
 #   make test       install deps (scripts/deps.sh), build, run the test suite
 #   make check      the test suite built and run under ASan+UBSan (build/san/)
 #   make baseline   install deps, build, run bench/baseline on defaults
+#   make profile    where a pipe request's cost goes (scripts/profile.sh)
 #   make fuzz       libFuzzer targets (clang); FUZZ_SECONDS=N runs each N s
 #   make install    PREFIX=/usr/local DESTDIR=...: libwpool (.a, .so), wpool.h,
 #                   wpool.pc, the wpool command, the workers, the Python SDK
@@ -143,7 +144,7 @@ ALL_OBJ := $(POOL_OBJ) $(STAT_OBJ) $(RESULTS_OBJ) $(DRIVE_OBJ) $(WORKER_OBJ) $(W
            $(foreach d,$(PROG_DIRS),$(call obj,$(wildcard bench/src/$(d)/*.c)))
 
 .SECONDARY:
-.PHONY: all test test-run check deps baseline fuzz clean install uninstall
+.PHONY: all test test-run check deps baseline fuzz clean install uninstall profile
 .DEFAULT_GOAL := all
 
 all: $(LIBWPWIRE) $(LIBWPOOL) $(BENCH_LIBS) $(WORKER) $(WORKER_GRPC) $(EXAMPLES) $(PROGS) $(GEN_DESC) $(TEST_BINS) $(HELPER_BINS)
@@ -338,6 +339,14 @@ check: deps
 baseline: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all
 	bench/baseline
+
+# Where a pipe request's cost goes (issue 19): callgrind instructions per
+# request by function, supervisor and workers, at n=2 c=1 and n=8 c=100
+# pinned, then syscalls/switches/CPU per request and the ratio to the bare
+# C pool (scripts/profile.sh --help; PROFILE_ARGS to change points).
+profile: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) all
+	scripts/profile.sh $(BUILD) $(PROFILE_ARGS)
 
 # Fuzzing (not part of make test): one libFuzzer binary per
 # tests/fuzz/fuzz_<name>.c, built with clang over the decoding code alone

@@ -273,9 +273,45 @@ void wpi_call_answer(wp_call_t *c, int err, wp_reply_t *r) {
   complete(c, err, r);
 }
 
+/* Released calls are kept for the next wp_pool_call, up to this many: a
+ * closed loop then never calls malloc or free for its calls (make profile:
+ * calloc and free were ~200 of the supervisor's ~3,600 instructions per
+ * request). Not under ASan, whose use-after-free checks need the free. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SPARE_CALLS 0
+#else
+#define SPARE_CALLS 1024
+#endif
+
+static wp_call_t *call_new(wp_pool_t *p) {
+  wp_call_t *c = p->spare;
+  if (!c) return calloc(1, sizeof *c);
+  p->spare = c->next;
+  p->nspare--;
+  memset(c, 0, sizeof *c);
+  return c;
+}
+
 /* Frees a call once its callback ran and no transport refers to it. */
 void wpi_call_release(wp_call_t *c) {
-  if (c->completed && c->transport_refs == 0 && !c->slot) free(c);
+  if (!c->completed || c->transport_refs != 0 || c->slot) return;
+  wp_pool_t *p = c->pool;
+  if (p->nspare >= SPARE_CALLS) {
+    free(c);
+    return;
+  }
+  c->next = p->spare;
+  p->spare = c;
+  p->nspare++;
+}
+
+void wpi_calls_free(wp_pool_t *p) {
+  wp_call_t *c;
+  while ((c = p->spare) != NULL) {
+    p->spare = c->next;
+    free(c);
+  }
+  p->nspare = 0;
 }
 
 /* ---- checkout ------------------------------------------------------------ */
@@ -386,7 +422,7 @@ int wp_pool_call(wp_pool_t *p, const wp_request_t *req, wp_reply_cb cb,
     p->stats.errors++;
     return WP_EQUEUE_FULL;
   }
-  wp_call_t *c = calloc(1, sizeof *c);
+  wp_call_t *c = call_new(p);
   if (!c) return WP_ENOMEM;
   c->pool = p;
   c->id = ++p->next_id;

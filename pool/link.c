@@ -8,7 +8,9 @@
  * is the transport's hello op. After the Hello a gRPC worker has nothing
  * more to say on stdout; anything but EOF there is a protocol error.
  *
- * Owns: a slot's stdout reader (dec, rbuf) and the request encoding.
+ * Owns: a slot's stdout reader (dec, rbuf), the request encoding, and
+ * corking: the sends made while one read's replies are handled wait in
+ * pool->push_head and leave together at its end (wpi_link_push_all).
  * May call: dispatch.c (answers), slot.c (Hello, failure), fault.c, frame.c,
  * wire.c; the transport's own file only through p->link.
  */
@@ -130,8 +132,40 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
     else wpi_slot_fail(s, s->tl.hello ? WP_EWORKER_EXITED : WP_EHELLO);
     return;
   }
+  /* Corked: each reply's callback may send the next request (a closed
+   * loop does); their frames go out together at the end, one write per
+   * worker, instead of a write each (make profile: at n=8 c=100 the
+   * supervisor made 1.1 syscalls per request, nearly all of them these). */
+  wp_pool_t *p = s->pool;
+  p->corked++;
   consume(s, s->rbuf, (size_t)n);
-  wpi_dispatch(s->pool);
+  wpi_dispatch(p);
+  p->corked--;
+  if (!p->corked) wpi_link_push_all(p);
+}
+
+void wpi_link_push(wp_slot_t *s) {
+  if (!s->push_due) return;
+  s->push_due = false;
+  wp_pool_t *p = s->pool;
+  for (wp_slot_t **l = &p->push_head; *l; l = &(*l)->push_next)
+    if (*l == s) {
+      *l = s->push_next;
+      break;
+    }
+  if (p->link->push) p->link->push(s); /* errors: the slot is going anyway */
+}
+
+void wpi_link_push_all(wp_pool_t *p) {
+  wp_slot_t *s;
+  while ((s = p->push_head) != NULL) {
+    p->push_head = s->push_next;
+    s->push_due = false;
+    int err = p->link->push ? p->link->push(s) : 0;
+    /* Its calls are on it (inflight): failing it fails or retries them,
+     * once each, as for a worker that died with them. */
+    if (err) wpi_slot_fail(s, err);
+  }
 }
 
 void wpi_link_drain(wp_slot_t *s) {

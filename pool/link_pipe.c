@@ -3,7 +3,8 @@
  * stdin, replies as frames on its stdout (read by link.c after the Hello).
  * A worker is ready when its Hello is read.
  *
- * Owns: writing to a slot's stdin (wbuf). May call: slot.c, link.c, frame.c.
+ * Owns: writing to a slot's stdin (wbuf: frames packed, written at once or,
+ * corked, at the end of a read). May call: slot.c, link.c, frame.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -38,24 +39,17 @@ static int queue_rest(wp_slot_t *s, const uint8_t *data, size_t n) {
   return 0;
 }
 
-/* Packs the frame into the slot's buffer and writes it at once: the pipe
- * almost always has room, so no write request is allocated, queued and
- * completed on a later loop turn (a third of the supervisor's work per
- * ping at C=1). uv_try_write refuses while earlier writes are queued, so
- * frames stay in order; what it leaves goes out through uv_write. */
-static int send_pipe(wp_slot_t *s, wp_call_t *c, const wpi_request_enc_t *r,
-                     size_t n) {
-  (void)c;
-  if (n > s->pool->opts.max_frame) return WP_EINVAL;
-  size_t total = WPI_FRAME_HDR + n;
-  if (total > s->wcap) {
-    uint8_t *b = realloc(s->wbuf, total);
-    if (!b) return WP_ENOMEM;
-    s->wbuf = b;
-    s->wcap = total;
-  }
-  wpi_frame_put_header(s->wbuf, (uint32_t)n);
-  wpi_request_pack(r, s->wbuf + WPI_FRAME_HDR);
+/* Writes wbuf's frames at once: the pipe almost always has room, so no
+ * write request is allocated, queued and completed on a later loop turn
+ * (a third of the supervisor's work per ping at C=1). uv_try_write refuses
+ * while earlier writes are queued, so frames stay in order; what it leaves
+ * goes out through uv_write. A slot going down drops them: its calls are
+ * failed or retried with it. */
+static int push_pipe(wp_slot_t *s) {
+  size_t total = s->wlen;
+  s->wlen = 0;
+  if (total == 0 || !s->in_open || s->state == SLOT_FAILING || s->state == SLOT_DOWN)
+    return 0;
   uv_buf_t b = uv_buf_init((char *)s->wbuf, (unsigned)total);
   int done = uv_try_write((uv_stream_t *)&s->in, &b, 1);
   /* EAGAIN, and errors too: a broken pipe must fail the worker later, from
@@ -63,6 +57,35 @@ static int send_pipe(wp_slot_t *s, wp_call_t *c, const wpi_request_enc_t *r,
    * calls' callbacks inside the wp_pool_call that sent this one. */
   if (done < 0) done = 0;
   return (size_t)done == total ? 0 : queue_rest(s, s->wbuf + done, total - (size_t)done);
+}
+
+/* Packs the frame behind any the slot holds. Outside a read's replies it
+ * is written at once; inside (corked), the read's end writes all the
+ * worker's frames in one write (link.c). */
+static int send_pipe(wp_slot_t *s, wp_call_t *c, const wpi_request_enc_t *r,
+                     size_t n) {
+  (void)c;
+  if (n > s->pool->opts.max_frame) return WP_EINVAL;
+  size_t total = s->wlen + WPI_FRAME_HDR + n;
+  if (total > s->wcap) {
+    size_t cap = s->wcap ? s->wcap : 256;
+    while (cap < total) cap *= 2;
+    uint8_t *b = realloc(s->wbuf, cap);
+    if (!b) return WP_ENOMEM;
+    s->wbuf = b;
+    s->wcap = cap;
+  }
+  wpi_frame_put_header(s->wbuf + s->wlen, (uint32_t)n);
+  wpi_request_pack(r, s->wbuf + s->wlen + WPI_FRAME_HDR);
+  s->wlen = total;
+  wp_pool_t *p = s->pool;
+  if (!p->corked) return push_pipe(s);
+  if (!s->push_due) {
+    s->push_due = true;
+    s->push_next = p->push_head;
+    p->push_head = s;
+  }
+  return 0;
 }
 
 static void hello_pipe(wp_slot_t *s, char *address) {
@@ -78,5 +101,6 @@ const wp_link_ops_t wpi_link_pipe = {
     .start = wpi_link_start,
     .hello = hello_pipe,
     .send = send_pipe,
+    .push = push_pipe,
     .drain = wpi_link_drain,
 };

@@ -173,6 +173,7 @@ void wp_pool_free(wp_pool_t *p) {
   for (int i = 0; p->slots && i < p->nslots; i++) wpi_slot_free(&p->slots[i]);
   if (p->link && p->link->free) p->link->free(p);
   if (p->zyg) wpi_zygote_free(p);
+  wpi_calls_free(p);
   free(p->slots);
   free(p->heap);
   free(p->restart_times);

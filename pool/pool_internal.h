@@ -121,8 +121,11 @@ struct wp_slot {
   bool in_open, out_open;
   wpi_frame_decoder_t dec;
   uint8_t *rbuf;           /* read buffer handed to libuv */
-  uint8_t *wbuf;           /* a request's frame, packed before writing */
+  uint8_t *wbuf;           /* frames packed, not yet written (link_pipe.c) */
   size_t wcap;
+  size_t wlen;             /* bytes of wbuf waiting for the push */
+  wp_slot_t *push_next;    /* in pool->push_head while wlen > 0 */
+  bool push_due;
   uint32_t proto_version;  /* from this generation's Hello */
   char *methods;           /* its Hello's method names (wpi_hello_t.methods) */
   uint32_t nmethods;
@@ -204,6 +207,14 @@ struct wp_pool {
   int restart_ring_pos;
   const wp_link_ops_t *link; /* the transport (opts.transport) */
   void *link_data;         /* its private state */
+  /* link.c: while the replies of one read are handled (corked > 0), the
+   * pipe's sends pack their frames and the slots wait in push_head; the
+   * read's end writes each worker's frames in one write. */
+  int corked;
+  wp_slot_t *push_head;
+  /* dispatch.c: released calls kept for the next wp_pool_call */
+  wp_call_t *spare;
+  int nspare;
   wp_stats_t stats;
   uint64_t rng;            /* jitter */
   /* What the layers below report up (set by pool.c and slot.c at new). */
@@ -250,6 +261,9 @@ struct wp_link_ops {
   int (*send)(wp_slot_t *s, wp_call_t *c, const wpi_request_enc_t *r, size_t n);
   void (*drain)(wp_slot_t *s);   /* read what the worker wrote, now */
   void (*flush)(wp_pool_t *p);   /* hand over completions received already */
+  /* Writes the frames s's sends left packed (corked): 0, or WP_E* when its
+   * link broke. */
+  int (*push)(wp_slot_t *s);
   void (*teardown)(wp_slot_t *s);/* this generation's link goes */
   void (*down)(wp_slot_t *s);    /* the generation is gone: remove what it
                                   * left behind (its socket file) */
@@ -261,6 +275,10 @@ int wpi_link_start(wp_slot_t *s);
 /* Reads what is left in the worker's stdout now, without blocking. */
 void wpi_link_drain(wp_slot_t *s);
 int wpi_link_send(wp_slot_t *s, wp_call_t *c);
+/* Writes what corked sends left packed: one slot (before its stdin
+ * closes), or every slot waiting (the end of a read). */
+void wpi_link_push(wp_slot_t *s);
+void wpi_link_push_all(wp_pool_t *p);
 /* Completes the call that reply bytes answer (c, or found by the reply's
  * id when NULL); WP_EPROTO when they do not decode or answer nothing. */
 int wpi_link_reply(wp_slot_t *s, wp_call_t *c, const uint8_t *f, size_t len);
@@ -280,6 +298,8 @@ void wpi_call_complete(wp_call_t *c, int err, const uint8_t *payload,
  * WP_EUNKNOWN_METHOD; r's times are filled in here. */
 void wpi_call_answer(wp_call_t *c, int err, wp_reply_t *r);
 void wpi_call_release(wp_call_t *c);   /* transport done with it */
+/* Frees the calls kept for reuse (wp_pool_free). */
+void wpi_calls_free(wp_pool_t *p);
 /* The most a request adds around its payload when encoded (id, kind and
  * Work's fields, as varints with their tags): 64 is above it. A Call adds
  * its method's name on top (wp_pool_call counts it). */

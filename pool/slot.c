@@ -317,6 +317,7 @@ void wpi_slot_suspect(wp_slot_t *s) {
 }
 
 static void close_stdin(wp_slot_t *s) {
+  wpi_link_push(s); /* frames a corked send packed go before the EOF */
   wpi_proc_close((uv_handle_t *)&s->in, &s->in_open);
 }
 

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "frame.h"
 #include "proto.h"
 #include "wpool.pb-c.h"
@@ -59,7 +60,8 @@ enum {
 };
 
 /* A decoded Reply. payload points into the decoded message: valid until
- * wpi_reply_msg_free. */
+ * wpi_reply_msg_free. The message lies in the struct's own arena (no
+ * malloc for a small one), so a decoded wpi_reply_msg_t is not copied. */
 typedef struct wpi_reply_msg {
   uint64_t id;
   int outcome;             /* WPI_REPLY_* */
@@ -68,6 +70,7 @@ typedef struct wpi_reply_msg {
   const uint8_t *payload;
   size_t payload_len;
   void *msg;               /* the protobuf-c message that owns the bytes */
+  wpi_arena_t arena;       /* where msg was decoded */
 } wpi_reply_msg_t;
 
 /* WPI_OK, or WPI_EBAD if the bytes are not a Reply. */
@@ -109,6 +112,10 @@ void wpi_request_pack(const wpi_request_enc_t *e, uint8_t *out);
  * caller frees it with wpi_request_free. */
 Wpool__V1__Request *wpi_request_decode(const uint8_t *f, size_t len);
 void wpi_request_free(Wpool__V1__Request *r);
+/* The same into arena a (wpi_arena_init'd by the call): a small Request
+ * costs no malloc; wpi_request_release drops it and empties a. */
+Wpool__V1__Request *wpi_request_decode_in(wpi_arena_t *a, const uint8_t *f, size_t len);
+void wpi_request_release(wpi_arena_t *a, Wpool__V1__Request *r);
 
 /* The Reply's packed size, and packing it into out (that many bytes). */
 size_t wpi_reply_size(const Wpool__V1__Reply *r);

@@ -53,8 +53,10 @@ void wpi_hello_free(wpi_hello_t *h) {
 /* ---- Reply ---------------------------------------------------------------- */
 
 int wpi_parse_reply(const uint8_t *f, size_t len, wpi_reply_msg_t *out) {
-  memset(out, 0, sizeof *out);
-  Wpool__V1__Reply *r = wpool__v1__reply__unpack(NULL, len, f);
+  /* Field by field: a memset would clear the arena's kilobyte per reply. */
+  wpi_arena_init(&out->arena);
+  out->msg = NULL;
+  Wpool__V1__Reply *r = wpool__v1__reply__unpack(&out->arena.pa, len, f);
   if (!r) return WPI_EBAD;
   out->id = r->id;
   out->status = (int)r->status;
@@ -69,7 +71,7 @@ int wpi_parse_reply(const uint8_t *f, size_t len, wpi_reply_msg_t *out) {
 }
 
 void wpi_reply_msg_free(wpi_reply_msg_t *m) {
-  if (m->msg) wpool__v1__reply__free_unpacked(m->msg, NULL);
+  wpi_arena_release(&m->arena, m->msg);
   m->msg = NULL;
 }
 

@@ -46,3 +46,12 @@ Wpool__V1__Request *wpi_request_decode(const uint8_t *f, size_t len) {
 void wpi_request_free(Wpool__V1__Request *r) {
   wpool__v1__request__free_unpacked(r, NULL);
 }
+
+Wpool__V1__Request *wpi_request_decode_in(wpi_arena_t *a, const uint8_t *f, size_t len) {
+  wpi_arena_init(a);
+  return wpool__v1__request__unpack(&a->pa, len, f);
+}
+
+void wpi_request_release(wpi_arena_t *a, Wpool__V1__Request *r) {
+  wpi_arena_release(a, (ProtobufCMessage *)r);
+}

@@ -61,8 +61,9 @@ static int drain_frames(const wk_config_t *cfg, wpi_frame_decoder_t *d,
   uint32_t flen;
   int rc;
   uint64_t since = mono_ns();
+  wpi_arena_t arena; /* each Request decodes here: no malloc for a small one */
   while ((rc = wpi_frame_next(d, &f, &flen)) == WPI_FRAME_OK) {
-    Wpool__V1__Request *req = wpi_request_decode(f, flen);
+    Wpool__V1__Request *req = wpi_request_decode_in(&arena, f, flen);
     if (!req) {
       *why = "garbage frame (not a Request)";
       return -1;
@@ -70,7 +71,7 @@ static int drain_frames(const wk_config_t *cfg, wpi_frame_decoder_t *d,
     wk_result_t res;
     wk_handle(cfg, req, &res);
     int err = out_reply(o, &res.reply);
-    wpi_request_free(req);
+    wpi_request_release(&arena, req);
     if (err) {
       *why = "out of memory building a reply";
       return -1;

@@ -6,7 +6,8 @@
  * <time>-<sha>.json and latest.json are written; a bad option exits 2 with
  * one line. Floors: each pool point links to the floor at the requests it
  * has on the wire, in the suite's placement, and the pipe floor does one
- * write per request on both sides. Instructions: callgrind counts per
+ * write per request on both sides; the bare C pool runs beside each pipe
+ * point and its ratio pairs the rounds. Instructions: callgrind counts per
  * request and per start (skipped under the sanitizers, which valgrind
  * cannot run), and a clear skip without valgrind. Kept to a few seconds
  * (instructions: ~10 s) so it also runs under make check.
@@ -175,6 +176,36 @@ static void costs_are_there(json_t *doc) {
   }
 }
 
+/* The bare C pool runs beside every pipe point of the grid, at its n, C
+ * and mode, one write per request, in the suite's placement; each run of
+ * the ratio is that round's pool req/s over that round's bare pool. */
+static void bare_pool_beside_each_pipe_point(json_t *doc, const char *place) {
+  static const char *const pts[] = {"checkout/n=1/c=1", "checkout/n=2/c=10",
+                                    "pipelined/n=1/c=10", "pipelined/n=2/c=10"};
+  char fid[128], rid[128], pid[128];
+  for (size_t i = 0; i < sizeof pts / sizeof pts[0]; i++) {
+    snprintf(fid, sizeof fid, "floor.rps/pool/%s", pts[i]);
+    snprintf(rid, sizeof rid, "ping.rps_per_bare/pipe/%s", pts[i]);
+    snprintf(pid, sizeof pid, "ping.rps/pipe/%s", pts[i]);
+    json_t *f = has(doc, fid, 2), *r = has(doc, rid, 2), *p = has(doc, pid, 2);
+    /* One write per frame at C=1; a read's replies corked together above. */
+    double rpw = param(doc, fid, "requests_per_write");
+    if (i == 0) assert_float_equal(rpw, 1, 1e-9);
+    else assert_true(rpw >= 1 && rpw <= 10);
+    assert_string_equal(param_str(doc, fid, "placement"), place);
+    assert_string_equal(class_of(doc, fid), "wall");
+    for (size_t k = 0; k < 2; k++) {
+      double fr = json_number_value(json_array_get(json_object_get(f, "runs"), k));
+      double pr = json_number_value(json_array_get(json_object_get(p, "runs"), k));
+      double rr = json_number_value(json_array_get(json_object_get(r, "runs"), k));
+      assert_true(fr > 0);
+      assert_float_equal(rr, pr / fr, 1e-9 * rr);
+    }
+  }
+  assert_null(wb_metric_find(doc, "floor.rps/pool/pipelined/n=2/c=1"));
+  assert_null(wb_metric_find(doc, "ping.rps_per_bare/grpc/checkout/n=1/c=1"));
+}
+
 static void quick_subset_has_the_ids(void **state) {
   (void)state;
   const char *out = tmp("quick.json");
@@ -228,6 +259,7 @@ static void quick_subset_has_the_ids(void **state) {
            json_integer_value(json_array_get(json_object_get(cfg, "cpus"), 0)));
   assert_string_equal(param_str(doc, "floor.rps/pipe/c=10", "placement"), place);
   assert_string_equal(param_str(doc, "floor.rps/grpc/c=1", "placement"), place);
+  bare_pool_beside_each_pipe_point(doc, place);
   threshold_is(doc, "cost.sup_cpu_per_wrk/pipe/checkout/n=1/c=1", 10);
   threshold_is(doc, "cost.wrk_csw/grpc/checkout/n=2/c=10", 250);
   costs_are_there(doc);
@@ -357,6 +389,11 @@ static void without_out_writes_both_files(void **state) {
   /* Checkout n=1 at C=2 queues one: its latency has no floor to read by. */
   assert_null(json_object_get(has(latest, "ping.p50/pipe/checkout/n=1/c=2", 1), "floor"));
   has(latest, "ping.max/pipe/checkout/n=1/c=2", 1);
+  /* The bare C pool's latency beside it, and the paired P50 ratio. */
+  has(latest, "floor.p50/pool/checkout/n=1/c=2", 1);
+  has(latest, "floor.max/pool/pipelined/n=1/c=2", 1);
+  assert_true(json_number_value(json_object_get(
+                  has(latest, "ping.p50_per_bare/pipe/pipelined/n=1/c=2", 1), "median")) > 0);
   json_decref(latest);
   DIR *d = opendir(tmp("results"));
   struct dirent *e;

@@ -6,7 +6,8 @@
  * Owns: a bare child process with two pipes (fl_child_t), timing N bare
  * posix_spawns to their first byte, a blocking pipe ping-pong against an
  * echo child (same framing as the pipe transport, no libuv, no protobuf),
- * and a gRPC C-core unary call loop on one thread against the gRPC worker.
+ * the bare C pool (N echo children, an epoll loop, the pool's rules), and
+ * a gRPC C-core unary call loop on one thread against the gRPC worker.
  * None of it uses libwpool: that is the point.
  */
 #ifndef BL_FLOOR_H
@@ -33,6 +34,8 @@ int fl_child_spawn(char *const argv[], fl_child_t *ch);
 void fl_child_end(fl_child_t *ch);
 /* Reads exactly n bytes from fd within timeout_ms; 0 or -1. */
 int fl_read_full(int fd, void *buf, size_t n, int timeout_ms);
+/* Writes all n bytes (blocking), adding each write() call to *calls; 0 or -1. */
+int fl_write_all(int fd, const void *buf, size_t n, uint64_t *calls);
 
 typedef struct fl_spawn_result {
   double all_ms;        /* first spawn → last child's first byte */
@@ -65,6 +68,18 @@ typedef struct fl_writes {
 } fl_writes_t;
 void fl_pipe_writes(fl_pipe_t *f, fl_writes_t *w);
 void fl_pipe_close(fl_pipe_t *f);
+
+typedef struct fl_pool fl_pool_t;
+/* Starts n `child batch` children: the bare C pool (floor_pool.c). 0 or -1. */
+int fl_pool_open(const char *child, int n, uint32_t body, fl_pool_t **out);
+/* A closed loop of l->conc requests, at most max_inflight out per child
+ * (the rest queue), round-robin, one write() per frame; 0 or -1 (a child
+ * broke or hung). */
+int fl_pool_run(fl_pool_t *f, const fl_load_t *l, int max_inflight,
+                wb_hist_t *lat, double *rps);
+/* Requests answered and write() calls since the last call. */
+void fl_pool_writes(fl_pool_t *f, uint64_t *requests, uint64_t *writes);
+void fl_pool_close(fl_pool_t *f);
 
 typedef struct fl_grpc fl_grpc_t;
 /* Starts the gRPC worker on a unix socket, waits for its Hello, opens one

@@ -83,18 +83,6 @@ void fl_pipe_close(fl_pipe_t *f) {
   free(f);
 }
 
-static int write_all(fl_pipe_t *f, const uint8_t *p, size_t n) {
-  while (n > 0) {
-    f->writes++;
-    ssize_t w = write(f->ch.in, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return -1;
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
 /* The loop's position: frames issued and answered, the frame being read. */
 typedef struct loop_state {
   const fl_load_t *l;
@@ -107,7 +95,8 @@ typedef struct loop_state {
 static int send_frames(fl_pipe_t *f, loop_state_t *s, uint64_t k) {
   for (uint64_t i = 0; i < k; i++) {
     f->sent[s->issued++ % (uint64_t)s->l->conc] = wp_now_ns();
-    if (write_all(f, f->frame, WPI_FRAME_HDR + f->body) != 0) return -1;
+    if (fl_write_all(f->ch.in, f->frame, WPI_FRAME_HDR + f->body, &f->writes) != 0)
+      return -1;
   }
   return 0;
 }

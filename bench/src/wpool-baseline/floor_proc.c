@@ -1,6 +1,7 @@
 /*
  * floor_proc.c — the floors' bare child process: posix_spawn with two
- * pipes, blocking reads with a time limit, and the end of a child.
+ * pipes, blocking reads with a time limit, whole writes (counting the
+ * write() calls: the floors record requests per write), and the end of a child.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -68,6 +69,19 @@ int fl_read_full(int fd, void *buf, size_t n, int timeout_ms) {
     if (r <= 0) return -1;
     p += r;
     n -= (size_t)r;
+  }
+  return 0;
+}
+
+int fl_write_all(int fd, const void *buf, size_t n, uint64_t *calls) {
+  const char *p = buf;
+  while (n > 0) {
+    (*calls)++;
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return -1;
+    p += w;
+    n -= (size_t)w;
   }
   return 0;
 }

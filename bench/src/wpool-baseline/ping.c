@@ -20,9 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "floor.h"
 #include "load.h"
 #include "ping.h"
 #include "stats.h"
+#include "wpool.pb-c.h"
 
 const double bl_pct[BL_NPCT] = {50, 90, 95, 99, 99.9, 100};
 const char *const bl_pct_name[BL_NPCT] = {"p50", "p90", "p95", "p99", "p99_9", "max"};
@@ -48,6 +50,20 @@ int bl_ping_wire(const bl_ping_point_t *pt) {
   long wire = (long)pt->n * pt->max_inflight;
   return wire < pt->c ? (int)wire : pt->c;
 }
+
+size_t bl_ping_request(const bl_opts_t *o, uint8_t *buf, size_t cap) {
+  uint8_t payload[64] = {0};
+  Wpool__V1__Ping ping = WPOOL__V1__PING__INIT;
+  ping.payload.data = payload;
+  ping.payload.len = o->payload < sizeof payload ? o->payload : sizeof payload;
+  Wpool__V1__Request req = WPOOL__V1__REQUEST__INIT;
+  req.id = 1000000; /* a typical id's varint length mid-run */
+  req.kind_case = WPOOL__V1__REQUEST__KIND_PING;
+  req.ping = &ping;
+  size_t n = wpool__v1__request__get_packed_size(&req);
+  return n <= cap ? wpool__v1__request__pack(&req, buf) : 0;
+}
+
 
 /* Adds v to the ascending list l unless it is there. */
 static void list_add(bl_list_t *l, int v) {
@@ -125,6 +141,45 @@ static int one_rep(wb_ctx_t *c, bl_ping_point_t *pt, int rep) {
   return err;
 }
 
+/* The bare C pool's repetition of a pipe point: the same n, C, in flight
+ * per worker, warm-up and requests as one_rep, on fresh children. */
+static int bare_rep(wb_ctx_t *c, bl_ping_point_t *pt, int rep) {
+  const bl_opts_t *o = c->opt;
+  char child[4096];
+  uint8_t req[128];
+  size_t len = bl_ping_request(o, req, sizeof req);
+  fl_pool_t *f;
+  if (len == 0 || wb_sibling_path("tests/floor_child", child, sizeof child) != 0 ||
+      fl_pool_open(child, pt->n, (uint32_t)len, &f) != 0)
+    return -1;
+  wb_hist_t *lat = wb_hist_new();
+  double rps, pct[BL_NPCT];
+  fl_load_t l = {.conc = pt->c, .requests = o->warmup ? o->warmup : 1};
+  int err = lat ? fl_pool_run(f, &l, pt->max_inflight, lat, &rps) : -1;
+  uint64_t requests, writes;
+  fl_pool_writes(f, &requests, &writes); /* count the measured run only */
+  l = (fl_load_t){.conc = pt->c, .requests = o->requests, .warmup = (uint64_t)pt->c};
+  if (!err) wb_hist_reset(lat);
+  if (!err) err = fl_pool_run(f, &l, pt->max_inflight, lat, &rps);
+  if (!err) {
+    fl_pool_writes(f, &requests, &writes);
+    pt->bare_per_write = (double)requests / (double)writes;
+    bl_hist_pcts(lat, pct);
+    pt->bare_rps[rep] = rps;
+    for (int k = 0; k < BL_NPCT; k++) pt->bare_pct[k][rep] = pct[k];
+  }
+  wb_hist_free(lat);
+  fl_pool_close(f);
+  return err;
+}
+
+static void bare_try(wb_ctx_t *c, bl_ping_point_t *pt, int rep) {
+  if (bare_rep(c, pt, rep) == 0) return;
+  pt->bare_ok = false;
+  bl_fail(c, "bare C pool %s n=%d c=%d: a child broke or hung", bl_ping_mode(pt),
+          pt->n, pt->c);
+}
+
 static void point_failed(wb_ctx_t *c, bl_ping_point_t *pt, int err) {
   pt->ok = false;
   bl_fail_point(c, err, "ping %s %s n=%d c=%d", wp_transport_name(pt->t),
@@ -138,8 +193,13 @@ static void one_round(wb_ctx_t *c, bl_ping_grid_t *g, int r) {
     if (!pt->ok) continue;
     bl_status(c, "round %d/%d: %s %s n=%d c=%d", r + 1, g->reps,
               wp_transport_name(pt->t), bl_ping_mode(pt), pt->n, pt->c);
+    /* The bare pool beside it, first in every other round: neither side
+     * always gets the warmer caches. */
+    bool bare = pt->bare_ok && pt->t == WP_TRANSPORT_PIPE, bare_first = r % 2;
+    if (bare && bare_first) bare_try(c, pt, r);
     int err = one_rep(c, pt, r);
     if (err) point_failed(c, pt, err);
+    if (bare && !bare_first) bare_try(c, pt, r);
   }
   bl_done(c, "ping round %d/%d done (%zu points)", r + 1, g->reps, g->npts);
 }
@@ -156,16 +216,19 @@ static void report_point(wb_ctx_t *c, const bl_ping_point_t *pt, int reps) {
 static bool add_point(bl_ping_grid_t *g, wp_transport_t t, int n, int conc,
                       bool pipelined) {
   bl_ping_point_t *pt = &g->pts[g->npts];
-  double *buf = calloc((size_t)g->reps * (1 + BL_NPCT + BL_NCOST), sizeof *buf);
+  double *buf = calloc((size_t)g->reps * (2 + 2 * BL_NPCT + BL_NCOST), sizeof *buf);
   if (!buf) return false;
   g->npts++;
   *pt = (bl_ping_point_t){.t = t, .pipelined = pipelined, .n = n, .c = conc,
                           .max_inflight = pipelined ? (conc + n - 1) / n : 1,
                           .ok = true, .costs_ok = true, .syscalls_ok = true,
-                          .rps = buf};
+                          .bare_ok = true, .rps = buf};
   for (int k = 0; k < BL_NPCT; k++) pt->pct[k] = buf + (size_t)g->reps * (1 + k);
   for (int k = 0; k < BL_NCOST; k++)
     pt->cost[k] = buf + (size_t)g->reps * (1 + BL_NPCT + k);
+  pt->bare_rps = buf + (size_t)g->reps * (1 + BL_NPCT + BL_NCOST);
+  for (int k = 0; k < BL_NPCT; k++)
+    pt->bare_pct[k] = buf + (size_t)g->reps * (2 + BL_NPCT + BL_NCOST + k);
   return true;
 }
 

@@ -50,6 +50,13 @@ typedef struct bl_ping_point {
   bool costs_ok;           /* every repetition's counters were read */
   bool syscalls_ok;        /* ... and syscalls counted in every one */
   double *cost[BL_NCOST];  /* [reps], per request */
+  /* Pipe points: the bare C pool (floor_pool.c) at the same n, C and
+   * max_inflight, run next to the pool in each round; bare_ok false once a
+   * run of it failed. */
+  bool bare_ok;
+  double *bare_rps;        /* [reps] */
+  double *bare_pct[BL_NPCT]; /* [reps], µs */
+  double bare_per_write;   /* requests per write() in its last measured run */
 } bl_ping_point_t;
 
 struct bl_ping_grid {
@@ -67,6 +74,9 @@ int bl_ping_wire(const bl_ping_point_t *pt);
 /* Every such concurrency of the grid the options describe, ascending: the
  * floors measure these. */
 void bl_ping_wire_concs(const bl_opts_t *o, bl_list_t *out);
+/* The serialized Request{id, ping} the pool sends at these options, in
+ * buf; its size (0: over cap). The floors send frames of this size. */
+size_t bl_ping_request(const bl_opts_t *o, uint8_t *buf, size_t cap);
 /* The grid of this run, measured on the first call. NULL: out of memory. */
 const bl_ping_grid_t *bl_ping_grid(wb_ctx_t *c);
 void bl_ping_free(wb_ctx_t *c);

@@ -35,7 +35,6 @@
 #include "floor.h"
 #include "ping.h"
 #include "stats.h"
-#include "wpool.pb-c.h"
 
 static const char *const mode_name[2] = {"concurrent", "sequential"};
 
@@ -190,20 +189,6 @@ static void load_floors(wb_ctx_t *c, load_fn fn, note_fn note, void *h,
   free(buf);
 }
 
-/* The serialized Request{id, ping{payload}} the pool would send. */
-static size_t ping_request(const bl_opts_t *o, uint8_t *buf, size_t cap) {
-  uint8_t payload[64] = {0};
-  Wpool__V1__Ping ping = WPOOL__V1__PING__INIT;
-  ping.payload.data = payload;
-  ping.payload.len = o->payload < sizeof payload ? o->payload : sizeof payload;
-  Wpool__V1__Request req = WPOOL__V1__REQUEST__INIT;
-  req.id = 1000000; /* a typical id's varint length mid-run */
-  req.kind_case = WPOOL__V1__REQUEST__KIND_PING;
-  req.ping = &ping;
-  size_t n = wpool__v1__request__get_packed_size(&req);
-  return n <= cap ? wpool__v1__request__pack(&req, buf) : 0;
-}
-
 /* Frames the size of a ping request: the echo child needs only the size. */
 static void pipe_floor(wb_ctx_t *c, const char *child, size_t len,
                        const char *place) {
@@ -228,7 +213,7 @@ static void grpc_floor(wb_ctx_t *c, const uint8_t *req, size_t len,
 static void run(wb_ctx_t *c) {
   char child[4096];
   uint8_t req[128];
-  size_t len = ping_request(c->opt, req, sizeof req);
+  size_t len = bl_ping_request(c->opt, req, sizeof req);
   if (wb_sibling_path("tests/floor_child", child, sizeof child) != 0 ||
       access(child, X_OK) != 0)
     return bl_fail(c, "no %s: build it with make", child);

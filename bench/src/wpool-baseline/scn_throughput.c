@@ -20,6 +20,12 @@
  * ping does not change with the supervisor's code, so it is the same run's
  * yardstick: over 20 runs of one build here sup_cpu_us moved 21 %, the
  * ratio 7.6 % (results/README.md, "Noise").
+ *
+ * Pipe points also carry the bare C pool (floor_pool.c) run beside them in
+ * each round at the same n, C and max_inflight: floor.rps/pool/<mode>/n=N/c=C
+ * (params: requests_per_write, the pool's corking rule: 1 at C=1), and
+ * ping.rps_per_bare/pipe/<mode>/n=N/c=C, per round the pool's req/s over the
+ * bare pool's in that round (issue 19's "within 10 % of a bare pool").
  */
 #include <stdlib.h>
 
@@ -54,6 +60,24 @@ static void emit_costs(wb_ctx_t *c, const bl_ping_point_t *pt, int reps) {
   free(ratio);
 }
 
+/* The bare pool's req/s and the paired ratio, per round. */
+static void emit_bare(wb_ctx_t *c, const bl_ping_point_t *pt, int reps) {
+  if (pt->t != WP_TRANSPORT_PIPE || !pt->bare_ok) return;
+  char place[1024];
+  bl_placement(c->opt, place, sizeof place);
+  json_t *p = params(pt);
+  json_object_set_new(p, "placement", json_string(place));
+  json_object_set_new(p, "requests_per_write", json_real(pt->bare_per_write));
+  bl_metric(c, "req/s", "higher", p, pt->bare_rps, (size_t)reps,
+            "floor.rps/pool/%s/n=%d/c=%d", bl_ping_mode(pt), pt->n, pt->c);
+  double *ratio = malloc(sizeof *ratio * (size_t)reps);
+  if (!ratio) return bl_fail(c, "out of memory");
+  for (int r = 0; r < reps; r++) ratio[r] = pt->rps[r] / pt->bare_rps[r];
+  bl_metric(c, "ratio", "higher", params(pt), ratio, (size_t)reps,
+            "ping.rps_per_bare/pipe/%s/n=%d/c=%d", bl_ping_mode(pt), pt->n, pt->c);
+  free(ratio);
+}
+
 static void run(wb_ctx_t *c) {
   const bl_ping_grid_t *g = bl_ping_grid(c);
   for (size_t i = 0; g && i < g->npts; i++) {
@@ -65,6 +89,7 @@ static void run(wb_ctx_t *c) {
                           bl_ping_mode(pt), pt->n, pt->c);
     bl_link_floor(m, "floor.rps/%s/c=%d", tn, bl_ping_wire(pt));
     emit_costs(c, pt, g->reps);
+    emit_bare(c, pt, g->reps);
   }
 }
 

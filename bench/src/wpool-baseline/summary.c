@@ -160,6 +160,7 @@ typedef struct prow {
 static const json_t *ping_cell(const json_t *doc, const void *r, int c) {
   const prow_t *p = r;
   if (!p->n) return metric(doc, "floor.%s/%s/c=%d", p->what, p->t, c);
+  if (!p->t) return metric(doc, "ping.%s_per_bare/pipe/%s/n=%d/c=%d", p->what, p->mode, p->n, c);
   return metric(doc, "ping.%s/%s/%s/n=%d/c=%d", p->what, p->t, p->mode, p->n, c);
 }
 
@@ -177,6 +178,10 @@ static void ping_table(FILE *f, const bl_opts_t *o, const json_t *doc,
         snprintf(label, sizeof label, "%s %s n=%d", tn, modes[k], o->sizes.v[i]);
         row(f, doc, label, &o->conc, 15, true, ping_cell,
             &(prow_t){what, tn, modes[k], o->sizes.v[i]});
+        if (o->transports[t] != WP_TRANSPORT_PIPE) continue;
+        /* The paired ratio to the bare C pool at this point (t NULL). */
+        row(f, doc, "  / bare C pool", &o->conc, 15, false, ping_cell,
+            &(prow_t){what, NULL, modes[k], o->sizes.v[i]});
       }
   }
 }
@@ -294,6 +299,8 @@ void bl_summary_print(FILE *f, const bl_opts_t *o, const json_t *doc,
   fprintf(f, "\n× = pool median / bare floor median in this run and placement, the floor\n"
              "at the requests on the wire, min(C, n × in flight per worker): a\n"
              "checkout point at C > n is read against the floor at n, and its latency,\n"
-             "mostly queueing, against none. Medians of %d (start-up) and %d (ping) runs.\n",
+             "mostly queueing, against none. / bare C pool = the pool over the bare C\n"
+             "pool (floor_pool.c) at the same n, C and rules, paired per round.\n"
+             "Medians of %d (start-up) and %d (ping) runs.\n",
           o->startup_reps, o->ping_reps);
 }
