@@ -36,7 +36,7 @@ static int write_dat(rp_ctx_t *c, const rp_series_t *s, char *rel, size_t cap) {
   return fclose(f);
 }
 
-static void frame(FILE *gp, const rp_chart_t *ch) {
+void rp_frame(FILE *gp, const rp_chart_t *ch) {
   fprintf(gp, "\n# ---- %s\nreset\n", ch->name);
   fprintf(gp, "set terminal pngcairo noenhanced size " RP_SIZE " font \"" RP_FONT "\"\n");
   fprintf(gp, "set output \"%s.png\"\n", ch->name);
@@ -114,12 +114,16 @@ static void table(FILE *md, const rp_set_t *set, const char *xunit) {
   fprintf(md, "\n");
 }
 
+void rp_replot_svg(FILE *gp, const char *name) {
+  fprintf(gp, "set terminal svg noenhanced size " RP_SIZE " dynamic font \"" RP_FONT "\" background \"white\"\n");
+  fprintf(gp, "set output \"%s.svg\"\nreplot\nset output\n", name);
+}
+
 int rp_draw(rp_ctx_t *c, const rp_chart_t *ch, const rp_set_t *set,
             const char *more_plot, const char *xunit) {
-  frame(c->gp, ch);
+  rp_frame(c->gp, ch);
   if (plot(c, set, more_plot) != 0) return -1;
-  fprintf(c->gp, "set terminal svg noenhanced size " RP_SIZE " dynamic font \"" RP_FONT "\" background \"white\"\n");
-  fprintf(c->gp, "set output \"%s.svg\"\nreplot\nset output\n", ch->name);
+  rp_replot_svg(c->gp, ch->name);
   fprintf(c->md, "\n## %s\n\n![%s](%s.png)\n\n[SVG](%s.svg) · error bars: min–max over the runs\n",
           ch->title, ch->title, ch->name, ch->name);
   table(c->md, set, xunit);
