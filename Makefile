@@ -130,7 +130,7 @@ EXAMPLE_LDLIBS = $(CRYPTO_LIBS)
 PROG_DIRS   := $(notdir $(wildcard bench/src/*))
 CLI         := $(BUILD)/wpool
 PROGS       := $(addprefix $(BUILD)/,$(PROG_DIRS)) $(CLI)
-READ_PROGS  := $(addprefix $(BUILD)/,wpool-ab wpool-compare wpool-report)
+READ_PROGS  := $(addprefix $(BUILD)/,wpool-ab wpool-compare wpool-report wpool-trend)
 POOL_PROGS  := $(filter-out $(READ_PROGS),$(PROGS))
 
 # tests/<group>/test_*.c are cmocka suites (groups as the code: wire, pool,
