@@ -47,8 +47,8 @@ void rp_frame(FILE *gp, const rp_chart_t *ch) {
   fprintf(gp, "set grid\nset key outside below center horizontal\n"
               "set border 3\nset tics nomirror\nset offsets graph 0.02, graph 0.02, 0, 0\n");
   if (ch->logx) fprintf(gp, "set logscale x 2\n");
-  /* Linear axes in SI steps (3.5M, not 3.5x10^6); log axes plainly. */
-  if (ch->logy) fprintf(gp, "set logscale y 10\nset format y \"%%g\"\n");
+  /* Axes in SI steps (3.5M, not 3.5x10^6; 1M on a log axis, not 1e+06). */
+  if (ch->logy) fprintf(gp, "set logscale y 10\nset format y \"%%.0s%%c\"\n");
   else fprintf(gp, "set yrange [0:*]\nset format y \"%%.1s%%c\"\n");
   if (ch->extra) fprintf(gp, "%s\n", ch->extra);
 }

@@ -26,6 +26,7 @@ static const char *const css =
     "border-bottom:1px solid #ddd;padding-bottom:4px}h3{font-size:16px}"
     "table{border-collapse:collapse;margin:8px 0;font-size:13.5px}"
     "th,td{border:1px solid #d5d8dc;padding:3px 8px}th{background:#eef1f4}"
+    "thead:has(th:first-child:empty+th:last-child:empty){display:none}" /* facts: | | | */
     "td[align=right],th[align=right]{text-align:right;font-variant-numeric:tabular-nums}"
     "svg{display:block;max-width:100%;height:auto;border:1px solid #e3e6ea}"
     "code{font-size:12.5px}.v-bad{background:#c0392b;color:#fff;padding:1px 5px;border-radius:3px}"

@@ -7,6 +7,7 @@
  * this only shows what they decided.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "report.h"
@@ -52,11 +53,31 @@ static void list(FILE *md, const char *title, const json_t *a) {
   }
 }
 
-int rp_report_compare(rp_ctx_t *c) {
-  const json_t *d = c->doc, *m;
-  FILE *md = c->md;
-  size_t i;
+/* The metrics' rows: changed (every verdict but same and noise) or all. */
+static void compare_rows(FILE *md, const json_t *metrics, bool changed) {
+  size_t i, rows = 0;
+  const json_t *m;
   char a[64], b[64], p[32];
+  json_array_foreach(metrics, i, m) {
+    const char *v = str(m, "verdict");
+    if (changed && (!strcmp(v, "same") || !strcmp(v, "noise"))) continue;
+    if (!rows++)
+      fprintf(md, "\n## %s\n\n| metric | class | before | after | change | threshold | p | verdict |\n"
+                  "|---|---|---:|---:|---:|---:|---:|---|\n", changed ? "What changed" : "Every metric");
+    wb_fmt_p(p, sizeof p, num(m, "p_value"));
+    fprintf(md, "| %s | %s | %s | %s | %+.1f %% | %.0f %% | %s | ", str(m, "id"), str(m, "class"),
+            wb_fmt_human(num(m, "before"), str(m, "unit"), a, sizeof a),
+            wb_fmt_human(num(m, "after"), str(m, "unit"), b, sizeof b), num(m, "delta_pct"),
+            num(m, "threshold_pct"), p);
+    rp_md_verdict(md, v);
+    fprintf(md, " |\n");
+  }
+  if (changed && !rows) fprintf(md, "\n## What changed\n\nNothing beyond its threshold.\n");
+}
+
+int rp_report_compare(rp_ctx_t *c) {
+  const json_t *d = c->doc;
+  FILE *md = c->md;
   fprintf(md, "# wpool compare: ");
   rp_md_verdict(md, json_is_true(json_object_get(d, "regression")) ? "regression" : "no regression");
   fprintf(md, "\n\n| | |\n|---|---|\n| file | `%s` |\n", c->path);
@@ -64,17 +85,9 @@ int rp_report_compare(rp_ctx_t *c) {
   side(md, "after", json_object_get(d, "after"));
   fprintf(md, "| test | Mann–Whitney U, alpha %g; each metric's own threshold |\n", num(d, "alpha"));
   list(md, "Warnings", json_object_get(d, "warnings"));
-  fprintf(md, "\n## Metrics\n\n| metric | class | before | after | change | threshold | p | verdict |\n"
-              "|---|---|---:|---:|---:|---:|---:|---|\n");
-  json_array_foreach(json_object_get(d, "metrics"), i, m) {
-    wb_fmt_p(p, sizeof p, num(m, "p_value"));
-    fprintf(md, "| %s | %s | %s | %s | %+.1f %% | %.0f %% | %s | ", str(m, "id"), str(m, "class"),
-            wb_fmt_human(num(m, "before"), str(m, "unit"), a, sizeof a),
-            wb_fmt_human(num(m, "after"), str(m, "unit"), b, sizeof b), num(m, "delta_pct"),
-            num(m, "threshold_pct"), p);
-    rp_md_verdict(md, str(m, "verdict"));
-    fprintf(md, " |\n");
-  }
+  /* what changed first: a reader looks for the red rows, not 300 "same" */
+  compare_rows(md, json_object_get(d, "metrics"), true);
+  compare_rows(md, json_object_get(d, "metrics"), false);
   list(md, "Only in BEFORE (missing in after: a regression)", json_object_get(d, "only_before"));
   list(md, "Only in AFTER", json_object_get(d, "only_after"));
   list(md, "Failed points", json_object_get(d, "failures"));
