@@ -1,10 +1,11 @@
 """bench/ci, the pull-request check, on an A/A pair: this clean checkout's
 HEAD as the base against its own working tree (bench/ab runs both sides
-from this build, so no second build), 16 rounds (the fewest whose
-median bounds at bench/ab's level are finite: 2^-n < 0.01/12). Nothing may be called a
-regression; the counters that do not drift (syscalls and context switches
-per request) must say "no regression" even so, while wall
-figures may stay inconclusive on a loaded machine (exit 0 or 3). The
+from this build, so no second build), 16 rounds (median bounds at
+bench/ab's level need 12 or more, 2^-n < 0.01/12; 10 left them 0-inf).
+Nothing may be called a regression; the counters that do not drift
+(syscalls and context switches per request) must say "no regression",
+while wall figures may stay inconclusive on a loaded machine (exit 0
+or 3). The
 summary is appended to $GITHUB_STEP_SUMMARY (what was there stays), and
 --html writes the A/B page. Bad input: exit 2, one line.
 
