@@ -57,7 +57,7 @@ static int chart(rp_ctx_t *c, const json_t *runs, const json_t *s, size_t g, siz
   if (write_dat(c, runs, pts, rel, sizeof rel) != 0) return -1;
   snprintf(name, sizeof name, "trend_%zu_%zu", g + 1, k + 1);
   snprintf(ylabel, sizeof ylabel, "%s (%s is better)", str(s, "unit"), str(s, "better"));
-  len += (size_t)snprintf(extra, sizeof extra, "set xtics rotate by -60 font \",9\"\nset xrange [-0.5:%zu]",
+  len += (size_t)snprintf(extra, sizeof extra, "set grid noxtics\nset xtics rotate by -60 font \",9\"\nset xrange [-0.5:%zu]",
                           json_array_size(pts) - 1 + (json_array_size(pts) == 1));
   json_array_foreach(json_object_get(s, "change_points"), i, cp) {
     double x = (double)point_of_run(pts, json_integer_value(json_object_get(cp, "run"))) - 0.5;
@@ -90,6 +90,7 @@ static void change_points(FILE *md, const json_t *runs, const json_t *s) {
     fprintf(md, "%srun %lld `%s` %+.1f %% ", i ? "; " : "", (long long)r + 1,
             commit_of(runs, r, cm, sizeof cm), num(cp, "change_pct"));
     rp_md_verdict(md, str(cp, "direction"));
+    if (json_is_true(json_object_get(cp, "same_commit"))) fputs(" (same commit: the host)", md);
   }
 }
 

@@ -37,9 +37,10 @@ static const char *cps_text(const tr_group_t *g, const tr_series_t *s, char *buf
   buf[0] = '\0';
   for (size_t k = 0; k < s->ncp && len < cap; k++) {
     size_t run = s->pts[s->cp[k].at].run;
-    len += (size_t)snprintf(buf + len, cap - len, "%srun %zu %s %+.1f %% %s", k ? "; " : "",
+    len += (size_t)snprintf(buf + len, cap - len, "%srun %zu %s %+.1f %% %s%s", k ? "; " : "",
                             run + 1, tr_short_commit(&g->runs[run], c, sizeof c),
-                            s->cp[k].change_pct, tr_cp_direction(s, k));
+                            s->cp[k].change_pct, tr_cp_direction(s, k),
+                            tr_cp_same_commit(g, s, k) ? " (same commit: the host)" : "");
   }
   return s->ncp ? buf : "—";
 }
@@ -93,10 +94,10 @@ static json_t *run_json(const tr_run_t *r) {
 static json_t *cp_json(const tr_group_t *g, const tr_series_t *s, size_t k) {
   const wb_cp_t *c = &s->cp[k];
   size_t run = s->pts[c->at].run;
-  return json_pack("{s:I, s:s?, s:o, s:o, s:o, s:f, s:s}", "run", (json_int_t)run,
+  return json_pack("{s:I, s:s?, s:o, s:o, s:o, s:f, s:s, s:b}", "run", (json_int_t)run,
                    "commit", g->runs[run].commit, "before", wb_json_num(c->before), "after",
                    wb_json_num(c->after), "change_pct", wb_json_num(c->change_pct), "p", c->p,
-                   "direction", tr_cp_direction(s, k));
+                   "direction", tr_cp_direction(s, k), "same_commit", tr_cp_same_commit(g, s, k));
 }
 
 static json_t *series_json(const tr_group_t *g, const tr_series_t *s) {

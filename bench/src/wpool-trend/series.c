@@ -135,3 +135,9 @@ const char *tr_short_commit(const tr_run_t *r, char *buf, size_t cap) {
   snprintf(buf, cap, "%.7s%s", r->commit ? r->commit : "?", r->dirty ? "+" : "");
   return buf;
 }
+
+bool tr_cp_same_commit(const tr_group_t *g, const tr_series_t *s, size_t k) {
+  size_t at = s->cp[k].at;
+  const tr_run_t *a = &g->runs[s->pts[at - 1].run], *b = &g->runs[s->pts[at].run];
+  return a->commit && b->commit && !a->dirty && !b->dirty && !strcmp(a->commit, b->commit);
+}

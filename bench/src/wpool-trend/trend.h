@@ -85,6 +85,10 @@ void tr_series_free(tr_series_t *s, size_t n);
 void tr_series_best_worst(const tr_series_t *s, double *best, double *worst);
 /* "worse" or "better": the direction of change point k for s. */
 const char *tr_cp_direction(const tr_series_t *s, size_t k);
+/* Change point k of s falls between two runs of one clean commit: the
+ * code did not change there, the host did (a neighbour's load, a
+ * throttled CPU) — said beside it, so no one bisects for it. */
+bool tr_cp_same_commit(const tr_group_t *g, const tr_series_t *s, size_t k);
 /* The short commit of run r ("a1b2c3d", "+" when dirty, "?" when none). */
 const char *tr_short_commit(const tr_run_t *r, char *buf, size_t cap);
 
