@@ -150,6 +150,7 @@ static void step_found_at_its_commit(void **state) {
     double pct = json_number_value(json_object_get(cp, "change_pct"));
     assert_true(pct > 15 && pct < 35);
     assert_string_equal(json_string_value(json_object_get(cp, "direction")), dirs[k]);
+    assert_false(json_is_true(json_object_get(cp, "same_commit"))); /* commits 19 → 20 */
   }
   json_decref(doc);
 }
