@@ -1,9 +1,8 @@
 /*
  * test_changepoint.c — E-divisive change points (bench/lib/stat/
- * changepoint.h) on synthetic histories with this VM's kind of noise:
- * each run's median is 100 · exp(N(0, 4 %)), and one run in ten is hit by
- * a neighbour's burst (+10..25 %), so runs of one build spread by about
- * 10-15 % end to end. A 25 % step at run 20 of 30 is found at run 20 in
+ * changepoint.h) on synthetic histories with this VM's kind of noise
+ * (tests/noise.h: 4 % spread, one run in ten +10..25 %), so runs of one
+ * build spread by about 10-15 % end to end. A 25 % step at run 20 of 30 is found at run 20 in
  * every history; 30 A/A runs give no change point in any.
  */
 #include <math.h>
@@ -14,32 +13,15 @@
 #include <cmocka.h>
 
 #include "changepoint.h"
+#include "noise.h"
 
 #define HISTORIES 20
 #define RUNS 30
 
-static uint64_t g_s;
-
-static double uniform(void) {
-  uint64_t z = (g_s += 0x9e3779b97f4a7c15u);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-  return ((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
-}
-
-/* One run's median: the level times this VM's noise. */
-static double noisy(double level) {
-  double u1 = uniform(), u2 = uniform();
-  double z = sqrt(-2 * log(u1 + 1e-300)) * cos(2 * M_PI * u2);
-  double v = level * exp(0.04 * z);
-  if (uniform() < 0.1) v *= 1.10 + 0.15 * uniform();
-  return v;
-}
-
 /* x[i] = noisy(level before step_at, level·factor from it on). */
 static void history(double *x, size_t n, size_t step_at, double factor, uint64_t seed) {
-  g_s = seed;
-  for (size_t i = 0; i < n; i++) x[i] = noisy(i < step_at ? 100 : 100 * factor);
+  noise_seed(seed);
+  for (size_t i = 0; i < n; i++) x[i] = noise_run(i < step_at ? 100 : 100 * factor);
 }
 
 static size_t cps(const double *x, size_t n, wb_cp_t *out, size_t cap) {

@@ -29,16 +29,6 @@
 
 static char g_dir[256], g_bin[512];
 
-static int sh(const char *fmt, ...) {
-  char cmd[8192];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  int st = system(cmd);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* A results file like bench/baseline's: start-up against its floor, pipe
  * throughput at two concurrencies; start-up times scale by slow. */
 static void write_results(const char *name, double slow, const char *at) {
@@ -99,7 +89,7 @@ static void self_contained(const char *html, int charts) {
 }
 
 static bool have_chromium(void) {
-  return sh("command -v chromium >/dev/null") == 0;
+  return tu_sh("command -v chromium >/dev/null") == 0;
 }
 
 /* Loads a copy of the page in headless chromium with a check that sets
@@ -121,12 +111,12 @@ static int chromium_check(const char *sub, int charts) {
   fprintf(f, "%.*s%s%s", (int)(end - html), html, check, end);
   assert_int_equal(fclose(f), 0);
   free(html);
-  if (sh("timeout 60 chromium --headless --no-sandbox --disable-gpu --enable-logging=stderr --v=0 "
+  if (tu_sh("timeout 60 chromium --headless --no-sandbox --disable-gpu --enable-logging=stderr --v=0 "
          "--dump-dom 'file://%s/check.html' > '%s/dom' 2> '%s/log'", d, d, d) != 0)
     return fprintf(stderr, "chromium failed on %s\n", d), -1;
-  if (sh("grep CONSOLE '%s/log' >&2", d) == 0) return fprintf(stderr, "console messages above\n"), -1;
-  if (sh("grep -q 'data-check=\"svgs=%d bad=0\"' '%s/dom'", charts, d) != 0) {
-    sh("grep -o 'data-check=\"[^\"]*\"' '%s/dom' >&2", d);
+  if (tu_sh("grep CONSOLE '%s/log' >&2", d) == 0) return fprintf(stderr, "console messages above\n"), -1;
+  if (tu_sh("grep -q 'data-check=\"svgs=%d bad=0\"' '%s/dom'", charts, d) != 0) {
+    tu_sh("grep -o 'data-check=\"[^\"]*\"' '%s/dom' >&2", d);
     return -1;
   }
   return 0;
@@ -135,7 +125,7 @@ static int chromium_check(const char *sub, int charts) {
 static void results_page(void **state) {
   (void)state;
   write_results("base.json", 1, NULL);
-  assert_int_equal(sh("'%s' '%s/base.json' --out '%s/base' --html >/dev/null", g_bin, g_dir, g_dir), 0);
+  assert_int_equal(tu_sh("'%s' '%s/base.json' --out '%s/base' --html >/dev/null", g_bin, g_dir, g_dir), 0);
   const char *html = page("base");
   self_contained(html, 2); /* start-up, throughput */
   assert_non_null(strstr(html, "Ratios to floors"));
@@ -148,9 +138,9 @@ static void results_page(void **state) {
 static void compare_page(void **state) {
   (void)state;
   write_results("slow.json", 3, NULL); /* start-up 3x slower: a regression */
-  assert_int_equal(sh("'%s' --json '%s/base.json' '%s/slow.json' > '%s/cmp.json'",
+  assert_int_equal(tu_sh("'%s' --json '%s/base.json' '%s/slow.json' > '%s/cmp.json'",
                       tu_path("wpool-compare"), g_dir, g_dir, g_dir), 1);
-  assert_int_equal(sh("'%s' '%s/cmp.json' --out '%s/cmp' --html >/dev/null", g_bin, g_dir, g_dir), 0);
+  assert_int_equal(tu_sh("'%s' '%s/cmp.json' --out '%s/cmp' --html >/dev/null", g_bin, g_dir, g_dir), 0);
   const char *html = page("cmp");
   self_contained(html, 0);
   assert_non_null(strstr(html, "wpool compare: <span class=\"v-bad\">regression</span>"));
@@ -162,7 +152,7 @@ static void compare_page(void **state) {
 static void trend_page(void **state) {
   (void)state;
   char name[64], at[64];
-  assert_int_equal(sh("mkdir -p '%s/hist'", g_dir), 0);
+  assert_int_equal(tu_sh("mkdir -p '%s/hist'", g_dir), 0);
   for (int i = 0; i < 12; i++) {
     snprintf(name, sizeof name, "hist/run%02d.json", i);
     snprintf(at, sizeof at, "2026-12-0%dT%02d:00:00.000000Z", 1 + i / 10, i);
@@ -170,7 +160,7 @@ static void trend_page(void **state) {
   }
   char trend[PATH_MAX];
   assert_non_null(realpath(tu_path("wpool-trend"), trend));
-  assert_int_equal(sh("cd '%s' && '%s' --results-dir hist --metric 'startup.*' --charts trend >/dev/null",
+  assert_int_equal(tu_sh("cd '%s' && '%s' --results-dir hist --metric 'startup.*' --charts trend >/dev/null",
                       g_dir, trend), 0);
   const char *html = page("trend");
   self_contained(html, 4);
@@ -186,11 +176,11 @@ static void check_bites(void **state) {
                     "not in scripts/deps.sh: 137 MB, about 65 s)\n");
     skip();
   }
-  assert_int_equal(sh("mkdir -p '%s/bad' && printf '%%s' '<!DOCTYPE html><html><body><main>"
+  assert_int_equal(tu_sh("mkdir -p '%s/bad' && printf '%%s' '<!DOCTYPE html><html><body><main>"
                       "<svg width=\"10\" height=\"10\"></svg><script>console.error(\"x\")</script>"
                       "</main></body></html>' > '%s/bad/report.html'", g_dir, g_dir), 0);
   assert_int_equal(chromium_check("bad", 1), -1);
-  assert_int_equal(sh("sed -i 's|<script>[^<]*</script>||' '%s/bad/report.html'", g_dir), 0);
+  assert_int_equal(tu_sh("sed -i 's|<script>[^<]*</script>||' '%s/bad/report.html'", g_dir), 0);
   assert_int_equal(chromium_check("bad", 1), -1); /* the empty SVG alone */
 }
 

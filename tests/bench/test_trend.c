@@ -25,37 +25,14 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "noise.h"
 #include "results.h"
 #include "testutil.h"
 
 #define RUNS 30
 static char g_bin[PATH_MAX], g_dir[256], g_commit[RUNS][48];
-static uint64_t g_s;
-
-static double uniform(void) {
-  uint64_t z = (g_s += 0x9e3779b97f4a7c15u);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-  return ((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
-}
-
-static double noisy(double level) {
-  double z = sqrt(-2 * log(uniform() + 1e-300)) * cos(2 * M_PI * uniform());
-  double v = level * exp(0.04 * z);
-  return uniform() < 0.1 ? v * (1.10 + 0.15 * uniform()) : v;
-}
-
 static void runs_of(double level, double *r) {
-  for (int i = 0; i < 3; i++) r[i] = noisy(level);
-}
-
-static int sh(const char *fmt, ...) {
-  char cmd[8192];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  return system(cmd);
+  for (int i = 0; i < 3; i++) r[i] = noise_run(level);
 }
 
 /* A repository of RUNS empty commits an hour apart; their ids. */
@@ -64,7 +41,7 @@ static int setup(void **state) {
   char rel[512];
   if (tu_prog_setup("wpool-trend", rel, sizeof rel, g_dir, sizeof g_dir) != 0) return -1;
   if (!realpath(rel, g_bin)) return -1; /* the program runs from the repository */
-  if (sh("cd '%s' && git init -q repo && cd repo && git config user.email t@t && "
+  if (tu_sh("cd '%s' && git init -q repo && cd repo && git config user.email t@t && "
          "git config user.name t && for i in $(seq 1 %d); do "
          "GIT_COMMITTER_DATE=\"$((1700000000 + i * 3600)) +0000\" "
          "git commit -q --allow-empty -m \"c$i\" || exit 1; done && "
@@ -110,7 +87,7 @@ static void write_run(const char *sub, int i, const char *cpus, double t_level, 
 static json_t *trend_json(const char *sub, const char *more) {
   char out[512];
   snprintf(out, sizeof out, "%s/out.json", g_dir);
-  assert_int_equal(sh("cd '%s/repo' && '%s' --results-dir ../%s --json %s > '%s' 2>'%s/err'",
+  assert_int_equal(tu_sh("cd '%s/repo' && '%s' --results-dir ../%s --json %s > '%s' 2>'%s/err'",
                       g_dir, g_bin, sub, more, out, g_dir), 0);
   return json_load_file(out, 0, NULL);
 }
@@ -126,8 +103,8 @@ static const json_t *series(const json_t *group, const char *id) {
 
 static void step_found_at_its_commit(void **state) {
   (void)state;
-  assert_int_equal(sh("mkdir -p '%s/step'", g_dir), 0);
-  g_s = 42;
+  assert_int_equal(tu_sh("mkdir -p '%s/step'", g_dir), 0);
+  noise_seed(42);
   for (int i = 0; i < RUNS; i++) write_run("step", i, "[0]", i < 19 ? 40 : 50, i < 19 ? 1e5 : 1.25e5);
   json_t *doc = trend_json("step", "");
   assert_non_null(doc);
@@ -157,8 +134,8 @@ static void step_found_at_its_commit(void **state) {
 
 static void aa_history_is_quiet(void **state) {
   (void)state;
-  assert_int_equal(sh("mkdir -p '%s/aa'", g_dir), 0);
-  g_s = 7;
+  assert_int_equal(tu_sh("mkdir -p '%s/aa'", g_dir), 0);
+  noise_seed(7);
   for (int i = 0; i < RUNS; i++) write_run("aa", i, "[0]", 40, 1e5);
   json_t *doc = trend_json("aa", "");
   assert_non_null(doc);
@@ -174,8 +151,8 @@ static void aa_history_is_quiet(void **state) {
 
 static void placements_never_mixed(void **state) {
   (void)state;
-  assert_int_equal(sh("mkdir -p '%s/mixed'", g_dir), 0);
-  g_s = 9;
+  assert_int_equal(tu_sh("mkdir -p '%s/mixed'", g_dir), 0);
+  noise_seed(9);
   for (int i = 0; i < 12; i++) write_run("mixed", i, i % 3 ? "[0]" : "[0,1]", 40, 1e5);
   json_t *doc = trend_json("mixed", "--metric 'startup.*'");
   assert_non_null(doc);
@@ -189,35 +166,35 @@ static void placements_never_mixed(void **state) {
   }
   assert_int_equal(total, 12);
   json_decref(doc);
-  assert_int_equal(sh("grep -q 'runs from 2 host classes or placements' '%s/err'", g_dir), 0);
+  assert_int_equal(tu_sh("grep -q 'runs from 2 host classes or placements' '%s/err'", g_dir), 0);
 }
 
 static void table_and_charts(void **state) {
   (void)state;
   /* the step history of the first test, as a table and as charts */
-  assert_int_equal(sh("cd '%s/repo' && '%s' --results-dir ../step --charts ../charts > ../table 2>/dev/null",
+  assert_int_equal(tu_sh("cd '%s/repo' && '%s' --results-dir ../step --charts ../charts > ../table 2>/dev/null",
                       g_dir, g_bin), 0);
-  assert_int_equal(sh("grep -q 'run 20 %.7s +2[0-9].[0-9] %% worse' '%s/table'", g_commit[19], g_dir), 0);
-  assert_int_equal(sh("grep -E -q 'startup.all_ready/pipe/concurrent/n=16 +30 +[0-9.]+ ms' '%s/table'", g_dir), 0);
-  assert_int_not_equal(sh("grep -q 'e+0' '%s/table'", g_dir), 0);
+  assert_int_equal(tu_sh("grep -q 'run 20 %.7s +2[0-9].[0-9] %% worse' '%s/table'", g_commit[19], g_dir), 0);
+  assert_int_equal(tu_sh("grep -E -q 'startup.all_ready/pipe/concurrent/n=16 +30 +[0-9.]+ ms' '%s/table'", g_dir), 0);
+  assert_int_not_equal(tu_sh("grep -q 'e+0' '%s/table'", g_dir), 0);
   char path[512];
   struct stat st;
   /* series in id order: ping.rps is trend_1_1, startup trend_1_2 */
   snprintf(path, sizeof path, "%s/charts/trend_1_2.svg", g_dir);
   assert_int_equal(stat(path, &st), 0);
   assert_true(st.st_size > 2000);
-  assert_int_equal(sh("grep -q '<svg' '%s' && grep -q '%.7s' '%s' && grep -q '+2[0-9].[0-9] %%' '%s'",
+  assert_int_equal(tu_sh("grep -q '<svg' '%s' && grep -q '%.7s' '%s' && grep -q '+2[0-9].[0-9] %%' '%s'",
                       path, g_commit[0], path, path), 0);
-  assert_int_equal(sh("grep -q 'trend_1_2.png' '%s/charts/report.md' && "
+  assert_int_equal(tu_sh("grep -q 'trend_1_2.png' '%s/charts/report.md' && "
                       "grep -q '<svg' '%s/charts/report.html'", g_dir, g_dir), 0);
 }
 
 static void bad_input_exits_2(void **state) {
   (void)state;
-  assert_int_equal(sh("'%s' --results-dir '%s/none' 2>/dev/null", g_bin, g_dir) >> 8, 2);
-  assert_int_equal(sh("'%s' --results-dir '%s/aa' --since yesterday 2>/dev/null", g_bin, g_dir) >> 8, 2);
-  assert_int_equal(sh("'%s' --results-dir '%s/aa' --since 2030-01-01 2>/dev/null", g_bin, g_dir) >> 8, 2);
-  assert_int_equal(sh("'%s' --bogus 2>/dev/null", g_bin) >> 8, 2);
+  assert_int_equal(tu_sh("'%s' --results-dir '%s/none' 2>/dev/null", g_bin, g_dir), 2);
+  assert_int_equal(tu_sh("'%s' --results-dir '%s/aa' --since yesterday 2>/dev/null", g_bin, g_dir), 2);
+  assert_int_equal(tu_sh("'%s' --results-dir '%s/aa' --since 2030-01-01 2>/dev/null", g_bin, g_dir), 2);
+  assert_int_equal(tu_sh("'%s' --bogus 2>/dev/null", g_bin), 2);
 }
 
 int main(void) {

@@ -13,9 +13,22 @@
 #define RP_REPORT_H
 
 #include <jansson.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+
+/* A string member of o, or "?" (a fact the file lacks shows as such). */
+static inline const char *rp_str(const json_t *o, const char *k) {
+  const char *s = json_string_value(json_object_get(o, k));
+  return s ? s : "?";
+}
+
+/* A number member of o, or NaN (printed "n/a" by units.h). */
+static inline double rp_num(const json_t *o, const char *k) {
+  const json_t *v = json_object_get(o, k);
+  return json_is_number(v) ? json_number_value(v) : NAN;
+}
 
 typedef struct rp_point {
   double x, med, min, max;

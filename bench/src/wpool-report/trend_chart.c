@@ -11,20 +11,10 @@
 #include "report.h"
 #include "units.h"
 
-static const char *str(const json_t *o, const char *k) {
-  const char *s = json_string_value(json_object_get(o, k));
-  return s ? s : "?";
-}
-
-static double num(const json_t *o, const char *k) {
-  const json_t *v = json_object_get(o, k);
-  return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
 /* The short commit of run r of the group ("a1b2c3d", "+" if dirty). */
 static const char *commit_of(const json_t *runs, json_int_t r, char *buf, size_t cap) {
   const json_t *run = json_array_get(runs, (size_t)r);
-  snprintf(buf, cap, "%.7s%s", str(run, "commit"), json_is_true(json_object_get(run, "dirty")) ? "+" : "");
+  snprintf(buf, cap, "%.7s%s", rp_str(run, "commit"), json_is_true(json_object_get(run, "dirty")) ? "+" : "");
   return buf;
 }
 
@@ -36,7 +26,7 @@ static int write_dat(rp_ctx_t *c, const json_t *runs, const json_t *pts, char *r
   const json_t *p;
   char cm[16];
   json_array_foreach(pts, i, p)
-    fprintf(f, "%zu %.10g %.10g %.10g \"%s\"\n", i, num(p, "median"), num(p, "min"), num(p, "max"),
+    fprintf(f, "%zu %.10g %.10g %.10g \"%s\"\n", i, rp_num(p, "median"), rp_num(p, "min"), rp_num(p, "max"),
             i % every ? "" : commit_of(runs, json_integer_value(json_object_get(p, "run")), cm, sizeof cm));
   return fclose(f);
 }
@@ -56,7 +46,7 @@ static int chart(rp_ctx_t *c, const json_t *runs, const json_t *s, size_t g, siz
   if (!json_array_size(pts)) return 0;
   if (write_dat(c, runs, pts, rel, sizeof rel) != 0) return -1;
   snprintf(name, sizeof name, "trend_%zu_%zu", g + 1, k + 1);
-  snprintf(ylabel, sizeof ylabel, "%s (%s is better)", str(s, "unit"), str(s, "better"));
+  snprintf(ylabel, sizeof ylabel, "%s (%s is better)", rp_str(s, "unit"), rp_str(s, "better"));
   len += (size_t)snprintf(extra, sizeof extra, "set grid noxtics\nset xtics rotate by -60 font \",9\"\nset xrange [-0.5:%zu]",
                           json_array_size(pts) - 1 + (json_array_size(pts) == 1));
   json_array_foreach(json_object_get(s, "change_points"), i, cp) {
@@ -65,9 +55,9 @@ static int chart(rp_ctx_t *c, const json_t *runs, const json_t *s, size_t g, siz
       len += (size_t)snprintf(extra + len, sizeof extra - len,
                               "\nset arrow from %g, graph 0 to %g, graph 1 nohead lw 2 dt 2 lc rgb \"#c0392b\""
                               "\nset label \"%+.1f %%\" at %g, graph 0.96 left offset 0.4,0 tc rgb \"#c0392b\"",
-                              x, x, num(cp, "change_pct"), x);
+                              x, x, rp_num(cp, "change_pct"), x);
   }
-  rp_chart_t ch = {name, str(s, "id"), "commit (oldest left), one point per run", ylabel, false, false, extra};
+  rp_chart_t ch = {name, rp_str(s, "id"), "commit (oldest left), one point per run", ylabel, false, false, extra};
   rp_frame(c->gp, &ch);
   fprintf(c->gp, "plot \"%s\" using 1:3:4 with filledcurves lc rgb \"#aec7e8\" title \"min-max of each run\", \\\n"
                  "     \"\" using 1:2:xtic(5) with linespoints lw 2 pt 7 ps 0.6 lc rgb \"#1f77b4\" title \"median\"%s\n",
@@ -75,7 +65,7 @@ static int chart(rp_ctx_t *c, const json_t *runs, const json_t *s, size_t g, siz
                    ? ", \\\n     NaN with lines lw 2 dt 2 lc rgb \"#c0392b\" title \"change point\"" : "");
   rp_replot_svg(c->gp, name);
   fprintf(c->md, "\n### %s\n\n![%s](%s.png)\n\n[SVG](%s.svg) · band: min–max of each run's repetitions\n",
-          str(s, "id"), str(s, "id"), name, name);
+          rp_str(s, "id"), rp_str(s, "id"), name, name);
   c->charts++;
   return 0;
 }
@@ -88,8 +78,8 @@ static void change_points(FILE *md, const json_t *runs, const json_t *s) {
   json_array_foreach(json_object_get(s, "change_points"), i, cp) {
     json_int_t r = json_integer_value(json_object_get(cp, "run"));
     fprintf(md, "%srun %lld `%s` %+.1f %% ", i ? "; " : "", (long long)r + 1,
-            commit_of(runs, r, cm, sizeof cm), num(cp, "change_pct"));
-    rp_md_verdict(md, str(cp, "direction"));
+            commit_of(runs, r, cm, sizeof cm), rp_num(cp, "change_pct"));
+    rp_md_verdict(md, rp_str(cp, "direction"));
     if (json_is_true(json_object_get(cp, "same_commit"))) fputs(" (same commit: the host)", md);
   }
 }
@@ -101,11 +91,11 @@ static void table(FILE *md, const json_t *runs, const json_t *series) {
   fprintf(md, "| metric | runs | first | last | best | worst | change points |\n"
               "|---|---:|---:|---:|---:|---:|---|\n");
   json_array_foreach(series, i, s) {
-    const char *u = str(s, "unit");
-    fprintf(md, "| %s | %zu | %s | %s | %s | %s | ", str(s, "id"),
-            json_array_size(json_object_get(s, "points")), wb_fmt_human(num(s, "first"), u, b[0], 64),
-            wb_fmt_human(num(s, "last"), u, b[1], 64), wb_fmt_human(num(s, "best"), u, b[2], 64),
-            wb_fmt_human(num(s, "worst"), u, b[3], 64));
+    const char *u = rp_str(s, "unit");
+    fprintf(md, "| %s | %zu | %s | %s | %s | %s | ", rp_str(s, "id"),
+            json_array_size(json_object_get(s, "points")), wb_fmt_human(rp_num(s, "first"), u, b[0], 64),
+            wb_fmt_human(rp_num(s, "last"), u, b[1], 64), wb_fmt_human(rp_num(s, "best"), u, b[2], 64),
+            wb_fmt_human(rp_num(s, "worst"), u, b[3], 64));
     change_points(md, runs, s);
     fputs(" |\n", md);
   }
@@ -117,12 +107,12 @@ int rp_report_trend(rp_ctx_t *c) {
   fprintf(c->md, "# wpool trend: %s\n\n| | |\n|---|---|\n| file | `%s` |\n| results | `%s` |\n"
                  "| change points | %s: p < %g (%.0f permutations), segments of %.0f runs or more, "
                  "moves of %g %% and more |\n",
-          str(d, "metric"), c->path, str(d, "results_dir"), str(m, "name"), num(m, "alpha"),
-          num(m, "perms"), num(m, "min_seg"), num(m, "min_change_pct"));
+          rp_str(d, "metric"), c->path, rp_str(d, "results_dir"), rp_str(m, "name"), rp_num(m, "alpha"),
+          rp_num(m, "perms"), rp_num(m, "min_seg"), rp_num(m, "min_change_pct"));
   json_array_foreach(json_object_get(d, "groups"), i, g) {
     const json_t *runs = json_object_get(g, "runs");
-    fprintf(c->md, "\n## %s — %s\n\n%zu runs, ordered by %s.\n\n", str(g, "host"),
-            str(g, "placement"), json_array_size(runs), str(g, "order"));
+    fprintf(c->md, "\n## %s — %s\n\n%zu runs, ordered by %s.\n\n", rp_str(g, "host"),
+            rp_str(g, "placement"), json_array_size(runs), rp_str(g, "order"));
     table(c->md, runs, json_object_get(g, "series"));
     json_array_foreach(json_object_get(g, "series"), k, s)
       if (chart(c, runs, s, i, k) != 0) return -1;

@@ -14,16 +14,6 @@
 #include "table.h"
 #include "units.h"
 
-static const char *str(const json_t *o, const char *k) {
-  const char *s = json_string_value(json_object_get(o, k));
-  return s ? s : "?";
-}
-
-static double num(const json_t *o, const char *k) {
-  const json_t *v = json_object_get(o, k);
-  return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
 void rp_md_verdict(FILE *md, const char *v) {
   const char *cls = !strcmp(v, "regression") || !strcmp(v, "worse")           ? "v-bad"
                     : !strcmp(v, "improvement") || !strcmp(v, "no regression") ||
@@ -35,10 +25,10 @@ void rp_md_verdict(FILE *md, const char *v) {
 }
 
 static void side(FILE *md, const char *name, const json_t *s) {
-  fprintf(md, "| %s | `%s`%s%s%s |\n", name, str(s, "commit"),
+  fprintf(md, "| %s | `%s`%s%s%s |\n", name, rp_str(s, "commit"),
           json_is_true(json_object_get(s, "dirty")) ? " (dirty)" : "",
           json_string_value(json_object_get(s, "created_at")) ? ", run at " : "",
-          json_string_value(json_object_get(s, "created_at")) ? str(s, "created_at") : "");
+          json_string_value(json_object_get(s, "created_at")) ? rp_str(s, "created_at") : "");
 }
 
 static void list(FILE *md, const char *title, const json_t *a) {
@@ -49,7 +39,7 @@ static void list(FILE *md, const char *title, const json_t *a) {
   json_array_foreach(a, i, v) {
     const char *s = json_string_value(v);
     if (s) fprintf(md, "- %s\n", s);
-    else fprintf(md, "- %s: %s\n", str(v, "point"), str(v, "message"));
+    else fprintf(md, "- %s: %s\n", rp_str(v, "point"), rp_str(v, "message"));
   }
 }
 
@@ -59,16 +49,16 @@ static void compare_rows(FILE *md, const json_t *metrics, bool changed) {
   const json_t *m;
   char a[64], b[64], p[32];
   json_array_foreach(metrics, i, m) {
-    const char *v = str(m, "verdict");
+    const char *v = rp_str(m, "verdict");
     if (changed && (!strcmp(v, "same") || !strcmp(v, "noise"))) continue;
     if (!rows++)
       fprintf(md, "\n## %s\n\n| metric | class | before | after | change | threshold | p | verdict |\n"
                   "|---|---|---:|---:|---:|---:|---:|---|\n", changed ? "What changed" : "Every metric");
-    wb_fmt_p(p, sizeof p, num(m, "p_value"));
-    fprintf(md, "| %s | %s | %s | %s | %+.1f %% | %.0f %% | %s | ", str(m, "id"), str(m, "class"),
-            wb_fmt_human(num(m, "before"), str(m, "unit"), a, sizeof a),
-            wb_fmt_human(num(m, "after"), str(m, "unit"), b, sizeof b), num(m, "delta_pct"),
-            num(m, "threshold_pct"), p);
+    wb_fmt_p(p, sizeof p, rp_num(m, "p_value"));
+    fprintf(md, "| %s | %s | %s | %s | %+.1f %% | %.0f %% | %s | ", rp_str(m, "id"), rp_str(m, "class"),
+            wb_fmt_human(rp_num(m, "before"), rp_str(m, "unit"), a, sizeof a),
+            wb_fmt_human(rp_num(m, "after"), rp_str(m, "unit"), b, sizeof b), rp_num(m, "delta_pct"),
+            rp_num(m, "threshold_pct"), p);
     rp_md_verdict(md, v);
     fprintf(md, " |\n");
   }
@@ -83,7 +73,7 @@ int rp_report_compare(rp_ctx_t *c) {
   fprintf(md, "\n\n| | |\n|---|---|\n| file | `%s` |\n", c->path);
   side(md, "before", json_object_get(d, "before"));
   side(md, "after", json_object_get(d, "after"));
-  fprintf(md, "| test | Mann–Whitney U, alpha %g; each metric's own threshold |\n", num(d, "alpha"));
+  fprintf(md, "| test | Mann–Whitney U, alpha %g; each metric's own threshold |\n", rp_num(d, "alpha"));
   list(md, "Warnings", json_object_get(d, "warnings"));
   /* what changed first: a reader looks for the red rows, not 300 "same" */
   compare_rows(md, json_object_get(d, "metrics"), true);
@@ -100,26 +90,26 @@ int rp_report_ab(rp_ctx_t *c) {
   size_t i;
   char a[64], b[64], p[32];
   fprintf(md, "# wpool A/B: ");
-  rp_md_verdict(md, str(d, "verdict"));
-  fprintf(md, "\n\n%s\n\n| | |\n|---|---|\n| file | `%s` |\n", str(d, "summary"), c->path);
+  rp_md_verdict(md, rp_str(d, "verdict"));
+  fprintf(md, "\n\n%s\n\n| | |\n|---|---|\n| file | `%s` |\n", rp_str(d, "summary"), c->path);
   side(md, "before", json_object_get(d, "before"));
   side(md, "after", json_object_get(d, "after"));
   fprintf(md, "| method | %.0f interleaved rounds, threshold %g %%, %s, %s correction, alpha %g |\n",
-          num(meth, "rounds"), num(meth, "threshold_pct"), str(meth, "test"),
-          str(meth, "correction"), num(meth, "alpha"));
+          rp_num(meth, "rounds"), rp_num(meth, "threshold_pct"), rp_str(meth, "test"),
+          rp_str(meth, "correction"), rp_num(meth, "alpha"));
   list(md, "Warnings", json_object_get(d, "warnings"));
   fprintf(md, "\n## Metrics\n\nratio = after/before, inverted where higher is better: above 1 is "
               "worse.\n\n| metric | before | after | ratio | CI | p (Holm) | verdict |\n"
               "|---|---:|---:|---:|---:|---:|---|\n");
   json_array_foreach(json_object_get(d, "metrics"), i, m) {
     const json_t *ci = json_object_get(m, "ci");
-    wb_fmt_p(p, sizeof p, num(m, "p_holm"));
+    wb_fmt_p(p, sizeof p, rp_num(m, "p_holm"));
     /* ratios near 1 keep three decimals: a 0.5 % move is what A/B sees */
-    fprintf(md, "| %s | %s | %s | %.3f | %.3f–%.3f | %s | ", str(m, "id"),
-            wb_fmt_human(num(m, "before"), str(m, "unit"), a, sizeof a),
-            wb_fmt_human(num(m, "after"), str(m, "unit"), b, sizeof b), num(m, "ratio"),
+    fprintf(md, "| %s | %s | %s | %.3f | %.3f–%.3f | %s | ", rp_str(m, "id"),
+            wb_fmt_human(rp_num(m, "before"), rp_str(m, "unit"), a, sizeof a),
+            wb_fmt_human(rp_num(m, "after"), rp_str(m, "unit"), b, sizeof b), rp_num(m, "ratio"),
             json_number_value(json_array_get(ci, 0)), json_number_value(json_array_get(ci, 1)), p);
-    rp_md_verdict(md, str(m, "verdict"));
+    rp_md_verdict(md, rp_str(m, "verdict"));
     fprintf(md, " |\n");
   }
   list(md, "Failed points", json_object_get(d, "failures"));
