@@ -93,6 +93,11 @@ static int (*kind_of(const json_t *doc, char *why, size_t whylen))(rp_ctx_t *) {
   if (schema && !strcmp(schema, "wpool.trend/1")) return rp_report_trend;
   if (schema && !strcmp(schema, "wpool.compare/1")) return rp_report_compare;
   if (schema && !strcmp(schema, "wpool.ab/1")) return rp_report_ab;
+  if (schema && strcmp(schema, WB_SCHEMA) != 0) {
+    snprintf(why, whylen, "schema \"%s\": bench/report reads %s, wpool.trend/1, "
+             "wpool.compare/1 and wpool.ab/1", schema, WB_SCHEMA);
+    return NULL;
+  }
   return wb_results_validate(doc, why, whylen) == 0 ? draw_results : NULL;
 }
 
@@ -153,7 +158,8 @@ int main(int argc, char **argv) {
   char why[512] = "", dir[4096];
   int (*draw)(rp_ctx_t *) = doc ? kind_of(doc, why, sizeof why) : NULL;
   if (!draw) {
-    if (!doc) snprintf(why, sizeof why, "not JSON (line %d: %s)", err.line, err.text);
+    if (!doc && err.line < 0) snprintf(why, sizeof why, "unreadable (%s)", err.text);
+    else if (!doc) snprintf(why, sizeof why, "not JSON (line %d: %s)", err.line, err.text);
     fprintf(stderr, "report: %s: %s\n", result, why);
     json_decref(doc);
     return WB_EXIT_USAGE;
