@@ -2,6 +2,7 @@
  * test_report_html.c — bench/report --html as a reader opens it: pages
  * for a baseline-like results file (charts and floors), a compare with a
  * regression and a trend, made from real results files (libwpresults).
+ * An A/B page from rounds judged by wpool-ab, too.
  * Each page must be self-contained (no script, no image file, nothing
  * fetched: no src=, no <link>) with every chart an inline SVG; then,
  * when Debian's chromium is installed, each is loaded headless: any
@@ -168,6 +169,34 @@ static void trend_page(void **state) {
   assert_int_equal(chromium_check("trend", 4), 0);
 }
 
+/* An A/B run's page: 30 rounds written as bench/ab writes them (rNNNN/
+ * before-n1-c1.json, after-...), the after side 20 % slower per request,
+ * judged by build/wpool-ab --json. */
+static void ab_page(void **state) {
+  (void)state;
+  char path[600];
+  for (int r = 1; r <= 30; r++)
+    for (int side = 0; side < 2; side++) {
+      double us = (side ? 24.0 : 20.0) * (1 + 0.01 * (r % 5)), rps = 1e6 / us;
+      json_t *doc = wb_results_new("wpool-baseline", NULL, wb_build_facts());
+      assert_non_null(wb_metric_add(doc, "ping.p50/pipe/checkout/n=1/c=1", "us", "lower", NULL, &us, 1));
+      assert_non_null(wb_metric_add(doc, "ping.rps/pipe/checkout/n=1/c=1", "req/s", "higher", NULL, &rps, 1));
+      snprintf(path, sizeof path, "%s/ab/r%04d", g_dir, r);
+      assert_int_equal(tu_sh("mkdir -p '%s'", path), 0);
+      snprintf(path, sizeof path, "%s/ab/r%04d/%s-n1-c1.json", g_dir, r, side ? "after" : "before");
+      assert_int_equal(wb_results_write(doc, path), 0);
+      json_decref(doc);
+    }
+  assert_int_equal(tu_sh("'%s' --json '%s/ab' > '%s/ab.json'", tu_path("wpool-ab"), g_dir, g_dir), 1);
+  assert_int_equal(tu_sh("'%s' '%s/ab.json' --out '%s/abpage' --html >/dev/null", g_bin, g_dir, g_dir), 0);
+  const char *html = page("abpage");
+  self_contained(html, 0);
+  assert_non_null(strstr(html, "wpool A/B: <span class=\"v-bad\">regression</span>"));
+  assert_non_null(strstr(html, "<td align=\"right\">1.200</td>")); /* the ratio */
+  if (!have_chromium()) skip();
+  assert_int_equal(chromium_check("abpage", 0), 0);
+}
+
 /* The control: a page with a console error and an empty SVG fails. */
 static void check_bites(void **state) {
   (void)state;
@@ -202,6 +231,7 @@ int main(void) {
       cmocka_unit_test(results_page),
       cmocka_unit_test(compare_page),
       cmocka_unit_test(trend_page),
+      cmocka_unit_test(ab_page),
       cmocka_unit_test(check_bites),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
