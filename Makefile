@@ -33,7 +33,7 @@ PKGS     := libuv libprotobuf-c grpc jansson
 # upgrade of the -dev packages: make clean). While a package is missing it
 # is not written and pkg-config is asked each time, as before (make test
 # installs the packages first; its own make run then writes it).
-PC_VARS := PKG_CFLAGS PKG_LIBS TEST_LIBS PROTOBUF_LIBS GRPC_STATIC_LIBS CRYPTO_LIBS JANSSON_LIBS
+PC_VARS := PKG_CFLAGS PKG_LIBS TEST_LIBS PROTOBUF_LIBS GRPC_STATIC_LIBS CRYPTO_LIBS JANSSON_LIBS CMARK_LIBS
 PC_ARGS_PKG_CFLAGS       := --cflags $(PKGS)
 PC_ARGS_PKG_LIBS         := --libs $(PKGS)
 PC_ARGS_TEST_LIBS        := --libs cmocka
@@ -41,6 +41,7 @@ PC_ARGS_PROTOBUF_LIBS    := --libs libprotobuf-c
 PC_ARGS_GRPC_STATIC_LIBS := --static --libs grpc
 PC_ARGS_CRYPTO_LIBS      := --libs libcrypto
 PC_ARGS_JANSSON_LIBS     := --libs jansson
+PC_ARGS_CMARK_LIBS       := --libs libcmark-gfm
 CONFIG_MK := $(BUILD)/config.mk
 ifeq ($(filter clean deps uninstall,$(MAKECMDGOALS)),)
 -include $(CONFIG_MK)
@@ -50,7 +51,7 @@ $(foreach v,$(PC_VARS),$(eval $(v) := $(shell pkg-config $(PC_ARGS_$(v)) 2>/dev/
 endif
 $(CONFIG_MK): Makefile
 	@mkdir -p $(dir $@)
-	@pkg-config --exists $(PKGS) cmocka libcrypto 2>/dev/null || exit 0; \
+	@pkg-config --exists $(PKGS) cmocka libcrypto libcmark-gfm 2>/dev/null || exit 0; \
 	{ echo '# pkg-config answers, written by the Makefile: delete to refresh'; \
 	  echo 'PC_CACHED := 1'; \
 	  $(foreach v,$(PC_VARS),echo "$(v) := $$(pkg-config $(PC_ARGS_$(v)))";) \
@@ -130,7 +131,7 @@ EXAMPLE_LDLIBS = $(CRYPTO_LIBS)
 PROG_DIRS   := $(notdir $(wildcard bench/src/*))
 CLI         := $(BUILD)/wpool
 PROGS       := $(addprefix $(BUILD)/,$(PROG_DIRS)) $(CLI)
-READ_PROGS  := $(addprefix $(BUILD)/,wpool-ab wpool-compare wpool-report)
+READ_PROGS  := $(addprefix $(BUILD)/,wpool-ab wpool-compare wpool-report wpool-trend)
 POOL_PROGS  := $(filter-out $(READ_PROGS),$(PROGS))
 
 # tests/<group>/test_*.c are cmocka suites (groups as the code: wire, pool,
@@ -209,6 +210,8 @@ $(BUILD)/wpool-example-%: $(BUILD)/obj/worker/examples/%.o $(call obj,worker/grp
 $(READ_PROGS): PROG_LIBS := $(LIBWPRESULTS) $(LIBWPSTAT)
 $(READ_PROGS): PROG_LDLIBS := $(RESULTS_LDLIBS)
 $(READ_PROGS): $(LIBWPRESULTS) $(LIBWPSTAT)
+# bench/report --html renders its report.md with cmark-gfm (GFM tables).
+$(BUILD)/wpool-report: PROG_LDLIBS += $(CMARK_LIBS) -lcmark-gfm-extensions
 $(POOL_PROGS): PROG_LIBS := $(BENCH_LIBS) $(LIBWPOOL)
 $(POOL_PROGS): PROG_LDLIBS := $(LDLIBS)
 $(POOL_PROGS): $(BENCH_LIBS) $(LIBWPOOL)

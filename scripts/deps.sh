@@ -16,6 +16,7 @@ PKGS=(
   libssl-dev                       # worker/examples/sha256.c (libcrypto's EVP)
   python3-numpy                    # worker/python/examples: the numpy worker
   gnuplot-nox                      # charts
+  libcmark-gfm-dev libcmark-gfm-extensions-dev  # bench/report --html (Markdown to HTML)
   clang libclang-rt-14-dev         # make fuzz (libFuzzer)
   valgrind procps
 )

@@ -7,6 +7,8 @@
 #define WP_TESTUTIL_H
 
 #include <dirent.h>
+#include <stdarg.h>
+#include <sys/wait.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +43,19 @@ static inline int tu_rm_rf(const char *dir) {
   char cmd[4200];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Runs a shell command made like printf: its exit status (-1 when it did
+ * not exit). For suites that drive programs by their command lines. */
+static inline int tu_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline int tu_sh(const char *fmt, ...) {
+  char cmd[8192];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cmd, sizeof cmd, fmt, ap);
+  va_end(ap);
+  int st = system(cmd);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 /* "<build>/<rel>" in a static buffer (one at a time). */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "results.h"
 #include "units.h"
 
 #define RP_MAX_COLS 16
@@ -100,5 +101,30 @@ int rp_table_counts(rp_ctx_t *c) {
   table(c, "cost.", true, "Cost counters per worker start (cost.start_*)");
   table(c, "instr.", false, "User-space instructions per request, under valgrind (instr.*)");
   table(c, "instr.", true, "User-space instructions per worker start, under valgrind (instr.start_*)");
+  return 0;
+}
+
+int rp_table_floors(rp_ctx_t *c) {
+  const json_t *metrics = json_object_get(c->doc, "metrics"), *m;
+  size_t i, rows = 0;
+  char a[64], b[64], r[64];
+  json_array_foreach(metrics, i, m) {
+    const char *floor = json_string_value(json_object_get(m, "floor"));
+    const json_t *ratio = json_object_get(m, "ratio_to_floor");
+    const json_t *f = floor ? wb_metric_find((json_t *)c->doc, floor) : NULL;
+    if (!floor || !json_is_number(ratio)) continue;
+    if (!rows++)
+      fprintf(c->md, "\n## Ratios to floors\n\nEach figure over the bare version of the same work "
+                     "measured in the same run and placement (results/README.md, floors).\n\n"
+                     "| metric | median | floor | floor's median | ratio |\n|---|---:|---|---:|---:|\n");
+    fprintf(c->md, "| %s | %s | %s | %s | %s |\n", json_string_value(json_object_get(m, "id")),
+            wb_fmt_human(json_number_value(json_object_get(m, "median")),
+                         json_string_value(json_object_get(m, "unit")), a, sizeof a),
+            floor,
+            f ? wb_fmt_human(json_number_value(json_object_get(f, "median")),
+                             json_string_value(json_object_get(f, "unit")), b, sizeof b)
+              : "—",
+            wb_fmt_human(json_number_value(ratio), "ratio", r, sizeof r));
+  }
   return 0;
 }

@@ -36,7 +36,7 @@ static int write_dat(rp_ctx_t *c, const rp_series_t *s, char *rel, size_t cap) {
   return fclose(f);
 }
 
-static void frame(FILE *gp, const rp_chart_t *ch) {
+void rp_frame(FILE *gp, const rp_chart_t *ch) {
   fprintf(gp, "\n# ---- %s\nreset\n", ch->name);
   fprintf(gp, "set terminal pngcairo noenhanced size " RP_SIZE " font \"" RP_FONT "\"\n");
   fprintf(gp, "set output \"%s.png\"\n", ch->name);
@@ -47,8 +47,8 @@ static void frame(FILE *gp, const rp_chart_t *ch) {
   fprintf(gp, "set grid\nset key outside below center horizontal\n"
               "set border 3\nset tics nomirror\nset offsets graph 0.02, graph 0.02, 0, 0\n");
   if (ch->logx) fprintf(gp, "set logscale x 2\n");
-  /* Linear axes in SI steps (3.5M, not 3.5x10^6); log axes plainly. */
-  if (ch->logy) fprintf(gp, "set logscale y 10\nset format y \"%%g\"\n");
+  /* Axes in SI steps (3.5M, not 3.5x10^6; 1M on a log axis, not 1e+06). */
+  if (ch->logy) fprintf(gp, "set logscale y 10\nset format y \"%%.0s%%c\"\n");
   else fprintf(gp, "set yrange [0:*]\nset format y \"%%.1s%%c\"\n");
   if (ch->extra) fprintf(gp, "%s\n", ch->extra);
 }
@@ -114,12 +114,16 @@ static void table(FILE *md, const rp_set_t *set, const char *xunit) {
   fprintf(md, "\n");
 }
 
+void rp_replot_svg(FILE *gp, const char *name) {
+  fprintf(gp, "set terminal svg noenhanced size " RP_SIZE " dynamic font \"" RP_FONT "\" background \"white\"\n");
+  fprintf(gp, "set output \"%s.svg\"\nreplot\nset output\n", name);
+}
+
 int rp_draw(rp_ctx_t *c, const rp_chart_t *ch, const rp_set_t *set,
             const char *more_plot, const char *xunit) {
-  frame(c->gp, ch);
+  rp_frame(c->gp, ch);
   if (plot(c, set, more_plot) != 0) return -1;
-  fprintf(c->gp, "set terminal svg noenhanced size " RP_SIZE " dynamic font \"" RP_FONT "\" background \"white\"\n");
-  fprintf(c->gp, "set output \"%s.svg\"\nreplot\nset output\n", ch->name);
+  rp_replot_svg(c->gp, ch->name);
   fprintf(c->md, "\n## %s\n\n![%s](%s.png)\n\n[SVG](%s.svg) · error bars: min–max over the runs\n",
           ch->title, ch->title, ch->name, ch->name);
   table(c->md, set, xunit);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "units.h"
 
 /* arg "rps": the throughput; "lat": P50 and P99, one series each. */
 static bool pick_tune(const char *id, const json_t *p, char *label, size_t cap,
@@ -63,17 +64,19 @@ static void markdown_verdict(FILE *md, const json_t *doc) {
   fprintf(md, "\n## Recommendation\n\n");
   fprintf(md, "Work per request: cpu_us=%.0f, sleep_us=%.0f, reply_bytes=%.0f.\n\n",
           get(work, "cpu_us"), get(work, "sleep_us"), get(work, "reply_bytes"));
+  char b[3][64]; /* figures as the tables print them: 3 digits, a unit */
   if (isfinite(get(rec, "size")))
-    fprintf(md, "**%.0f worker%s**: %.0f req/s (best measured %.0f req/s at n=%.0f), P99 %.2f ms. %s.\n",
-            get(rec, "size"), get(rec, "size") == 1 ? "" : "s", get(rec, "rps"),
-            get(rec, "best_rps"), get(rec, "best_n"),
-            get(rec, "p99_ms"), json_string_value(json_object_get(rec, "reason")));
+    fprintf(md, "**%.0f worker%s**: %s (best measured %s at n=%.0f), P99 %s. %s.\n",
+            get(rec, "size"), get(rec, "size") == 1 ? "" : "s",
+            wb_fmt_human(get(rec, "rps"), "req/s", b[0], 64), wb_fmt_human(get(rec, "best_rps"), "req/s", b[1], 64),
+            get(rec, "best_n"), wb_fmt_human(get(rec, "p99_ms"), "ms", b[2], 64),
+            json_string_value(json_object_get(rec, "reason")));
   else
     fprintf(md, "No recommendation: %s.\n", json_string_value(json_object_get(rec, "reason")));
   if (isfinite(get(usl, "lambda"))) {
     double ns = get(usl, "n_star");
-    fprintf(md, "\nUSL: λ = %.1f req/s per worker, σ = %.4f, κ = %.6f (R² %.4f); modelled peak N* = ",
-            get(usl, "lambda"), get(usl, "sigma"), get(usl, "kappa"), get(usl, "r2"));
+    fprintf(md, "\nUSL: λ = %s per worker, σ = %.4f, κ = %.6f (R² %.4f); modelled peak N* = ",
+            wb_fmt_human(get(usl, "lambda"), "req/s", b[0], 64), get(usl, "sigma"), get(usl, "kappa"), get(usl, "r2"));
     if (isfinite(ns)) fprintf(md, "%.1f.\n", ns);
     else fprintf(md, "∞ (κ = 0).\n");
   }
