@@ -17,6 +17,7 @@ PKGS=(
   python3-numpy                    # worker/python/examples: the numpy worker
   gnuplot-nox                      # charts
   libcmark-gfm-dev libcmark-gfm-extensions-dev  # bench/report --html (Markdown to HTML)
+  chromium                         # test_report_html loads each page headless (~65 s, 137 MB)
   clang libclang-rt-14-dev         # make fuzz (libFuzzer)
   valgrind procps
 )
