@@ -8,7 +8,8 @@
  * was already ready: nothing restarts while the pool starts, so the start
  * would otherwise never end. After that, a worker that exits is restarted
  * with exponential backoff and jitter, and more than restart_max restarts
- * in restart_window_ns fail the pool (POOL_FAILED) instead of spinning.
+ * in restart_window_ns (or by one slot, in a row, dying young) fail the
+ * pool (POOL_FAILED) instead of spinning.
  * The slots' states are slot.c's; it reports up here through on_ready,
  * on_fail and on_down.
  *
@@ -339,14 +340,29 @@ static void pool_fail(wp_pool_t *p) {
   wpi_fail_queue(p, WP_EFAILED);
 }
 
+/* Counts s's generations that died young (never ready, or within
+ * restart_cap of ready); true once restart_max did so in a row. The window
+ * alone cannot see such a slot once its backoff reaches the cap: with the
+ * defaults (10 restarts in 5 s, cap 1 s) a lone worker that crashes on every
+ * request then restarts just under once a second for ever, and a loaded
+ * host that slows the first restarts by ~75 ms in all gets there (wpool
+ * ping on such a worker was found still spinning after 9 minutes). */
+static bool crash_looping(wp_slot_t *s, uint64_t now) {
+  wp_pool_t *p = s->pool;
+  bool young = !s->tl.ready || now - s->tl.ready <= p->opts.restart_cap_ns;
+  s->young_deaths = young ? s->young_deaths + 1 : 0;
+  return s->young_deaths > p->opts.restart_max;
+}
+
 static void schedule_restart(wp_slot_t *s) {
   wp_pool_t *p = s->pool;
-  if (!restart_allowed(p)) {
+  uint64_t now = wp_now_ns();
+  bool looping = crash_looping(s, now);
+  if (!restart_allowed(p) || looping) {
     pool_fail(p);
     return;
   }
   /* A generation that served a while earns a fresh backoff. */
-  uint64_t now = wp_now_ns();
   if (s->tl.ready && now - s->tl.ready > p->opts.restart_cap_ns)
     s->backoff_ns = p->opts.restart_base_ns;
   uint64_t d = jitter(p, s->backoff_ns);

@@ -100,6 +100,7 @@ struct wp_slot {
   int fail_err;            /* why it went down (WP_E*), 0 on a clean stop */
   uv_timer_t timer;        /* start timeout, link or retire grace, restart backoff */
   uint64_t backoff_ns;     /* next restart delay */
+  int young_deaths;        /* generations in a row that died young (pool.c) */
   wp_timeline_t tl;
   /* proc.c: the process and its generation's handles */
   int pidfd;

@@ -119,7 +119,10 @@ typedef struct wp_options {
   int ncpus;
   /* Restart policy: a worker that exits while the pool runs is restarted
    * after a backoff (base doubling to cap, with jitter); more than
-   * restart_max restarts within restart_window_ns fails the pool. */
+   * restart_max restarts within restart_window_ns, or more than restart_max
+   * generations of one slot in a row that die young (before ready, or
+   * within restart_cap_ns of it: a backoff at its cap can space restarts
+   * past the window), fails the pool. */
   int restart;                /* 1 (default) restart exited workers, 0 not */
   uint64_t restart_base_ns;   /* default 10 ms */
   uint64_t restart_cap_ns;    /* default 1 s */
