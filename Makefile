@@ -72,13 +72,17 @@ WORKER_LDLIBS ?= $(PROTOBUF_LIBS) -lpthread -lm
 GEN_C   := $(BUILD)/gen/wpool.pb-c.c
 GEN_H   := $(BUILD)/gen/wpool.pb-c.h
 GEN_DESC := $(BUILD)/gen/wpool.desc
+# The standard gRPC health service (attached workers are checked with it).
+HEALTH_GEN_C := $(BUILD)/gen/health.pb-c.c
+HEALTH_GEN_H := $(BUILD)/gen/health.pb-c.h
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 # libwpwire: the wire contract both sides link (wire/: framing, encoding
 # and decoding of every message, protocol version, gRPC method) plus the
 # generated protobuf-c code. libuv-free: the workers link it alone.
-WIRE_OBJ    := $(call obj,$(wildcard wire/*.c)) $(BUILD)/obj/gen/wpool.pb-c.o
+WIRE_OBJ    := $(call obj,$(wildcard wire/*.c)) $(BUILD)/obj/gen/wpool.pb-c.o \
+               $(BUILD)/obj/gen/health.pb-c.o
 LIBWPWIRE   := $(BUILD)/libwpwire.a
 # libwpool: the supervisor (pool/); the archive holds libwpwire's objects
 # too, so a program links libwpool alone.
@@ -159,15 +163,23 @@ $(GEN_C) $(GEN_H) &: proto/wpool.proto
 
 # A descriptor set lets other languages build the message classes at run
 # time from the same .proto (worker/python reads it).
-$(GEN_DESC): proto/wpool.proto
+$(GEN_DESC): proto/wpool.proto proto/health.proto
 	@mkdir -p $(BUILD)/gen
-	$(call say,GEN,$@)protoc-c --include_imports --descriptor_set_out=$@ -Iproto proto/wpool.proto
+	$(call say,GEN,$@)protoc-c --include_imports --descriptor_set_out=$@ -Iproto proto/wpool.proto proto/health.proto
+
+$(HEALTH_GEN_C) $(HEALTH_GEN_H) &: proto/health.proto
+	@mkdir -p $(BUILD)/gen
+	$(call say,GEN,$@)protoc-c --c_out=$(BUILD)/gen -Iproto proto/health.proto
+
+$(BUILD)/obj/gen/health.pb-c.o: $(HEALTH_GEN_C)
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/gen/wpool.pb-c.o: $(GEN_C)
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/obj/%.o: %.c $(GEN_H)
+$(BUILD)/obj/%.o: %.c $(GEN_H) $(HEALTH_GEN_H)
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
@@ -359,11 +371,11 @@ profile: deps
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_SRC     := $(wildcard wire/*.c) $(GEN_C)
+FUZZ_SRC     := $(wildcard wire/*.c) $(GEN_C) $(HEALTH_GEN_C)
 FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
                 -Iwire -I$(BUILD)/gen $(PKG_CFLAGS)
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(wildcard wire/*.h) $(GEN_H)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(wildcard wire/*.h) $(GEN_H) $(HEALTH_GEN_H)
 	@mkdir -p $(dir $@)
 	$(call say,FUZZ,$@)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC) \
 	  $(PROTOBUF_LIBS)
