@@ -45,6 +45,7 @@ static int connect_opt(cli_pool_t *c, const char *cmd, const char *arg) {
   c->o.connect = (const char *const *)c->connect;
   c->o.nconnect = n;
   c->o.capture_stderr = 0;
+  c->o.transport = WP_TRANSPORT_GRPC; /* what the calls travel on, in headers */
   if (c->o.size == 1) c->o.size = n;
   return 1;
 }

@@ -164,37 +164,6 @@ static void unreachable_fails_start(void **state) {
   fx_finish(&f);
 }
 
-/* Sends calls until stop() is due, then goes on to total. */
-static void load_with(fx_t *f, fx_load_t *l, int total, int conc, const wp_request_t *req,
-                      int at, void (*event)(void *), void *arg) {
-  memset(l, 0, sizeof *l);
-  l->f = f;
-  l->total = total;
-  l->conc = conc;
-  l->req = *req;
-  l->seen = calloc((size_t)total, 1);
-  fx_tok_t *toks = calloc((size_t)total, sizeof *toks);
-  uv_timer_t wake;
-  uv_timer_init(&f->loop, &wake);
-  uv_timer_start(&wake, tu_wake, 10, 10);
-  uint64_t end = wp_now_ns() + 60 * S;
-  bool fired = false;
-  while (l->done < total && wp_now_ns() < end) {
-    if (!fired && l->done >= at) {
-      fired = true;
-      event(arg);
-    }
-    fx_load_send(l, toks);
-    uv_run(&f->loop, UV_RUN_ONCE);
-  }
-  uv_close((uv_handle_t *)&wake, NULL);
-  tu_run_for(&f->loop, 0.02);
-  assert_int_equal(l->done, total);
-  assert_int_equal(l->dup, 0);
-  free(toks);
-  free(l->seen);
-}
-
 static void kill_worker1(void *arg) { worker_down(arg, 1, SIGKILL); }
 
 /* A worker lost mid-run: its idempotent calls are retried on the others
@@ -210,7 +179,7 @@ static void lost_worker_comes_back(void **state) {
   assert_int_equal(fx_start(&f), 0);
   fx_load_t ld;
   wp_request_t req = {.kind = WP_REQ_WORK, .sleep_us = 200, .idempotent = 1};
-  load_with(&f, &ld, 3000, 12, &req, 1000, kill_worker1, &l);
+  fx_run_load_at(&f, &ld, 3000, 12, &req, 60, 1000, kill_worker1, &l);
   assert_int_equal(ld.ok, 3000);
   tu_run_for(&f.loop, 0.3);
   assert_false(wp_pool_slot_ready(f.pool, 1));
@@ -227,9 +196,10 @@ static void lost_worker_comes_back(void **state) {
   assert_true(fx_wait_gen(&f, 1, before.generation, 10));
   /* Not idempotent: what the lost worker held fails, named. */
   req.idempotent = 0;
-  load_with(&f, &ld, 2000, 12, &req, 500, kill_worker1, &l);
+  fx_run_load_at(&f, &ld, 2000, 12, &req, 60, 500, kill_worker1, &l);
   assert_int_equal(ld.ok + ld.failed, 2000);
   assert_true(ld.failed == 0 || ld.first_err == WP_ETRANSPORT);
+  assert_int_equal(ld.other_err, 0);
   finish(&f, &l);
 }
 
