@@ -330,13 +330,14 @@ install: $(LIBWPOOL) $(BUILD)/$(SO_REAL) $(INSTALL_BINS) $(GEN_DESC)
 	sed 's|^_INSTALLED_DESC = None$$|_INSTALLED_DESC = "$(DATADIR)/wpool/wpool.desc"|' \
 	  worker/python/wpool_worker.py >$(DESTDIR)$(PYTHONDIR)/wpool_worker.py
 	install -m 644 worker/python/wpool_zygote.py $(DESTDIR)$(PYTHONDIR)/
+	install -m 644 worker/python/wpool_grpc.py $(DESTDIR)$(PYTHONDIR)/
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(INSTALL_BINS))) \
 	  $(addprefix $(DESTDIR)$(LIBDIR)/,libwpool.a $(SO_REAL) $(SO_NAME) libwpool.so) \
 	  $(DESTDIR)$(INCLUDEDIR)/wpool.h $(DESTDIR)$(PKGCONFIGDIR)/wpool.pc \
 	  $(DESTDIR)$(DATADIR)/wpool/wpool.desc $(DESTDIR)$(PYTHONDIR)/wpool_worker.py \
-	  $(DESTDIR)$(PYTHONDIR)/wpool_zygote.py
+	  $(DESTDIR)$(PYTHONDIR)/wpool_zygote.py $(DESTDIR)$(PYTHONDIR)/wpool_grpc.py
 	-rmdir $(DESTDIR)$(DATADIR)/wpool 2>/dev/null
 
 # The README's test command: on a fresh Debian 12 machine this is all it takes.
