@@ -36,12 +36,8 @@ void cli_pool_free(cli_pool_t *c) {
  * both is refused: wpool.h). The command, stderr capture and spawning's
  * options do not apply. */
 static int connect_opt(cli_pool_t *c, const char *cmd, const char *arg) {
-  wb_argv_free(c->connect);
-  c->connect = NULL;
-  if (wb_split_list(arg, ',', &c->connect) || !c->connect[0])
-    return cli_err(cmd, "--connect: expected ADDR[,ADDR...], got '%s'", arg), -1;
-  int n = 0;
-  while (c->connect[n]) n++;
+  int n = wb_split_list(arg, ',', &c->connect);
+  if (n < 0) return cli_err(cmd, "--connect: expected ADDR[,ADDR...], got '%s'", arg), -1;
   c->o.connect = (const char *const *)c->connect;
   c->o.nconnect = n;
   c->o.capture_stderr = 0;

@@ -303,11 +303,14 @@ static void on_watch(wp_grpc_conn_t *k, int ok) {
  *   call is pending, so an idle worker's loss is seen too;
  * - remote: a refused connect is retried after 100 ms, then backing off to
  *   1 s (gRPC's default starts at 1 s and grows to 120 s): a worker that
- *   comes up, or whose link comes back, is found within about a second. */
+ *   comes up, or whose link comes back, is found within about a second;
+ *   and round_robin over what the target resolves to, so a name with many
+ *   addresses (a Kubernetes headless Service) spreads a slot's calls over
+ *   them rather than all on the first (pick_first, the default). */
 static grpc_channel *channel_create(const char *addr, int remote, int keepalive_ms) {
-  grpc_arg a[10];
+  grpc_arg a[11];
   memset(a, 0, sizeof a);
-  for (int i = 0; i < 10; i++) a[i].type = GRPC_ARG_INTEGER;
+  for (int i = 0; i < 11; i++) a[i].type = GRPC_ARG_INTEGER;
   a[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
   a[0].value.integer = -1;
   a[1].key = GRPC_ARG_ENABLE_RETRIES;
@@ -331,6 +334,9 @@ static grpc_channel *channel_create(const char *addr, int remote, int keepalive_
     a[n++].value.integer = 100;
     a[n].key = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS;
     a[n++].value.integer = 1000;
+    a[n].type = GRPC_ARG_STRING;
+    a[n].key = GRPC_ARG_LB_POLICY_NAME;
+    a[n++].value.string = "round_robin";
   }
   grpc_channel_args args = {n, a};
   grpc_channel_credentials *cr = grpc_insecure_credentials_create();

@@ -29,7 +29,9 @@ void wb_argv_free(char **argv) {
   free(argv);
 }
 
-int wb_split_list(const char *s, char sep, char ***out) {
+int wb_split_list(const char *s, char sep, char ***list) {
+  wb_argv_free(*list);
+  *list = NULL;
   if (!s || !*s) return -1;
   size_t n = 1;
   for (const char *p = s; *p; p++) n += *p == sep;
@@ -45,8 +47,8 @@ int wb_split_list(const char *s, char sep, char ***out) {
     }
     p += len + 1;
   }
-  *out = v;
-  return 0;
+  *list = v;
+  return (int)n;
 }
 
 static int parse_cpus(const char *s, int *cpus, int max) {

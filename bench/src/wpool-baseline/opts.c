@@ -279,12 +279,8 @@ static int one_opt(bl_opts_t *o, int c, const char *arg, int *reps,
     return o->cpus.n < 0 ? usage_error("--cpus: expected a list like 0 or 0-1, got '%s'", arg) : 0;
   case OPT_OUT: o->out = arg; return 0;
   case OPT_CONNECT:
-    wb_argv_free(o->connect);
-    o->connect = NULL;
-    o->nconnect = 0;
-    if (wb_split_list(arg, ',', &o->connect)) return usage_error("--connect: expected ADDR[,ADDR...], got '%s'", arg);
-    while (o->connect[o->nconnect]) o->nconnect++;
-    return 0;
+    o->nconnect = wb_split_list(arg, ',', &o->connect);
+    return o->nconnect < 0 ? usage_error("--connect: expected ADDR[,ADDR...], got '%s'", arg) : 0;
   case OPT_CALL:
   case OPT_PAYLOAD_FILE:
   case OPT_PAYLOADS: {

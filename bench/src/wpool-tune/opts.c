@@ -111,12 +111,8 @@ static int apply(tune_opts_t *o, int c, const char *arg) {
     return wb_call_opt(&o->call, c - OPT_CALL, arg, why, sizeof why) ? usage_error(why, NULL) : 0;
   }
   case OPT_CONNECT:
-    wb_argv_free(o->connect);
-    o->connect = NULL;
-    o->nconnect = 0;
-    if (wb_split_list(arg, ',', &o->connect)) return usage_error("--connect: expected ADDR[,ADDR...], got", arg);
-    while (o->connect[o->nconnect]) o->nconnect++;
-    return 0;
+    o->nconnect = wb_split_list(arg, ',', &o->connect);
+    return o->nconnect < 0 ? usage_error("--connect: expected ADDR[,ADDR...], got", arg) : 0;
   case OPT_CPUS:
     wb_cpus_parse(arg, &o->cpus);
     return o->cpus.n < 0 ? usage_error("--cpus: expected a list like 0-1, got", arg) : 0;
