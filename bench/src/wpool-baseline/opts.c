@@ -337,6 +337,14 @@ static json_t *list_json(const int *v, int n) {
   return a;
 }
 
+/* --connect's targets, or null. */
+static json_t *connect_json(const bl_opts_t *o) {
+  if (!o->nconnect) return json_null();
+  json_t *a = json_array();
+  for (int i = 0; i < o->nconnect; i++) json_array_append_new(a, json_string(o->connect[i]));
+  return a;
+}
+
 json_t *bl_opts_config(const bl_opts_t *o) {
   json_t *tr = json_array(), *only = json_array(), *sp = json_array();
   for (int i = 0; i < o->ntransports; i++)
@@ -347,7 +355,7 @@ json_t *bl_opts_config(const bl_opts_t *o) {
     if (o->only & (1u << i)) json_array_append_new(only, json_string(bl_scenarios[i]->name));
   return json_pack(
       "{s:b, s:o, s:o, s:o, s:o, s:i, s:o, s:{s:i, s:i, s:i}, s:I, s:I, s:i,"
-      " s:s?, s:o, s:s?, s:b, s:o, s:o}",
+      " s:s?, s:o, s:s?, s:b, s:o, s:o, s:o}",
       "quick", o->quick, "only", only, "transports", tr,
       "sizes", list_json(o->sizes.v, o->sizes.n),
       "startup_sizes", list_json(o->startup_sizes.v, o->startup_sizes.n),
@@ -357,5 +365,6 @@ json_t *bl_opts_config(const bl_opts_t *o) {
       "requests", (json_int_t)o->requests, "warmup", (json_int_t)o->warmup,
       "payload_bytes", (int)o->payload, "worker", o->worker,
       "cpus", o->cpus.n ? list_json(o->cpus.cpu, o->cpus.n) : json_null(),
-      "out", o->out, "charts", o->charts, "call", wb_call_config(&o->call), "spawn", sp);
+      "out", o->out, "charts", o->charts, "call", wb_call_config(&o->call), "spawn", sp,
+      "connect", connect_json(o));
 }

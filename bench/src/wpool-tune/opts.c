@@ -142,6 +142,7 @@ int tune_opts_parse(int argc, char **argv, tune_opts_t *o) {
     if (c == '?' || apply(o, c, optarg) != 0) return c == '?' ? usage_error("bad option", NULL) : -1;
   }
   if (optind != argc) return usage_error("unexpected argument", argv[optind]);
+  if (o->nconnect) o->transport = WP_TRANSPORT_GRPC; /* attached workers speak gRPC */
   if (!o->max_size && o->nconnect) o->max_size = o->nconnect;
   if (!o->max_size) o->max_size = 4 * (o->cpus.n ? o->cpus.n : wb_cpus_usable());
   char why[512];
