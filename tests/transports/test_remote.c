@@ -53,10 +53,11 @@ static int worker_down(lab_t *l, int i, int sig) {
 
 static void lab_up(lab_t *l) {
   memset(l, 0, sizeof *l);
-  snprintf(l->dir, sizeof l->dir, "/tmp/wpool-remote-XXXXXX");
-  assert_non_null(mkdtemp(l->dir));
+  char dir[sizeof l->dir] = "/tmp/wpool-remote-XXXXXX"; /* a copy: no overlap */
+  assert_non_null(mkdtemp(dir));
+  memcpy(l->dir, dir, sizeof dir);
   for (int i = 0; i < NW; i++) {
-    snprintf(l->addr[i], sizeof l->addr[i], "unix:%s/w%d.sock", l->dir, i);
+    snprintf(l->addr[i], sizeof l->addr[i], "unix:%s/w%d.sock", dir, i);
     l->targets[i] = l->addr[i];
     worker_up(l, i);
   }
