@@ -143,6 +143,11 @@ static void put_what(out_t *o, const wp_pool_t *p, const wp_fault_t *f) {
         (unsigned long long)(p->opts.start_timeout_ns / 1000000));
     return;
   case WP_ETRANSPORT:
+    if (p->link->attached && f->overran) {
+      put(o, "held a request past its timeout: its connection was dropped "
+             "(kill_on_timeout), it is reconnected");
+      return;
+    }
     if (p->link->attached) {
       put(o, "lost its connection (a call failed on it, or keepalive pings went "
              "unanswered), or its Health/Check did not answer SERVING");

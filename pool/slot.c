@@ -306,7 +306,8 @@ void wpi_slot_overran(wp_slot_t *s) {
   if (s->state == SLOT_FAILING || s->state == SLOT_DOWN) return;
   s->pool->stats.timeout_kills++;
   s->overran = true;
-  wpi_slot_fail(s, WP_EWORKER_EXITED);
+  /* An attached worker is not killed: its connection is dropped. */
+  wpi_slot_fail(s, s->pool->link->attached ? WP_ETRANSPORT : WP_EWORKER_EXITED);
 }
 
 static void on_link_grace(uv_timer_t *t) {
