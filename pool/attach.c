@@ -22,8 +22,9 @@
  * and closed by teardown; the slot is DOWN when its close callback ran.
  *
  * Owns: the attached generation's start (connect, health check) and end.
- * May call: slot.c, dispatch.c (stop), link_grpc.c (through link_grpc.h),
- * grpc_client.c, wire/health.h.
+ * May call: slot.c, proc.c (the handle count), link_grpc.c (through
+ * link_grpc.h), grpc_client.c, wire/health.h; the pool above only through
+ * its on_fail hook.
  */
 #include <stdlib.h>
 
