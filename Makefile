@@ -72,13 +72,17 @@ WORKER_LDLIBS ?= $(PROTOBUF_LIBS) -lpthread -lm
 GEN_C   := $(BUILD)/gen/wpool.pb-c.c
 GEN_H   := $(BUILD)/gen/wpool.pb-c.h
 GEN_DESC := $(BUILD)/gen/wpool.desc
+# The standard gRPC health service (attached workers are checked with it).
+HEALTH_GEN_C := $(BUILD)/gen/health.pb-c.c
+HEALTH_GEN_H := $(BUILD)/gen/health.pb-c.h
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 # libwpwire: the wire contract both sides link (wire/: framing, encoding
 # and decoding of every message, protocol version, gRPC method) plus the
 # generated protobuf-c code. libuv-free: the workers link it alone.
-WIRE_OBJ    := $(call obj,$(wildcard wire/*.c)) $(BUILD)/obj/gen/wpool.pb-c.o
+WIRE_OBJ    := $(call obj,$(wildcard wire/*.c)) $(BUILD)/obj/gen/wpool.pb-c.o \
+               $(BUILD)/obj/gen/health.pb-c.o
 LIBWPWIRE   := $(BUILD)/libwpwire.a
 # libwpool: the supervisor (pool/); the archive holds libwpwire's objects
 # too, so a program links libwpool alone.
@@ -159,15 +163,23 @@ $(GEN_C) $(GEN_H) &: proto/wpool.proto
 
 # A descriptor set lets other languages build the message classes at run
 # time from the same .proto (worker/python reads it).
-$(GEN_DESC): proto/wpool.proto
+$(GEN_DESC): proto/wpool.proto proto/health.proto
 	@mkdir -p $(BUILD)/gen
-	$(call say,GEN,$@)protoc-c --include_imports --descriptor_set_out=$@ -Iproto proto/wpool.proto
+	$(call say,GEN,$@)protoc-c --include_imports --descriptor_set_out=$@ -Iproto proto/wpool.proto proto/health.proto
+
+$(HEALTH_GEN_C) $(HEALTH_GEN_H) &: proto/health.proto
+	@mkdir -p $(BUILD)/gen
+	$(call say,GEN,$@)protoc-c --c_out=$(BUILD)/gen -Iproto proto/health.proto
+
+$(BUILD)/obj/gen/health.pb-c.o: $(HEALTH_GEN_C)
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/gen/wpool.pb-c.o: $(GEN_C)
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/obj/%.o: %.c $(GEN_H)
+$(BUILD)/obj/%.o: %.c $(GEN_H) $(HEALTH_GEN_H)
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
@@ -318,13 +330,14 @@ install: $(LIBWPOOL) $(BUILD)/$(SO_REAL) $(INSTALL_BINS) $(GEN_DESC)
 	sed 's|^_INSTALLED_DESC = None$$|_INSTALLED_DESC = "$(DATADIR)/wpool/wpool.desc"|' \
 	  worker/python/wpool_worker.py >$(DESTDIR)$(PYTHONDIR)/wpool_worker.py
 	install -m 644 worker/python/wpool_zygote.py $(DESTDIR)$(PYTHONDIR)/
+	install -m 644 worker/python/wpool_grpc.py $(DESTDIR)$(PYTHONDIR)/
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(INSTALL_BINS))) \
 	  $(addprefix $(DESTDIR)$(LIBDIR)/,libwpool.a $(SO_REAL) $(SO_NAME) libwpool.so) \
 	  $(DESTDIR)$(INCLUDEDIR)/wpool.h $(DESTDIR)$(PKGCONFIGDIR)/wpool.pc \
 	  $(DESTDIR)$(DATADIR)/wpool/wpool.desc $(DESTDIR)$(PYTHONDIR)/wpool_worker.py \
-	  $(DESTDIR)$(PYTHONDIR)/wpool_zygote.py
+	  $(DESTDIR)$(PYTHONDIR)/wpool_zygote.py $(DESTDIR)$(PYTHONDIR)/wpool_grpc.py
 	-rmdir $(DESTDIR)$(DATADIR)/wpool 2>/dev/null
 
 # The README's test command: on a fresh Debian 12 machine this is all it takes.
@@ -359,11 +372,11 @@ profile: deps
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_SRC     := $(wildcard wire/*.c) $(GEN_C)
+FUZZ_SRC     := $(wildcard wire/*.c) $(GEN_C) $(HEALTH_GEN_C)
 FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
                 -Iwire -I$(BUILD)/gen $(PKG_CFLAGS)
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(wildcard wire/*.h) $(GEN_H)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(wildcard wire/*.h) $(GEN_H) $(HEALTH_GEN_H)
 	@mkdir -p $(dir $@)
 	$(call say,FUZZ,$@)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC) \
 	  $(PROTOBUF_LIBS)

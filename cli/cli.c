@@ -27,7 +27,24 @@ void cli_pool_init(cli_pool_t *c) {
   c->o.capture_stderr = 1;
 }
 
-void cli_pool_free(cli_pool_t *c) { wb_argv_free(c->argv); }
+void cli_pool_free(cli_pool_t *c) {
+  wb_argv_free(c->argv);
+  wb_argv_free(c->connect);
+}
+
+/* --connect A,B,C: attached workers instead of spawned ones (a pool of
+ * both is refused: wpool.h). The command, stderr capture and spawning's
+ * options do not apply. */
+static int connect_opt(cli_pool_t *c, const char *cmd, const char *arg) {
+  int n = wb_split_list(arg, ',', &c->connect);
+  if (n < 0) return cli_err(cmd, "--connect: expected ADDR[,ADDR...], got '%s'", arg), -1;
+  c->o.connect = (const char *const *)c->connect;
+  c->o.nconnect = n;
+  c->o.capture_stderr = 0;
+  c->o.transport = WP_TRANSPORT_GRPC; /* what the calls travel on, in headers */
+  if (c->o.size == 1) c->o.size = n;
+  return 1;
+}
 
 int cli_pool_opt(cli_pool_t *c, const char *cmd, int opt, const char *arg) {
   uint64_t v;
@@ -65,6 +82,8 @@ int cli_pool_opt(cli_pool_t *c, const char *cmd, int opt, const char *arg) {
     return 1;
   case OPT_SPAWN:
     return wp_spawn_parse(arg, &c->o.spawn) ? (cli_err(cmd, "--spawn must be exec or zygote"), -1) : 1;
+  case OPT_CONNECT:
+    return connect_opt(c, cmd, arg);
   default:
     return 0;
   }

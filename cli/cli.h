@@ -22,7 +22,7 @@
 /* Long-option ids for the shared pool options (beyond single letters). */
 enum {
   OPT_MODE = 1000, OPT_TRANSPORT, OPT_LISTEN, OPT_WORKER, OPT_CPUS,
-  OPT_MAX_INFLIGHT, OPT_TIMEOUT, OPT_SPAWN, OPT_SHARED_END
+  OPT_MAX_INFLIGHT, OPT_TIMEOUT, OPT_SPAWN, OPT_CONNECT, OPT_SHARED_END
 };
 
 #define CLI_POOL_LONGOPTS                                            \
@@ -35,6 +35,7 @@ enum {
   {"max-inflight", required_argument, 0, OPT_MAX_INFLIGHT},          \
   {"timeout", required_argument, 0, OPT_TIMEOUT},                    \
   {"spawn", required_argument, 0, OPT_SPAWN},                        \
+  {"connect", required_argument, 0, OPT_CONNECT},                    \
   {"help", no_argument, 0, 'h'}
 
 #define CLI_POOL_HELP                                                         \
@@ -50,11 +51,15 @@ enum {
   "                         ends when a worker holds a request longer than\n" \
   "                         2 s and 50x the slowest answer)\n"            \
   "      --spawn S          exec (default) or zygote: workers forked from one\n" \
-  "                         template that ran the command once\n"
+  "                         template that ran the command once\n"          \
+  "      --connect A[,A...] attach to running gRPC workers (wpool-worker-grpc\n" \
+  "                         --standalone) at these targets instead of\n"    \
+  "                         spawning: one slot each (-n N: slot i -> A[i %% k])\n"
 
 typedef struct cli_pool {
   wp_options_t o;
   char **argv;      /* owned worker command, or NULL */
+  char **connect;   /* owned --connect targets, or NULL */
   wb_cpus_t cpus;
   bool inflight_given;  /* --max-inflight typed: never adapted */
 } cli_pool_t;

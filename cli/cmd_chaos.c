@@ -316,6 +316,10 @@ static int parse(int argc, char **argv, cli_pool_t *cp, chaos_opts_t *co) {
     default: return WB_EXIT_USAGE;
     }
   }
+  if (optind == argc && cp->o.nconnect) {
+    cli_err(CMD, "--connect: chaos kills its workers, and attached ones are not ours to kill");
+    return WB_EXIT_USAGE;
+  }
   if (optind == argc) return 0;
   cli_err(CMD, "unexpected argument '%s'", argv[optind]);
   return WB_EXIT_USAGE;

@@ -154,7 +154,8 @@ static void settle(load_opts_t *lo) {
   if (lo->duration_ns) p->duration_ns = lo->duration_ns;
   p->interval_ns = lo->interval_ns;
   if (lo->cp.o.request_timeout_ns) p->stall_ns = WB_STALL_OFF;
-  if (p->shape == WB_SOAK && lo->recycle) {
+  /* Attached workers are not ours to recycle (the pool refuses it). */
+  if (p->shape == WB_SOAK && lo->recycle && !lo->cp.o.nconnect) {
     lo->cp.o.max_requests = lo->recycle;
     lo->cp.o.max_requests_jitter = lo->recycle / 10;
   }

@@ -54,9 +54,15 @@ static void print_methods(const wp_pool_t *p, int slot) {
   putchar('\n');
 }
 
-static void print_timelines(const wp_pool_t *p, uint64_t t0) {
-  printf("%5s %8s %10s %10s %10s %10s  %s\n", "slot", "pid", "spawn_ms",
-         "started_ms", "ready_ms", "spawn→rdy", "methods");
+/* An attached worker's timeline is connect asked → channel up → Health
+ * SERVING; a spawned one's spawn asked → process started → ready. */
+static void print_timelines(const wp_pool_t *p, uint64_t t0, bool attached) {
+  if (attached)
+    printf("%5s %8s %10s %10s %10s %10s  %s\n", "slot", "pid", "connect_ms",
+           "conn_up_ms", "healthy_ms", "conn→hlth", "methods");
+  else
+    printf("%5s %8s %10s %10s %10s %10s  %s\n", "slot", "pid", "spawn_ms",
+           "started_ms", "ready_ms", "spawn→rdy", "methods");
   for (int i = 0; i < wp_pool_size(p); i++) {
     wp_timeline_t tl;
     wp_pool_timeline(p, i, &tl);
@@ -143,11 +149,13 @@ int cmd_start(int argc, char **argv) {
   } else {
     wb_start_result_t sr;
     wb_start_summary(p, t0, &sr);
-    if (!quiet) print_timelines(p, t0);
+    bool attached = cp.o.nconnect > 0;
+    if (!quiet) print_timelines(p, t0, attached);
     printf("%d %s workers (%s start): first ready %.3f ms, all ready %.3f ms, "
-           "mean spawn→ready %.3f ms\n",
-           cp.o.size, wp_transport_name(cp.o.transport), wp_mode_name(cp.o.mode),
-           sr.first_ready_ms, sr.all_ready_ms, sr.mean_ready_ms);
+           "mean %s %.3f ms\n",
+           cp.o.size, attached ? "attached grpc" : wp_transport_name(cp.o.transport),
+           wp_mode_name(cp.o.mode), sr.first_ready_ms, sr.all_ready_ms,
+           attached ? "connect→healthy" : "spawn→ready", sr.mean_ready_ms);
     wp_timeline_t zt;
     if (wp_pool_template(p, &zt) == 0 && zt.ready)
       printf("zygote template (pid %d): started %.3f ms, ready %.3f ms\n", zt.pid,

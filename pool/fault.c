@@ -133,8 +133,27 @@ static void put_what(out_t *o, const wp_pool_t *p, const wp_fault_t *f) {
                        : " while serving");
     return;
   case WP_ESTART_TIMEOUT:
+    if (p->link->attached) {
+      put(o, "did not answer Health/Check SERVING within the start timeout "
+             "(%llu ms): unreachable, refusing connections, or not serving",
+          (unsigned long long)(p->opts.start_timeout_ns / 1000000));
+      return;
+    }
     put(o, "sent no Hello within the start timeout (%llu ms)",
         (unsigned long long)(p->opts.start_timeout_ns / 1000000));
+    return;
+  case WP_ETRANSPORT:
+    if (p->link->attached && f->overran) {
+      put(o, "held a request past its timeout: its connection was dropped "
+             "(kill_on_timeout), it is reconnected");
+      return;
+    }
+    if (p->link->attached) {
+      put(o, "lost its connection (a call failed on it, or keepalive pings went "
+             "unanswered), or its Health/Check did not answer SERVING");
+      return;
+    }
+    put(o, "failed: %s", wp_strerror(f->err));
     return;
   case WP_ESPAWN:
     put(o, "could not be spawned (is the command there and executable?)");
@@ -160,7 +179,8 @@ int wp_pool_last_error(const wp_pool_t *p, int slot, char *buf, size_t len) {
   if (!len) return f->err;
   put(&o, "slot %d (", slot);
   if (f->pid > 0) put(&o, "pid %d, ", f->pid);
-  put_command(&o, p);
+  if (p->link->attached) put(&o, "attached %s", p->opts.connect[slot % p->opts.nconnect]);
+  else put_command(&o, p);
   put(&o, "): ");
   put_what(&o, p, f);
   if (f->errline_len && !f->overran && (f->err != WP_EPROTO || f->hello)) {

@@ -24,6 +24,7 @@
 #include <grpc/support/time.h>
 
 #include "grpc_client.h"
+#include "health.h"
 
 #define DEFAULT_CONNECT_NS (10ull * 1000 * 1000 * 1000)
 
@@ -57,6 +58,7 @@ struct wp_grpc_conn {
   wp_grpc_conn_t *prev, *next;   /* client's conns, until freed */
   grpc_channel *ch;
   void *method;                  /* grpc_channel_register_call handle */
+  void *health_method;           /* and Health/Check's */
   gcall_t *calls;
   size_t ncalls;
   int watching, closing;
@@ -78,6 +80,8 @@ struct wp_grpc_client {
   size_t live_ops;               /* tags handed to gRPC and not yet back */
   int in_dispatch, closing, cq_shut, async_closing;
   uint64_t running_received;     /* the op being run: when it was received */
+  int remote;                    /* wpi_grpc_client_remote was called */
+  int keepalive_ms;              /* 0: none (local workers) */
   wp_grpc_closed_cb on_closed;
   void *closed_arg;
 };
@@ -209,7 +213,7 @@ static grpc_call_error start_batch(gcall_t *gc) {
   return grpc_call_start_batch(gc->call, ops, 6, &gc->op, NULL);
 }
 
-int wpi_grpc_conn_call(wp_grpc_conn_t *k, const uint8_t *req, size_t len,
+static int conn_start(wp_grpc_conn_t *k, void *method, const uint8_t *req, size_t len,
                       uint64_t timeout_ns, wp_grpc_done_cb done, void *arg) {
   if (!k || !done || (!req && len)) return WP_EINVAL;
   wp_grpc_client_t *c = k->client;
@@ -227,7 +231,7 @@ int wpi_grpc_conn_call(wp_grpc_conn_t *k, const uint8_t *req, size_t len,
   gc->send = grpc_raw_byte_buffer_create(&s, 1);
   grpc_slice_unref(s); /* the byte buffer holds its own ref */
   gc->call = grpc_channel_create_registered_call(
-      k->ch, NULL, GRPC_PROPAGATE_DEFAULTS, c->cq, k->method,
+      k->ch, NULL, GRPC_PROPAGATE_DEFAULTS, c->cq, method,
       deadline_in(timeout_ns), NULL);
   if (!gc->call || start_batch(gc) != GRPC_CALL_OK) {
     gcall_free(gc);
@@ -239,6 +243,18 @@ int wpi_grpc_conn_call(wp_grpc_conn_t *k, const uint8_t *req, size_t len,
   k->ncalls++;
   c->live_ops++;
   return 0;
+}
+
+int wpi_grpc_conn_call(wp_grpc_conn_t *k, const uint8_t *req, size_t len,
+                      uint64_t timeout_ns, wp_grpc_done_cb done, void *arg) {
+  return conn_start(k, k ? k->method : NULL, req, len, timeout_ns, done, arg);
+}
+
+int wpi_grpc_conn_check(wp_grpc_conn_t *k, uint64_t timeout_ns, wp_grpc_done_cb done,
+                       void *arg) {
+  uint8_t req[16];
+  size_t n = wpi_health_request_pack(req, sizeof req);
+  return conn_start(k, k ? k->health_method : NULL, req, n, timeout_ns, done, arg);
 }
 
 size_t wpi_grpc_conn_pending(const wp_grpc_conn_t *k) { return k ? k->ncalls : 0; }
@@ -267,7 +283,8 @@ static void on_watch(wp_grpc_conn_t *k, int ok) {
   }
   grpc_connectivity_state st = grpc_channel_check_connectivity_state(k->ch, 1);
   if (st == GRPC_CHANNEL_READY) ready(k, 0);
-  else if (!ok || st == GRPC_CHANNEL_TRANSIENT_FAILURE || st == GRPC_CHANNEL_SHUTDOWN)
+  else if (!ok || st == GRPC_CHANNEL_SHUTDOWN ||
+           (st == GRPC_CHANNEL_TRANSIENT_FAILURE && !k->client->remote))
     ready(k, WP_ETRANSPORT);
   else watch(k, st);
 }
@@ -278,18 +295,50 @@ static void on_watch(wp_grpc_conn_t *k, int ok) {
  *   would copy every request for nothing;
  * - a local subchannel pool: each worker's connection belongs to its own
  *   channel, so a restarted worker reusing a socket path never shares one
- *   with the conn being closed. */
-static grpc_channel *channel_create(const char *addr) {
-  grpc_arg a[3];
+ *   with the conn being closed;
+ * - keepalive (remote workers only): a link that went down sends no RST,
+ *   so without pings a call on it would wait for its deadline, or forever.
+ *   A ping every keepalive_ms, unanswered for as long, ends the
+ *   connection and fails its calls (UNAVAILABLE); pings also go while no
+ *   call is pending, so an idle worker's loss is seen too;
+ * - remote: a refused connect is retried after 100 ms, then backing off to
+ *   1 s (gRPC's default starts at 1 s and grows to 120 s): a worker that
+ *   comes up, or whose link comes back, is found within about a second;
+ *   and round_robin over what the target resolves to, so a name with many
+ *   addresses (a Kubernetes headless Service) spreads a slot's calls over
+ *   them rather than all on the first (pick_first, the default). */
+static grpc_channel *channel_create(const char *addr, int remote, int keepalive_ms) {
+  grpc_arg a[11];
   memset(a, 0, sizeof a);
-  a[0].type = a[1].type = a[2].type = GRPC_ARG_INTEGER;
+  for (int i = 0; i < 11; i++) a[i].type = GRPC_ARG_INTEGER;
   a[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
   a[0].value.integer = -1;
   a[1].key = GRPC_ARG_ENABLE_RETRIES;
   a[1].value.integer = 0;
   a[2].key = GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL;
   a[2].value.integer = 1;
-  grpc_channel_args args = {3, a};
+  a[3].key = GRPC_ARG_KEEPALIVE_TIME_MS;
+  a[3].value.integer = keepalive_ms;
+  a[4].key = GRPC_ARG_KEEPALIVE_TIMEOUT_MS;
+  a[4].value.integer = keepalive_ms;
+  a[5].key = GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS;
+  a[5].value.integer = 1;
+  a[6].key = GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA;
+  a[6].value.integer = 0; /* unlimited */
+  size_t n = 3;
+  if (keepalive_ms > 0) n = 7;
+  if (remote) {
+    a[n].key = GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS;
+    a[n++].value.integer = 100;
+    a[n].key = GRPC_ARG_MIN_RECONNECT_BACKOFF_MS;
+    a[n++].value.integer = 100;
+    a[n].key = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS;
+    a[n++].value.integer = 1000;
+    a[n].type = GRPC_ARG_STRING;
+    a[n].key = GRPC_ARG_LB_POLICY_NAME;
+    a[n++].value.string = "round_robin";
+  }
+  grpc_channel_args args = {n, a};
   grpc_channel_credentials *cr = grpc_insecure_credentials_create();
   grpc_channel *ch = grpc_channel_create(addr, cr, &args);
   grpc_channel_credentials_release(cr);
@@ -307,8 +356,9 @@ int wpi_grpc_conn_open(wp_grpc_client_t *c, const char *addr,
   k->client = c;
   k->on_ready = on_ready;
   k->ready_arg = arg;
-  k->ch = channel_create(addr);
+  k->ch = channel_create(addr, c->remote, c->keepalive_ms);
   k->method = grpc_channel_register_call(k->ch, WPI_GRPC_METHOD, NULL, NULL);
+  k->health_method = grpc_channel_register_call(k->ch, WPI_HEALTH_CHECK_METHOD, NULL, NULL);
   k->connect_deadline = deadline_in(connect_timeout_ns ? connect_timeout_ns : DEFAULT_CONNECT_NS);
   /* Start connecting now; if it is READY already, watching "IDLE" fires at
    * once, so on_ready still runs from the loop and never in here. */
@@ -441,6 +491,11 @@ int wpi_grpc_client_new(uv_loop_t *loop, wp_grpc_client_t **out) {
   }
   *out = c;
   return 0;
+}
+
+void wpi_grpc_client_remote(wp_grpc_client_t *c, int keepalive_ms) {
+  c->remote = 1;
+  c->keepalive_ms = keepalive_ms;
 }
 
 void wpi_grpc_client_close(wp_grpc_client_t *c, wp_grpc_closed_cb on_closed,

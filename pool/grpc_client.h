@@ -84,6 +84,17 @@ int wpi_grpc_conn_open(wp_grpc_client_t *c, const char *addr,
 int wpi_grpc_conn_call(wp_grpc_conn_t *k, const uint8_t *req, size_t len,
                       uint64_t timeout_ns, wp_grpc_done_cb done, void *arg);
 
+/* grpc.health.v1.Health/Check for service "" on k, as wpi_grpc_conn_call
+ * (same results and rules); a reply's bytes are a HealthCheckResponse. */
+int wpi_grpc_conn_check(wp_grpc_conn_t *k, uint64_t timeout_ns, wp_grpc_done_cb done,
+                       void *arg);
+
+/* Workers across a network: channels opened after this ping their worker
+ * every keepalive_ms (0: never) and drop the connection when a ping goes
+ * unanswered for as long; a refused connect is retried (100 ms backing off
+ * to 1 s) until connect_timeout_ns instead of failing on_ready at once. */
+void wpi_grpc_client_remote(wp_grpc_client_t *c, int keepalive_ms);
+
 /* Cancels the conn's pending calls (their done callbacks run later, never
  * in here, with WP_ETRANSPORT, exactly once each — even a call whose reply
  * was already on its way), destroys the channel and frees the conn once

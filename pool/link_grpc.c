@@ -7,7 +7,8 @@
  *
  * Owns: the client, the socket directory, each slot's connection and
  * address (all in grpc_link_t, p->link_data). May call: dispatch.c (answers),
- * slot.c, link.c (reply decoding), proc.c, grpc_client.c.
+ * slot.c, link.c (reply decoding), proc.c, grpc_client.c. attach.c (attached
+ * workers) shares its pool-wide part and calls through link_grpc.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "grpc_client.h"
+#include "link_grpc.h"
 #include "pool_internal.h"
 
 typedef struct grpc_slot {
@@ -37,15 +39,15 @@ static grpc_slot_t *GS(const wp_slot_t *s) {
 
 /* ---- the pool-wide part ---------------------------------------------------- */
 
-static int grpc_init(wp_pool_t *p) {
+int wpi_grpc_link_init(wp_pool_t *p) {
   grpc_link_t *g = calloc(1, sizeof *g + (size_t)p->nslots * sizeof g->slots[0]);
   p->link_data = g;
   return g ? 0 : WP_ENOMEM;
 }
 
-static int grpc_open(wp_pool_t *p) {
+int wpi_grpc_link_open(wp_pool_t *p, bool sockdir) {
   grpc_link_t *g = G(p);
-  if (!p->opts.grpc_tcp) {
+  if (sockdir) {
     snprintf(g->sockdir, sizeof g->sockdir, "/tmp/wpool-%d-XXXXXX", (int)getpid());
     if (!mkdtemp(g->sockdir)) {
       g->sockdir[0] = '\0';
@@ -55,6 +57,11 @@ static int grpc_open(wp_pool_t *p) {
   return wpi_grpc_client_new(p->loop, &g->client);
 }
 
+static int grpc_open(wp_pool_t *p) { return wpi_grpc_link_open(p, !p->opts.grpc_tcp); }
+
+wp_grpc_client_t *wpi_grpc_link_client(const wp_pool_t *p) { return G(p)->client; }
+wp_grpc_conn_t **wpi_grpc_link_conn(const wp_slot_t *s) { return &GS(s)->conn; }
+
 static void on_client_closed(void *arg) {
   wp_pool_t *p = arg;
   grpc_link_t *g = G(p);
@@ -62,7 +69,7 @@ static void on_client_closed(void *arg) {
   g->closed(p);
 }
 
-static void grpc_close(wp_pool_t *p, void (*done)(wp_pool_t *p)) {
+void wpi_grpc_link_close(wp_pool_t *p, void (*done)(wp_pool_t *p)) {
   grpc_link_t *g = G(p);
   if (g->sockdir[0]) rmdir(g->sockdir);
   if (!g->client || g->closing) return;
@@ -71,7 +78,7 @@ static void grpc_close(wp_pool_t *p, void (*done)(wp_pool_t *p)) {
   wpi_grpc_client_close(g->client, on_client_closed, p);
 }
 
-static void grpc_free(wp_pool_t *p) {
+void wpi_grpc_link_free(wp_pool_t *p) {
   grpc_link_t *g = G(p);
   if (!g) return;
   for (int i = 0; i < p->nslots; i++) free(g->slots[i].address);
@@ -79,7 +86,7 @@ static void grpc_free(wp_pool_t *p) {
   p->link_data = NULL;
 }
 
-static void grpc_flush(wp_pool_t *p) {
+void wpi_grpc_link_flush(wp_pool_t *p) {
   if (G(p)->client) wpi_grpc_client_flush(G(p)->client);
 }
 
@@ -122,7 +129,7 @@ static void grpc_hello(wp_slot_t *s, char *address) {
 
 /* The one teardown of a generation's channel: on failure, on exit, and when
  * a retiring worker has nothing left in flight. */
-static void grpc_teardown(wp_slot_t *s) {
+void wpi_grpc_link_teardown(wp_slot_t *s) {
   grpc_slot_t *gs = GS(s);
   if (!gs->conn) return;
   wpi_grpc_conn_close(gs->conn);
@@ -165,6 +172,8 @@ static void grpc_call_failed(wp_slot_t *s, wp_call_t *c, int err) {
   if (err == WP_EPROTO) {
     p->stats.protocol_errors++;
     wpi_slot_fail(s, err);
+  } else if (p->link->attached) { /* no process to wait for: the link broke */
+    wpi_slot_fail(s, WP_ETRANSPORT);
   } else if (wpi_proc_gone(s)) {
     wpi_slot_fail(s, WP_EWORKER_EXITED);
   } else {
@@ -194,11 +203,13 @@ static void on_grpc_done(void *arg, int err, const uint8_t *reply, size_t len) {
   wp_pool_t *p = s->pool;
   int rc = err ? err : wpi_link_reply(s, c, reply, len);
   if (rc) grpc_call_failed(s, c, rc);
+  /* An attached worker asked to stop goes once its last call is answered. */
+  if (p->link->stop && s->state == SLOT_CLOSING && s->inflight.len == 0) p->link->stop(s);
   wpi_dispatch(p);
 }
 
-static int send_grpc(wp_slot_t *s, wp_call_t *c, const wpi_request_enc_t *r,
-                     size_t n) {
+int wpi_grpc_link_send(wp_slot_t *s, wp_call_t *c, const wpi_request_enc_t *r,
+                       size_t n) {
   uint8_t small[512], *buf = n <= sizeof small ? small : malloc(n);
   if (!buf) return WP_ENOMEM;
   wpi_request_pack(r, buf);
@@ -225,16 +236,16 @@ const wp_link_ops_t wpi_link_grpc = {
     .fds_per_worker = 4, /* stdin, stdout, pidfd, socket */
     .fds_extra = 32,     /* gRPC's own */
     .judges_late_overrun = true,
-    .init = grpc_init,
+    .init = wpi_grpc_link_init,
     .open = grpc_open,
-    .close = grpc_close,
-    .free = grpc_free,
+    .close = wpi_grpc_link_close,
+    .free = wpi_grpc_link_free,
     .args = grpc_args,
     .start = wpi_link_start,
     .hello = grpc_hello,
-    .send = send_grpc,
+    .send = wpi_grpc_link_send,
     .drain = wpi_link_drain,
-    .flush = grpc_flush,
-    .teardown = grpc_teardown,
+    .flush = wpi_grpc_link_flush,
+    .teardown = wpi_grpc_link_teardown,
     .down = grpc_down,
 };

@@ -50,6 +50,7 @@ void wp_options_init(wp_options_t *o) {
   o->restart_window_ns = 5000 * MS;
   o->kill_on_timeout = 1;
   o->rss_check_interval_ns = 1000 * MS;
+  o->connect_keepalive_ms = 1000;
 }
 
 /* ---- the worker command -------------------------------------------------- */
@@ -104,13 +105,47 @@ static int copy_argv(wp_pool_t *p, char *const *argv) {
 
 /* ---- construction -------------------------------------------------------- */
 
-/* The one place the transport option is looked at. */
-static const wp_link_ops_t *transport_ops(wp_transport_t t) {
-  switch (t) {
+/* The one place the transport option is looked at; attached workers
+ * (options.connect) always talk gRPC, through attach.c. */
+static const wp_link_ops_t *transport_ops(const wp_options_t *o) {
+  if (o->nconnect > 0) return &wpi_link_attach;
+  switch (o->transport) {
   case WP_TRANSPORT_PIPE: return &wpi_link_pipe;
   case WP_TRANSPORT_GRPC: return &wpi_link_grpc;
   }
   return NULL;
+}
+
+/* Attached workers are addresses: whatever needs a process of ours (a
+ * command, CPU pinning, its stderr, recycling) is refused, and so are
+ * mixed pools. */
+static int check_attached(const wp_options_t *o) {
+  if (o->nconnect < 0 || (o->nconnect > 0 && !o->connect)) return WP_EINVAL;
+  if (o->nconnect == 0) return 0;
+  for (int i = 0; i < o->nconnect; i++)
+    if (!o->connect[i] || !o->connect[i][0]) return WP_EINVAL;
+  if (o->argv || o->cpus || o->capture_stderr || o->max_requests || o->max_rss_bytes ||
+      o->spawn != WP_SPAWN_EXEC || o->connect_keepalive_ms < 0)
+    return WP_EINVAL;
+  return 0;
+}
+
+/* The pool's own copy of the attached targets (wp_pool_free frees it). */
+static int copy_connect(wp_pool_t *p, const wp_options_t *o) {
+  if (o->nconnect == 0) return 0;
+  char **c = calloc((size_t)o->nconnect, sizeof *c);
+  p->opts.connect = (const char *const *)c;
+  if (!c) return WP_ENOMEM;
+  for (int i = 0; i < o->nconnect; i++)
+    if (!(c[i] = strdup(o->connect[i]))) return WP_ENOMEM;
+  if (p->opts.size <= 1) p->opts.size = o->nconnect; /* one slot per target */
+  return 0;
+}
+
+static void free_connect(wp_pool_t *p) {
+  char **c = (char **)p->opts.connect;
+  for (int i = 0; c && i < p->opts.nconnect; i++) free(c[i]);
+  free(c);
 }
 
 static int check_options(const wp_options_t *o) {
@@ -119,9 +154,9 @@ static int check_options(const wp_options_t *o) {
     return WP_EINVAL;
   if (o->mode != WP_MODE_CONCURRENT && o->mode != WP_MODE_SEQUENTIAL)
     return WP_EINVAL;
-  if (!transport_ops(o->transport)) return WP_EINVAL;
+  if (!transport_ops(o)) return WP_EINVAL;
   if (o->spawn != WP_SPAWN_EXEC && o->spawn != WP_SPAWN_ZYGOTE) return WP_EINVAL;
-  return 0;
+  return check_attached(o);
 }
 
 static void on_slot_ready(wp_slot_t *s);
@@ -136,21 +171,28 @@ int wp_pool_new(uv_loop_t *loop, const wp_options_t *opts, wp_pool_t **out) {
   if (!p) return WP_ENOMEM;
   p->loop = loop;
   p->opts = *opts;
-  p->link = transport_ops(opts->transport);
+  p->link = transport_ops(opts);
+  p->opts.connect = NULL;
+  if (copy_connect(p, opts) != 0) {
+    p->state = POOL_STOPPED;
+    p->opts.size = 0;
+    wp_pool_free(p);
+    return WP_ENOMEM;
+  }
   p->opts.cpus = NULL;
   if (opts->cpus && opts->ncpus > 0) {
     int *c = malloc(sizeof *c * (size_t)opts->ncpus);
     if (c) memcpy(c, opts->cpus, sizeof *c * (size_t)opts->ncpus);
     p->opts.cpus = c;
   }
-  if (p->opts.restart_max <= 0)
-    p->opts.restart_max = opts->size * 5 > 10 ? opts->size * 5 : 10;
-  p->nslots = 2 * opts->size;
+  int size = p->opts.size;
+  if (p->opts.restart_max <= 0) p->opts.restart_max = size * 5 > 10 ? size * 5 : 10;
+  p->nslots = 2 * size;
   p->slots = calloc((size_t)p->nslots, sizeof *p->slots);
   p->restart_ring_len = p->opts.restart_max + 1;
   p->restart_times = calloc((size_t)p->restart_ring_len, sizeof(uint64_t));
   p->rng = wp_now_ns() ^ (uint64_t)getpid() << 32;
-  p->faults = calloc((size_t)opts->size, sizeof *p->faults);
+  p->faults = calloc((size_t)size, sizeof *p->faults);
   p->fault_slot = -1;
   if (!p->slots || !p->restart_times || !p->faults || copy_argv(p, opts->argv) != 0 ||
       (p->link->init && p->link->init(p) != 0) ||
@@ -180,6 +222,7 @@ void wp_pool_free(wp_pool_t *p) {
   free(p->restart_times);
   free(p->faults);
   free((void *)p->opts.cpus);
+  free_connect(p);
   free(p);
 }
 
@@ -357,8 +400,9 @@ static bool crash_looping(wp_slot_t *s, uint64_t now) {
 static void schedule_restart(wp_slot_t *s) {
   wp_pool_t *p = s->pool;
   uint64_t now = wp_now_ns();
-  bool looping = crash_looping(s, now);
-  if (!restart_allowed(p) || looping) {
+  /* An attached worker's reconnects do not count: a host that is down or
+   * unreachable is not a crash loop, and the pool serves on without it. */
+  if (!p->link->attached && (crash_looping(s, now) || !restart_allowed(p))) {
     pool_fail(p);
     return;
   }

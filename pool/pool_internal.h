@@ -246,6 +246,8 @@ struct wp_link_ops {
                             * otherwise any frame there is a protocol error */
   bool judges_late_overrun;/* an overrun seen late is left to the
                             * transport's own deadline (gRPC) */
+  bool attached;           /* slots are addresses, not processes (attach.c):
+                            * attach replaces spawn, no pid, no signals */
   int (*init)(wp_pool_t *p);  /* at wp_pool_new: private state */
   int (*open)(wp_pool_t *p);  /* at start; the pool then counts it as a
                                * handle until close calls done */
@@ -268,8 +270,14 @@ struct wp_link_ops {
   void (*teardown)(wp_slot_t *s);/* this generation's link goes */
   void (*down)(wp_slot_t *s);    /* the generation is gone: remove what it
                                   * left behind (its socket file) */
+  /* Attached slots only: starts a generation without a process (s is
+   * STARTING; s->exitw must be opened as the generation's one handle and
+   * closed by teardown); and the pool stops: s is CLOSING, let it go once
+   * its calls are answered (called again whenever one is). */
+  int (*attach)(wp_slot_t *s);
+  void (*stop)(wp_slot_t *s);
 };
-extern const wp_link_ops_t wpi_link_pipe, wpi_link_grpc;
+extern const wp_link_ops_t wpi_link_pipe, wpi_link_grpc, wpi_link_attach;
 
 /* link.c: the transports' common part */
 int wpi_link_start(wp_slot_t *s);

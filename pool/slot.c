@@ -200,9 +200,20 @@ static void new_generation(wp_slot_t *s) {
   wpi_frame_decoder_init(&s->dec, p->opts.max_frame);
 }
 
+/* An attached slot's generation: a connection, no process (attach.c). */
+static int slot_attach(wp_slot_t *s) {
+  wp_pool_t *p = s->pool;
+  slot_set(s, SLOT_STARTING, p->opts.start_timeout_ns ? on_start_timeout : NULL,
+           p->opts.start_timeout_ns / MS);
+  int rc = p->link->attach(s);
+  if (rc) wpi_slot_fail(s, rc);
+  return 0;
+}
+
 int wpi_slot_spawn(wp_slot_t *s) {
   wp_pool_t *p = s->pool;
   new_generation(s);
+  if (p->link->attached) return slot_attach(s);
   char buf[128]; /* the transport's arguments live on this stack frame */
   if (p->link->args) p->link->args(s, p->argv + p->argc, buf, sizeof buf);
   wp_proc_t pr;
@@ -295,7 +306,8 @@ void wpi_slot_overran(wp_slot_t *s) {
   if (s->state == SLOT_FAILING || s->state == SLOT_DOWN) return;
   s->pool->stats.timeout_kills++;
   s->overran = true;
-  wpi_slot_fail(s, WP_EWORKER_EXITED);
+  /* An attached worker is not killed: its connection is dropped. */
+  wpi_slot_fail(s, s->pool->link->attached ? WP_ETRANSPORT : WP_EWORKER_EXITED);
 }
 
 static void on_link_grace(uv_timer_t *t) {
@@ -330,6 +342,7 @@ void wpi_slot_stop(wp_slot_t *s) {
   }
   slot_set(s, SLOT_CLOSING, NULL, 0);
   close_stdin(s);
+  if (s->pool->link->stop) s->pool->link->stop(s); /* attached: no stdin */
 }
 
 void wpi_slot_retire(wp_slot_t *s) {

@@ -175,6 +175,26 @@ typedef struct wp_options {
    * fork request; the C SDK starts gRPC in the child, the Python SDK's
    * template refuses (README, "Zygote start"). */
   wp_spawn_t spawn;
+  /* Attached workers: the pool connects to workers started elsewhere
+   * (systemd, Kubernetes: `wpool-worker-grpc --listen tcp:0.0.0.0:PORT
+   * --standalone`) instead of spawning them. Each entry is a gRPC target:
+   * "10.0.0.2:50051", "unix:/run/w.sock", "dns:///workers.example:50051"
+   * (gRPC's own resolver). Slot i connects to connect[i % nconnect]; size 1
+   * (the default) means one slot per target. A slot is ready when its
+   * channel is up and grpc.health.v1.Health/Check answers SERVING, within
+   * start_timeout_ns (gRPC retries a refused connect meanwhile). A worker
+   * lost later (its connection fails, or keepalive pings go unanswered for
+   * 2 x connect_keepalive_ms) fails its in-flight calls with WP_ETRANSPORT
+   * (idempotent ones are retried once) and its slot reconnects after the
+   * restart backoff; reconnects do not count toward restart_max (an
+   * unreachable host is not a crash loop). Timeline: spawn_asked = connect
+   * asked, started = channel up, hello = ready = SERVING, pid 0. Mixed pools
+   * are refused: with connect set, argv, cpus, capture_stderr, max_requests
+   * and max_rss_bytes (all about processes) give WP_EINVAL; transport is
+   * ignored (gRPC). The strings are copied by wp_pool_new. */
+  const char *const *connect;
+  int nconnect;
+  int connect_keepalive_ms;   /* default 1000 */
 } wp_options_t;
 
 /* Fills defaults: size 1, concurrent, pipe, max_inflight 1, ... */

@@ -20,6 +20,7 @@ PKGS=(
   chromium                         # test_report_html loads each page headless (~65 s, 137 MB)
   clang libclang-rt-14-dev         # make fuzz (libFuzzer)
   valgrind procps
+  iproute2                         # scripts/netlab.sh (ip netns, ss): tests/transports/test_netlab
 )
 
 missing=()

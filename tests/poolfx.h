@@ -136,6 +136,7 @@ static inline bool fx_wait_gen(fx_t *f, int slot, int gen, double seconds) {
 typedef struct fx_load {
   int total, conc, sent, done;
   int ok, failed, dup, first_err;
+  int other_err;                /* failures whose err differs from first_err */
   unsigned char *seen;          /* per request: callbacks run */
   wp_request_t req;
   fx_t *f;
@@ -161,6 +162,7 @@ static inline void fx_on_load(wp_pool_t *p, int err, const wp_reply_t *r, void *
   if (err) {
     l->failed++;
     if (!l->first_err) l->first_err = err;
+    else if (err != l->first_err) l->other_err++;
   } else {
     l->ok++;
   }
@@ -177,10 +179,15 @@ static inline void fx_load_send(fx_load_t *l, fx_tok_t *toks) {
   }
 }
 
-/* Runs total requests of kind req through the pool; every one must be
+/* Something done to the pool's workers mid-load (fx_run_load_at). */
+typedef void (*fx_event_fn)(void *arg);
+
+/* Runs total requests of kind req through the pool, running event(arg)
+ * once when `at` of them are done (event NULL: never); every one must be
  * answered within seconds. */
-static inline void fx_run_load(fx_t *f, fx_load_t *l, int total, int conc,
-                               const wp_request_t *req, double seconds) {
+static inline void fx_run_load_at(fx_t *f, fx_load_t *l, int total, int conc,
+                                  const wp_request_t *req, double seconds, int at,
+                                  fx_event_fn event, void *arg) {
   memset(l, 0, sizeof *l);
   l->f = f;
   l->total = total;
@@ -193,6 +200,10 @@ static inline void fx_run_load(fx_t *f, fx_load_t *l, int total, int conc,
   uv_timer_start(&wake, tu_wake, 10, 10);
   uint64_t end = wp_now_ns() + (uint64_t)(seconds * 1e9);
   while (l->done < total && wp_now_ns() < end) {
+    if (event && l->done >= at) {
+      event(arg);
+      event = NULL;
+    }
     fx_load_send(l, toks);
     uv_run(&f->loop, UV_RUN_ONCE);
   }
@@ -203,6 +214,11 @@ static inline void fx_run_load(fx_t *f, fx_load_t *l, int total, int conc,
   free(toks);
   free(l->seen);
   l->seen = NULL;
+}
+
+static inline void fx_run_load(fx_t *f, fx_load_t *l, int total, int conc,
+                               const wp_request_t *req, double seconds) {
+  fx_run_load_at(f, l, total, conc, req, seconds, 0, NULL, NULL);
 }
 
 #endif

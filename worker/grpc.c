@@ -11,13 +11,20 @@
  * are accepted at once without waiting for a re-arm; one generic request
  * answers unknown methods with UNIMPLEMENTED instead of leaving them hanging.
  *
+ * It also serves the standard health check (grpc.health.v1.Health/Check):
+ * SERVING until the shutdown begins, NOT_SERVING after; a pool asks it
+ * before it sends an attached worker any request.
+ *
  * A second thread only reads stdin: at EOF (the supervisor is gone or done
- * with us) it starts the server's shutdown. gRPC core calls are
+ * with us) it starts the server's shutdown. A --standalone worker (started
+ * by systemd or Kubernetes) has no supervisor on stdin and writes no Hello:
+ * SIGTERM or SIGINT start the same graceful shutdown (drain, then exit 0). gRPC core calls are
  * thread-safe; the one race — the main thread destroying the server while
  * the stdin thread is still inside shutdown — is closed by shut_mu.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,13 +38,15 @@
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
 
+#include "health.h"
 #include "wire.h"
 #include "worker.h"
 
 #define NSLOTS 32
+#define NHEALTH 2             /* armed health checks: they are rare */
 #define UNIX_PREFIX "unix:"
 
-typedef enum { TAG_RPC, TAG_GENERIC, TAG_SHUTDOWN } tag_kind_t;
+typedef enum { TAG_RPC, TAG_HEALTH, TAG_GENERIC, TAG_SHUTDOWN } tag_kind_t;
 
 /* One armed request; its address is the tag of every event about it. */
 typedef struct slot {
@@ -57,7 +66,9 @@ typedef struct server {
   grpc_server *srv;
   grpc_completion_queue *cq;
   void *method;
+  void *health_method;
   slot_t slots[NSLOTS];
+  slot_t health[NHEALTH];
   slot_t generic;
   tag_kind_t shutdown_tag;
   atomic_int shutting_down;    /* set once, by whoever starts the shutdown */
@@ -69,6 +80,12 @@ typedef struct server {
 } server_t;
 
 static server_t g_server = {.shut_mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* SIGTERM/SIGINT in a standalone worker: the serving loop sees it within
+ * its 100 ms wake-up and starts the graceful shutdown (a handler may not
+ * call gRPC). */
+static volatile sig_atomic_t g_stop_signal;
+static void on_stop_signal(int sig) { g_stop_signal = sig; }
 
 /* How long calls already accepted may take to finish once shutdown began,
  * before they are cancelled. The supervisor's stop grace (SIGTERM, then
@@ -111,6 +128,7 @@ static void serve_until_shutdown(server_t *s) {
     gpr_timespec wake = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
                                      gpr_time_from_millis(100, GPR_TIMESPAN));
     grpc_event ev = grpc_completion_queue_next(s->cq, wake, NULL);
+    if (g_stop_signal) begin_shutdown(s, 1);
     if (ev.type != GRPC_QUEUE_TIMEOUT) dispatch(s, ev);
     if (!cancelled && gpr_time_cmp(gpr_now(GPR_CLOCK_MONOTONIC), cancel_at) >= 0) {
       cancel_remaining(s);
@@ -151,7 +169,10 @@ static void slot_arm(server_t *s, slot_t *sl) {
     e = grpc_server_request_call(s->srv, &sl->call, &sl->details, &sl->md,
                                  s->cq, s->cq, sl);
   else
-    e = grpc_server_request_registered_call(s->srv, s->method, &sl->call,
+    e = grpc_server_request_registered_call(s->srv,
+                                            sl->kind == TAG_HEALTH ? s->health_method
+                                                                   : s->method,
+                                            &sl->call,
                                             &sl->deadline, &sl->md, &sl->req,
                                             s->cq, s->cq, sl);
   if (e != GRPC_CALL_OK)
@@ -211,11 +232,36 @@ static grpc_status_code build_reply(server_t *s, slot_t *sl) {
   return GRPC_STATUS_OK;
 }
 
+/* Health/Check: the whole server ("") and the Worker service serve until
+ * the shutdown begins; any other service name is NOT_FOUND, as the
+ * protocol says. */
+static grpc_status_code build_health(server_t *s, slot_t *sl) {
+  grpc_byte_buffer_reader rd;
+  if (!sl->req || !grpc_byte_buffer_reader_init(&rd, sl->req))
+    return GRPC_STATUS_INVALID_ARGUMENT;
+  grpc_slice all = grpc_byte_buffer_reader_readall(&rd);
+  grpc_byte_buffer_reader_destroy(&rd);
+  char service[128];
+  int rc = wpi_health_service(GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all),
+                              service, sizeof service);
+  grpc_slice_unref(all);
+  if (rc) return GRPC_STATUS_INVALID_ARGUMENT;
+  if (service[0] && strcmp(service, "wpool.v1.Worker") != 0) return GRPC_STATUS_NOT_FOUND;
+  int st = atomic_load(&s->shutting_down) ? WPI_HEALTH_NOT_SERVING : WPI_HEALTH_SERVING;
+  uint8_t buf[16];
+  size_t n = wpi_health_response_pack(st, buf, sizeof buf);
+  grpc_slice out = grpc_slice_from_copied_buffer((const char *)buf, n);
+  sl->rep = grpc_raw_byte_buffer_create(&out, 1);
+  grpc_slice_unref(out);
+  return GRPC_STATUS_OK;
+}
+
 /* Answers a matched call: the reply (or a bare status) plus the close, in
  * one batch. */
 static void start_reply(server_t *s, slot_t *sl) {
   grpc_status_code st = GRPC_STATUS_UNIMPLEMENTED;
   if (sl->kind == TAG_RPC) st = build_reply(s, sl);
+  else if (sl->kind == TAG_HEALTH) st = build_health(s, sl);
   grpc_op ops[4];
   memset(ops, 0, sizeof ops);
   size_t n = 0;
@@ -260,9 +306,10 @@ static void unlink_socket(const char *path) {
 }
 
 /* Fills s->listen (the default unix socket when cfg->listen is NULL) and
- * s->sock_path. */
+ * s->sock_path. "tcp:HOST:PORT" is taken for HOST:PORT (gRPC's own form). */
 static int pick_listen(server_t *s) {
   const char *l = s->cfg->listen;
+  if (l && strncmp(l, "tcp:", 4) == 0) l += 4;
   int n = l ? snprintf(s->listen, sizeof s->listen, "%s", l)
             : snprintf(s->listen, sizeof s->listen,
                        UNIX_PREFIX "/tmp/wpool-worker-%d.sock", (int)getpid());
@@ -284,18 +331,31 @@ static void make_bound(server_t *s, int port) {
   snprintf(s->bound, sizeof s->bound, "%.*s:%d", host_len, s->listen, port);
 }
 
+/* Channel args, why each: the largest request; and keepalive pings from
+ * the pool every second (it finds a dead link by them, see
+ * grpc_client.c) must not count as abuse: gRPC's defaults answer pings
+ * more often than every 5 minutes with GOAWAY. */
 static int server_start(server_t *s) {
-  grpc_arg args[1];
-  args[0].type = GRPC_ARG_INTEGER;
+  grpc_arg args[4];
+  memset(args, 0, sizeof args);
+  for (int i = 0; i < 4; i++) args[i].type = GRPC_ARG_INTEGER;
   args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
   args[0].value.integer = s->cfg->max_frame > INT32_MAX ? INT32_MAX : (int)s->cfg->max_frame;
-  grpc_channel_args cargs = {1, args};
+  args[1].key = GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS;
+  args[1].value.integer = 200;
+  args[2].key = GRPC_ARG_HTTP2_MAX_PING_STRIKES;
+  args[2].value.integer = 0; /* unlimited */
+  args[3].key = GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS;
+  args[3].value.integer = 1;
+  grpc_channel_args cargs = {4, args};
   s->cq = grpc_completion_queue_create_for_next(NULL);
   s->srv = grpc_server_create(&cargs, NULL);
   grpc_server_register_completion_queue(s->srv, s->cq, NULL);
   s->method = grpc_server_register_method(
       s->srv, WPI_GRPC_METHOD, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
-  if (!s->method) return -1;
+  s->health_method = grpc_server_register_method(
+      s->srv, WPI_HEALTH_CHECK_METHOD, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+  if (!s->method || !s->health_method) return -1;
   unlink_socket(s->sock_path);
   grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
   int port = grpc_server_add_http2_port(s->srv, s->listen, creds);
@@ -311,6 +371,11 @@ static void arm_all(server_t *s) {
     s->slots[i].kind = TAG_RPC;
     grpc_metadata_array_init(&s->slots[i].md);
     slot_arm(s, &s->slots[i]);
+  }
+  for (int i = 0; i < NHEALTH; i++) {
+    s->health[i].kind = TAG_HEALTH;
+    grpc_metadata_array_init(&s->health[i].md);
+    slot_arm(s, &s->health[i]);
   }
   s->generic.kind = TAG_GENERIC;
   grpc_metadata_array_init(&s->generic.md);
@@ -337,6 +402,26 @@ static void server_teardown(server_t *s) {
   unlink_socket(s->sock_path);
 }
 
+/* Started by systemd or Kubernetes: says where it serves (on stderr: no
+ * Hello, nobody reads stdout), serves until SIGTERM or SIGINT, drains the
+ * calls it holds (SHUTDOWN_GRACE_MS at most) and exits 0. */
+static int serve_standalone(server_t *s) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  fprintf(stderr, "%s[%d]: serving on %s (standalone)\n", s->cfg->prog, (int)getpid(),
+          s->bound);
+  serve_until_shutdown(s);
+  server_teardown(s);
+  if (g_stop_signal)
+    fprintf(stderr, "%s[%d]: %s: drained, exiting\n", s->cfg->prog, (int)getpid(),
+            strsignal(g_stop_signal));
+  return 0;
+}
+
 int wk_grpc_serve(const wk_config_t *cfg) {
   server_t *s = &g_server;
   s->cfg = cfg;
@@ -352,6 +437,7 @@ int wk_grpc_serve(const wk_config_t *cfg) {
     return 1;
   }
   arm_all(s);
+  if (cfg->standalone) return serve_standalone(s);
   int code = 0;
   pthread_t th;
   if (wk_write_hello(STDOUT_FILENO, cfg->transport, s->bound) != 0) {

@@ -25,6 +25,9 @@ typedef struct wk_config {
   uint32_t delay_us;      /* --delay-us: busy time added to every reply */
   uint32_t max_frame;     /* --max-frame: largest frame accepted */
   const char *prog;       /* basename of argv[0], for messages */
+  int standalone;         /* --standalone: started by systemd/Kubernetes, not
+                           * a pool: no Hello, no stdin or parent watch;
+                           * SIGTERM/SIGINT drain, then exit (gRPC only) */
 } wk_config_t;
 
 /* wpw.c: runs the Call's method into reply (status, error, payload; valid

@@ -158,10 +158,12 @@ static const char *prog_name(const char *argv0) {
 static void usage(FILE *f, const char *prog) {
   fprintf(f,
           "usage: %s [--transport pipe|grpc] [--listen ADDR]\n"
-          "       %*s [--delay-us N] [--max-frame BYTES]\n"
+          "       %*s [--delay-us N] [--max-frame BYTES] [--standalone]\n"
           "  --transport    pipe (frames on stdin/stdout, default) or grpc\n"
           "  --listen       gRPC address: unix:PATH or 127.0.0.1:PORT (0 = any);\n"
-          "                 default unix:/tmp/wpool-worker-<pid>.sock\n"
+          "                 or tcp:HOST:PORT; default unix:/tmp/wpool-worker-<pid>.sock\n"
+          "  --standalone   gRPC worker started by systemd/Kubernetes, not by a pool:\n"
+          "                 no Hello, stdin and parent not watched; SIGTERM drains, exits 0\n"
           "  --delay-us N   add N microseconds of busy time to every reply (test knob)\n"
           "  --max-frame B  largest frame accepted (default 16 MiB)\n",
           prog, (int)strlen(prog), "");
@@ -184,6 +186,7 @@ static int parse_flags(int argc, char **argv, wk_config_t *cfg) {
       {"listen", required_argument, 0, 'l'},
       {"delay-us", required_argument, 0, 'd'},
       {"max-frame", required_argument, 0, 'm'},
+      {"standalone", no_argument, 0, 's'},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   int c;
@@ -201,11 +204,16 @@ static int parse_flags(int argc, char **argv, wk_config_t *cfg) {
     case 'm':
       if (parse_u32(optarg, &cfg->max_frame) || cfg->max_frame == 0) { fprintf(stderr, "%s: bad --max-frame\n", prog); return 3; }
       break;
+    case 's': cfg->standalone = 1; break;
     case 'h': usage(stdout, prog); return 1;
     default: usage(stderr, prog); return 3;
     }
   }
   if (optind != argc) { usage(stderr, prog); return 3; }
+  if (cfg->standalone && cfg->transport != WPOOL__V1__TRANSPORT__TRANSPORT_GRPC) {
+    fprintf(stderr, "%s: --standalone needs --transport grpc\n", prog);
+    return 3;
+  }
   return 0;
 }
 
@@ -234,7 +242,8 @@ int wpw_run(int argc, char **argv) {
   if (rc) return rc - 1;
   cfg.prog = prog_name(argv[0]);
   max_frame = cfg.max_frame;
-  wk_die_with_parent();
+  /* A standalone worker's parent is a shell or systemd, not a pool. */
+  if (!cfg.standalone) wk_die_with_parent();
   /* A supervisor that vanished must not kill us with SIGPIPE mid-write:
    * we see EPIPE and exit 0 instead. */
   signal(SIGPIPE, SIG_IGN);

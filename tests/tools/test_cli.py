@@ -374,10 +374,23 @@ class FailureLines(unittest.TestCase):
                      ["start", "-n", "1", "stray"],
                      ["chaos", "-n", "1", "stray"],
                      ["ping", "-n", "1"],
-                     ["ping", "-n", "0", "--requests", "5"]):
+                     ["ping", "-n", "0", "--requests", "5"],
+                     ["ping", "--connect", "a,,b", "--requests", "5"]):
             rc, _, err = run(self, *args)
             self.assertEqual(rc, 2, args)
             self.assertTrue(err.startswith("wpool"), (args, err))
+
+
+class Attached(unittest.TestCase):
+    def test_unreachable_target_is_named(self):
+        """--connect to nobody: exit 1, one line naming the target and the
+        health check it never passed."""
+        rc, _, err = run(self, "start", "--connect", "unix:/tmp/wpool-cli-nobody.sock",
+                         "--start-timeout", "300ms")
+        self.assertEqual(rc, 1)
+        line = assert_one_line(self, err)
+        self.assertIn("wpool-cli-nobody.sock", line)
+        self.assertIn("Health/Check", line)
 
 
 class Load(unittest.TestCase):

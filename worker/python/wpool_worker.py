@@ -154,6 +154,7 @@ class _Messages:
             get_class = message_factory.MessageFactory(pool).GetPrototype
         for name in ("Hello", "Ping", "Work", "Shutdown", "Call", "Request", "Reply"):
             setattr(self, name, get_class(pool.FindMessageTypeByName("wpool.v1." + name)))
+        self.pool = pool  # wpool_grpc.py finds grpc.health.v1 in it
         for enum in ("Transport", "Status"):
             for value in pool.FindEnumTypeByName("wpool.v1." + enum).values:
                 setattr(self, value.name, value.number)
@@ -524,100 +525,6 @@ def serve_pipe(dispatch, out, inp=None, max_frame=DEFAULT_MAX_FRAME):
         return EXIT_IO
 
 
-def _bind(server, listen):
-    """Binds `listen` and returns the address to announce (with the real port)."""
-    port = server.add_insecure_port(listen)  # raises RuntimeError, or 0 in old grpcio
-    if not port:
-        raise RuntimeError(f"failed to bind {listen}")
-    if listen.startswith("unix:") or listen.startswith("unix-abstract:"):
-        return listen
-    host = listen.rpartition(":")[0]
-    return f"{host}:{port}"
-
-
-def _unix_path(address):
-    if address.startswith("unix://"):
-        return address[len("unix://"):]
-    if address.startswith("unix:"):
-        return address[len("unix:"):]
-    return None
-
-
-def serve_grpc(dispatch, out, listen, max_frame=DEFAULT_MAX_FRAME):
-    """gRPC transport: serves wpool.v1.Worker/Call on `listen`, announces the
-    bound address in the Hello on `out`, and stops on Shutdown, stdin EOF or
-    SIGTERM. Returns the exit code."""
-    import grpc  # only here: importing grpc costs ~60 ms of start-up
-    from concurrent import futures
-
-    m = dispatch.m
-    stop = threading.Event()
-
-    def call(request, context):
-        reply, shutdown = dispatch(request)
-        if shutdown:  # stop once the reply is on its way, not before
-            context.add_callback(stop.set)
-        return reply
-
-    handler = grpc.method_handlers_generic_handler(SERVICE, {
-        "Call": grpc.unary_unary_rpc_method_handler(
-            call,
-            request_deserializer=m.Request.FromString,
-            response_serializer=m.Reply.SerializeToString),
-    })
-    # One handler thread: requests are handled one at a time, as on the pipe.
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="wpool-call"),
-        handlers=(handler,),
-        options=[("grpc.max_receive_message_length", max_frame),
-                 ("grpc.max_send_message_length", max_frame),
-                 ("grpc.so_reuseport", 0)])
-    sock = _unix_path(listen)
-    try:
-        address = _bind(server, listen)
-    except RuntimeError as e:
-        _say(f"cannot listen on {listen}: {e}")
-        return EXIT_IO
-    # Before the Hello: a supervisor may SIGTERM us as soon as it has it.
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    server.start()
-    code = EXIT_OK
-    try:
-        out.write(encode_frame(_hello(m.TRANSPORT_GRPC, address, dispatch.methods)))
-        out.flush()
-        dispatch.said_hello()
-    except BrokenPipeError:
-        stop.set()
-    except OSError as e:
-        _say(f"cannot write Hello: {e}")
-        stop.set()
-        code = EXIT_IO
-
-    def watch_stdin():
-        # Nothing is expected on stdin; its EOF means the supervisor is gone.
-        try:
-            while sys.stdin.buffer.read1(65536):
-                pass
-        except (OSError, ValueError):
-            pass
-        stop.set()
-
-    threading.Thread(target=watch_stdin, name="wpool-stdin", daemon=True).start()
-    while not stop.wait(1.0):  # a timed wait lets signal handlers run
-        pass
-    # No grace period: a Shutdown's reply has already been sent (stop is set
-    # by the RPC's completion callback), and on stdin EOF nobody is left to
-    # answer. A grace would cost its full length whenever the supervisor
-    # keeps its channel open, even with no call in flight.
-    server.stop(grace=None).wait(timeout=2.0)
-    if sock and not sock.startswith("@"):
-        try:
-            os.unlink(sock)
-        except OSError:
-            pass
-    return code
-
-
 # --------------------------------------------------------------------------
 # Entry point
 # --------------------------------------------------------------------------
@@ -645,7 +552,12 @@ def parse_args(argv=None):
                    help="add N microseconds of busy time to every reply (test knob)")
     p.add_argument("--max-frame", type=_u32, default=DEFAULT_MAX_FRAME,
                    help="largest frame accepted, in bytes (default 16 MiB)")
+    p.add_argument("--standalone", action="store_true",
+                   help="gRPC worker started by systemd/Kubernetes, not a pool: no Hello, "
+                        "stdin and parent not watched; SIGTERM drains, then exits 0")
     opts = p.parse_args(argv)
+    if opts.standalone and opts.transport != "grpc":
+        p.error("--standalone needs --transport grpc")
     if opts.max_frame == 0:
         p.error("--max-frame must be positive")
     if opts.listen is None:
@@ -661,7 +573,8 @@ def run(handler=None, argv=None):
     _require("google.protobuf")
     if opts.transport == "grpc":
         _require("grpc")
-    die_with_parent()
+    if not opts.standalone:  # a standalone worker's parent is not a pool
+        die_with_parent()
     # Ctrl-C in the supervisor's terminal ends us like the C worker, without
     # a KeyboardInterrupt traceback from whatever line we were on.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -684,7 +597,9 @@ def run(handler=None, argv=None):
         __import__("wpool_zygote").serve(int(zygote), die_with_parent)
         out = _claim_stdout()
     if opts.transport == "grpc":
-        code = serve_grpc(dispatch, out, opts.listen, opts.max_frame)
+        import wpool_grpc  # beside this file (installed with it)
+
+        code = wpool_grpc.serve(dispatch, out, opts.listen, opts.max_frame, opts.standalone)
     else:
         code = serve_pipe(dispatch, out, max_frame=opts.max_frame)
     # Exit without the interpreter's teardown: no flush of a closed stdout

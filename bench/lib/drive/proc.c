@@ -29,6 +29,28 @@ void wb_argv_free(char **argv) {
   free(argv);
 }
 
+int wb_split_list(const char *s, char sep, char ***list) {
+  wb_argv_free(*list);
+  *list = NULL;
+  if (!s || !*s) return -1;
+  size_t n = 1;
+  for (const char *p = s; *p; p++) n += *p == sep;
+  char **v = calloc(n + 1, sizeof *v);
+  if (!v) return -1;
+  const char *p = s;
+  for (size_t i = 0; i < n; i++) {
+    const char *end = strchr(p, sep);
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len == 0 || !(v[i] = strndup(p, len))) {
+      wb_argv_free(v);
+      return -1;
+    }
+    p += len + 1;
+  }
+  *list = v;
+  return (int)n;
+}
+
 static int parse_cpus(const char *s, int *cpus, int max) {
   int n = 0;
   const char *p = s;

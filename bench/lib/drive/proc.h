@@ -17,6 +17,10 @@
  * wb_argv_free. 0 or -1. */
 int wb_split_command(const char *s, char ***argv);
 void wb_argv_free(char **argv);
+/* Replaces *list (freed) with "a,b,c" split at sep, NULL-terminated (free
+ * with wb_argv_free): its count, or -1 when malformed (an empty item; then
+ * *list is NULL). */
+int wb_split_list(const char *s, char sep, char ***list);
 
 /* A CPU list as --cpus gives it; n == 0: not given (placement inherited). */
 #define WB_MAX_CPUS 256

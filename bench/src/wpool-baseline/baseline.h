@@ -62,6 +62,9 @@ typedef struct bl_opts {
                                its payloads loaded at parse time */
   wp_spawn_t spawns[2];     /* --spawn: startup's spawn modes (default exec) */
   int nspawns;
+  char **connect;           /* --connect targets (owned), or NULL: the
+                               remote scenario's attached workers */
+  int nconnect;
 } bl_opts_t;
 
 /* Parses argv into o (defaults, --quick presets, then the options).
@@ -159,6 +162,7 @@ extern const wb_scenario_t scn_latency;
 extern const wb_scenario_t scn_openloop;
 extern const wb_scenario_t scn_payload;
 extern const wb_scenario_t scn_memory;
+extern const wb_scenario_t scn_remote;
 extern const wb_scenario_t scn_recovery;
 extern const wb_scenario_t scn_workload;
 extern const wb_scenario_t scn_instructions;

@@ -17,7 +17,7 @@ enum {
   OPT_QUICK = 1000, OPT_ONLY, OPT_LIST, OPT_TRANSPORTS, OPT_SIZES,
   OPT_STARTUP_SIZES, OPT_CONC, OPT_REPS, OPT_REQUESTS, OPT_WARMUP, OPT_WORKER,
   OPT_CPUS, OPT_OUT, OPT_CHARTS, OPT_NO_CHARTS, OPT_CALL, OPT_PAYLOAD_FILE, OPT_PAYLOADS,
-  OPT_SPAWN
+  OPT_SPAWN, OPT_CONNECT
 };
 
 static const struct option longopts[] = {
@@ -38,6 +38,7 @@ static const struct option longopts[] = {
     {"charts", no_argument, 0, OPT_CHARTS},
     {"no-charts", no_argument, 0, OPT_NO_CHARTS},
     WB_CALL_LONGOPTS(OPT_CALL, OPT_PAYLOAD_FILE, OPT_PAYLOADS),
+    {"connect", required_argument, 0, OPT_CONNECT},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0}};
 
@@ -78,6 +79,9 @@ static void usage(FILE *f) {
     "                        (with --worker) on every size and transport\n"
     "  --payload-file FILE   its payload, or --payloads DIR|FILE.jsonl: a set,\n"
     "                        cycled (as for wpool ping)\n"
+    "  --connect A[,A...]    the remote scenario: workers already running at\n"
+    "                        these gRPC targets (wpool-worker-grpc --standalone)\n"
+    "                        next to a local gRPC pool of as many (--only remote)\n"
     "  -h, --help\n"
     "Exit: 0 ok, 1 some point failed (the file is still written), 2 usage.\n");
 }
@@ -274,6 +278,9 @@ static int one_opt(bl_opts_t *o, int c, const char *arg, int *reps,
     wb_cpus_parse(arg, &o->cpus);
     return o->cpus.n < 0 ? usage_error("--cpus: expected a list like 0 or 0-1, got '%s'", arg) : 0;
   case OPT_OUT: o->out = arg; return 0;
+  case OPT_CONNECT:
+    o->nconnect = wb_split_list(arg, ',', &o->connect);
+    return o->nconnect < 0 ? usage_error("--connect: expected ADDR[,ADDR...], got '%s'", arg) : 0;
   case OPT_CALL:
   case OPT_PAYLOAD_FILE:
   case OPT_PAYLOADS: {
@@ -311,18 +318,30 @@ int bl_opts_parse(int argc, char **argv, bl_opts_t *o) {
   }
   if (optind != argc) return usage_error("unexpected argument '%s'", argv[optind]);
   apply_presets(o, reps, ssizes_set, warmup_set);
+  if ((o->only & (1u << bl_scenario_find("remote"))) && !o->nconnect)
+    return usage_error("%s", "--only remote needs --connect ADDR[,ADDR...]");
   return load_workload(o);
 }
 
 void bl_opts_free(bl_opts_t *o) {
   wb_argv_free(o->worker_argv);
   o->worker_argv = NULL;
+  wb_argv_free(o->connect);
+  o->connect = NULL;
   wb_call_free(&o->call);
 }
 
 static json_t *list_json(const int *v, int n) {
   json_t *a = json_array();
   for (int i = 0; i < n; i++) json_array_append_new(a, json_integer(v[i]));
+  return a;
+}
+
+/* --connect's targets, or null. */
+static json_t *connect_json(const bl_opts_t *o) {
+  if (!o->nconnect) return json_null();
+  json_t *a = json_array();
+  for (int i = 0; i < o->nconnect; i++) json_array_append_new(a, json_string(o->connect[i]));
   return a;
 }
 
@@ -336,7 +355,7 @@ json_t *bl_opts_config(const bl_opts_t *o) {
     if (o->only & (1u << i)) json_array_append_new(only, json_string(bl_scenarios[i]->name));
   return json_pack(
       "{s:b, s:o, s:o, s:o, s:o, s:i, s:o, s:{s:i, s:i, s:i}, s:I, s:I, s:i,"
-      " s:s?, s:o, s:s?, s:b, s:o, s:o}",
+      " s:s?, s:o, s:s?, s:b, s:o, s:o, s:o}",
       "quick", o->quick, "only", only, "transports", tr,
       "sizes", list_json(o->sizes.v, o->sizes.n),
       "startup_sizes", list_json(o->startup_sizes.v, o->startup_sizes.n),
@@ -346,5 +365,6 @@ json_t *bl_opts_config(const bl_opts_t *o) {
       "requests", (json_int_t)o->requests, "warmup", (json_int_t)o->warmup,
       "payload_bytes", (int)o->payload, "worker", o->worker,
       "cpus", o->cpus.n ? list_json(o->cpus.cpu, o->cpus.n) : json_null(),
-      "out", o->out, "charts", o->charts, "call", wb_call_config(&o->call), "spawn", sp);
+      "out", o->out, "charts", o->charts, "call", wb_call_config(&o->call), "spawn", sp,
+      "connect", connect_json(o));
 }

@@ -119,14 +119,10 @@ static int run_load(wb_ctx_t *c, wp_pool_t *p, bl_ping_point_t *pt,
   return err;
 }
 
-/* One repetition: a fresh pool, its warm-up, the measured run. */
-static int one_rep(wb_ctx_t *c, bl_ping_point_t *pt, int rep) {
+int bl_ping_rep(wb_ctx_t *c, bl_ping_point_t *pt, const wp_options_t *po, int rep) {
   const bl_opts_t *o = c->opt;
-  wp_options_t po;
-  bl_pool_options(c, pt->t, pt->n, &po);
-  po.max_inflight = pt->max_inflight;
   wp_pool_t *p;
-  int err = wb_pool_up(c->loop, &po, &p);
+  int err = wb_pool_up(c->loop, po, &p);
   if (err) return err;
   char payload[64];
   memset(payload, 'p', sizeof payload);
@@ -180,6 +176,14 @@ static void bare_try(wb_ctx_t *c, bl_ping_point_t *pt, int rep) {
           pt->n, pt->c);
 }
 
+/* One repetition of a grid point: its pool options. */
+static int one_rep(wb_ctx_t *c, bl_ping_point_t *pt, int rep) {
+  wp_options_t po;
+  bl_pool_options(c, pt->t, pt->n, &po);
+  po.max_inflight = pt->max_inflight;
+  return bl_ping_rep(c, pt, &po, rep);
+}
+
 static void point_failed(wb_ctx_t *c, bl_ping_point_t *pt, int err) {
   pt->ok = false;
   bl_fail_point(c, err, "ping %s %s n=%d c=%d", wp_transport_name(pt->t),
@@ -212,23 +216,28 @@ static void report_point(wb_ctx_t *c, const bl_ping_point_t *pt, int reps) {
           wb_stats_median(pt->pct[3], (size_t)reps));
 }
 
-/* Appends one point (its arrays carved from one allocation). */
-static bool add_point(bl_ping_grid_t *g, wp_transport_t t, int n, int conc,
-                      bool pipelined) {
-  bl_ping_point_t *pt = &g->pts[g->npts];
-  double *buf = calloc((size_t)g->reps * (2 + 2 * BL_NPCT + BL_NCOST), sizeof *buf);
+bool bl_ping_point_init(bl_ping_point_t *pt, int reps, wp_transport_t t, int n, int conc,
+                        bool pipelined) {
+  double *buf = calloc((size_t)reps * (2 + 2 * BL_NPCT + BL_NCOST), sizeof *buf);
   if (!buf) return false;
-  g->npts++;
   *pt = (bl_ping_point_t){.t = t, .pipelined = pipelined, .n = n, .c = conc,
                           .max_inflight = pipelined ? (conc + n - 1) / n : 1,
                           .ok = true, .costs_ok = true, .syscalls_ok = true,
                           .bare_ok = true, .rps = buf};
-  for (int k = 0; k < BL_NPCT; k++) pt->pct[k] = buf + (size_t)g->reps * (1 + k);
+  for (int k = 0; k < BL_NPCT; k++) pt->pct[k] = buf + (size_t)reps * (1 + k);
   for (int k = 0; k < BL_NCOST; k++)
-    pt->cost[k] = buf + (size_t)g->reps * (1 + BL_NPCT + k);
-  pt->bare_rps = buf + (size_t)g->reps * (1 + BL_NPCT + BL_NCOST);
+    pt->cost[k] = buf + (size_t)reps * (1 + BL_NPCT + k);
+  pt->bare_rps = buf + (size_t)reps * (1 + BL_NPCT + BL_NCOST);
   for (int k = 0; k < BL_NPCT; k++)
-    pt->bare_pct[k] = buf + (size_t)g->reps * (2 + BL_NPCT + BL_NCOST + k);
+    pt->bare_pct[k] = buf + (size_t)reps * (2 + BL_NPCT + BL_NCOST + k);
+  return true;
+}
+
+/* Appends one point. */
+static bool add_point(bl_ping_grid_t *g, wp_transport_t t, int n, int conc,
+                      bool pipelined) {
+  if (!bl_ping_point_init(&g->pts[g->npts], g->reps, t, n, conc, pipelined)) return false;
+  g->npts++;
   return true;
 }
 

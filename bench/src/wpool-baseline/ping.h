@@ -77,6 +77,13 @@ void bl_ping_wire_concs(const bl_opts_t *o, bl_list_t *out);
 /* The serialized Request{id, ping} the pool sends at these options, in
  * buf; its size (0: over cap). The floors send frames of this size. */
 size_t bl_ping_request(const bl_opts_t *o, uint8_t *buf, size_t cap);
+/* A point's figures for reps repetitions (free pt->rps to release them). */
+bool bl_ping_point_init(bl_ping_point_t *pt, int reps, wp_transport_t t, int n, int conc,
+                        bool pipelined);
+/* One repetition of pt on a fresh pool with options po: its warm-up, then
+ * the measured run, figures into repetition rep. 0 or the WP_E* that
+ * failed it. */
+int bl_ping_rep(wb_ctx_t *c, bl_ping_point_t *pt, const wp_options_t *po, int rep);
 /* The grid of this run, measured on the first call. NULL: out of memory. */
 const bl_ping_grid_t *bl_ping_grid(wb_ctx_t *c);
 void bl_ping_free(wb_ctx_t *c);

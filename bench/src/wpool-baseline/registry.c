@@ -21,6 +21,7 @@ const wb_scenario_t *const bl_scenarios[] = {
     &scn_workload,
     &scn_instructions,
     &scn_stress, &scn_spike, &scn_soak,
+    &scn_remote,
 };
 const size_t bl_nscenarios = sizeof bl_scenarios / sizeof bl_scenarios[0];
 
@@ -31,7 +32,8 @@ int bl_scenario_find(const char *name) {
 }
 
 /* The load shapes take minutes: never in the default suite. */
-static const wb_scenario_t *const opt_in[] = {&scn_stress, &scn_spike, &scn_soak};
+static const wb_scenario_t *const opt_in[] = {&scn_stress, &scn_spike, &scn_soak,
+                                              &scn_remote};
 
 bool bl_scenario_opt_in(size_t i) {
   for (size_t k = 0; k < sizeof opt_in / sizeof opt_in[0]; k++)

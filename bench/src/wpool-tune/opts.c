@@ -11,7 +11,7 @@
 enum { OPT_WORKER = 1000, OPT_WORK, OPT_SLO, OPT_MAX, OPT_TRANSPORT, OPT_OUT,
        OPT_CHARTS, OPT_NOCHARTS, OPT_REPS, OPT_DURATION, OPT_WARMUP, OPT_PER_WORKER,
        OPT_PLATEAU, OPT_CPUS, OPT_CHECKOUT, OPT_CALL, OPT_PAYLOAD_FILE,
-       OPT_PAYLOADS };
+       OPT_PAYLOADS, OPT_CONNECT };
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -38,6 +38,9 @@ static void usage(FILE *f) {
     "  --warmup DUR        before each repetition, on its fresh pool (default 0.2s)\n"
     "  --plateau PCT       plateau = PCT %% of the best throughput (default 95)\n"
     "  --cpus LIST         pin the supervisor and workers, e.g. 0-1\n"
+    "  --connect A[,A...]  sweep attached workers (running wpool-worker-grpc\n"
+    "                      --standalone) instead of spawned ones: size n uses\n"
+    "                      the first n targets (default --max-size: their count)\n"
     "  --out FILE          results file (default results/tune/<time>-<commit>.json\n"
     "                      and results/tune/latest.json)\n"
     "  --charts            then draw the file's charts (build/wpool-report, into\n"
@@ -107,6 +110,9 @@ static int apply(tune_opts_t *o, int c, const char *arg) {
     char why[512];
     return wb_call_opt(&o->call, c - OPT_CALL, arg, why, sizeof why) ? usage_error(why, NULL) : 0;
   }
+  case OPT_CONNECT:
+    o->nconnect = wb_split_list(arg, ',', &o->connect);
+    return o->nconnect < 0 ? usage_error("--connect: expected ADDR[,ADDR...], got", arg) : 0;
   case OPT_CPUS:
     wb_cpus_parse(arg, &o->cpus);
     return o->cpus.n < 0 ? usage_error("--cpus: expected a list like 0-1, got", arg) : 0;
@@ -123,7 +129,7 @@ int tune_opts_parse(int argc, char **argv, tune_opts_t *o) {
       {"duration", required_argument, 0, OPT_DURATION}, {"warmup", required_argument, 0, OPT_WARMUP},
       {"per-worker", required_argument, 0, OPT_PER_WORKER},
       {"plateau", required_argument, 0, OPT_PLATEAU}, {"cpus", required_argument, 0, OPT_CPUS},
-      {"checkout", no_argument, 0, OPT_CHECKOUT},
+      {"checkout", no_argument, 0, OPT_CHECKOUT}, {"connect", required_argument, 0, OPT_CONNECT},
       WB_CALL_LONGOPTS(OPT_CALL, OPT_PAYLOAD_FILE, OPT_PAYLOADS),
       {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
   defaults(o);
@@ -136,6 +142,8 @@ int tune_opts_parse(int argc, char **argv, tune_opts_t *o) {
     if (c == '?' || apply(o, c, optarg) != 0) return c == '?' ? usage_error("bad option", NULL) : -1;
   }
   if (optind != argc) return usage_error("unexpected argument", argv[optind]);
+  if (o->nconnect) o->transport = WP_TRANSPORT_GRPC; /* attached workers speak gRPC */
+  if (!o->max_size && o->nconnect) o->max_size = o->nconnect;
   if (!o->max_size) o->max_size = 4 * (o->cpus.n ? o->cpus.n : wb_cpus_usable());
   char why[512];
   return wb_call_load(&o->call, WP_DEFAULT_MAX_FRAME, why, sizeof why) ? usage_error(why, NULL) : 0;
@@ -144,6 +152,8 @@ int tune_opts_parse(int argc, char **argv, tune_opts_t *o) {
 void tune_opts_free(tune_opts_t *o) {
   wb_argv_free(o->worker_argv);
   o->worker_argv = NULL;
+  wb_argv_free(o->connect);
+  o->connect = NULL;
   wb_call_free(&o->call);
 }
 

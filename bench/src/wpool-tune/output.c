@@ -56,15 +56,21 @@ static void print_usl(FILE *f, const tune_verdict_t *v) {
             v->n_star, wb_usl_eval(&v->usl, v->n_star));
 }
 
+/* Whose workers the sweep ran: the command, or attached ones. */
+static const char *workers_name(const tune_opts_t *o) {
+  if (o->nconnect) return "attached workers (--connect)";
+  return o->worker ? o->worker : "default worker";
+}
+
 void tune_print(FILE *f, const tune_opts_t *o, const tune_point_t *pts, int npts,
                 const tune_verdict_t *v) {
   if (o->call.method)
     fprintf(f, "\nbench/tune: %s, %s, call %s on %zu payload(s) of %s\n",
-            o->worker ? o->worker : "default worker", wp_transport_name(o->transport),
+            workers_name(o), wp_transport_name(o->transport),
             o->call.method, o->call.payloads.n, o->call.src ? o->call.src : "(empty)");
   else
     fprintf(f, "\nbench/tune: %s, %s, work cpu_us=%u sleep_us=%u reply_bytes=%u\n",
-            o->worker ? o->worker : "default worker", wp_transport_name(o->transport),
+            workers_name(o), wp_transport_name(o->transport),
             o->cpu_us, o->sleep_us, o->reply_bytes);
   fprintf(f, "closed loop, %d in flight per worker (%s), %d x %.1f s per size (medians)\n\n",
           o->per_worker, o->checkout ? "checkout: queued in the pool" : "pipelined to it",

@@ -22,6 +22,11 @@ static void pool_options(const tune_opts_t *o, int n, wp_options_t *po) {
   po->transport = o->transport;
   po->max_inflight = o->checkout ? 1 : o->per_worker;
   po->restart = 0;
+  if (o->nconnect) { /* size n: the first n targets (round robin past them) */
+    po->argv = NULL;
+    po->connect = (const char *const *)o->connect;
+    po->nconnect = n < o->nconnect ? n : o->nconnect;
+  }
 }
 
 /* One closed-loop run; its figures into slot rep of pt (rep >= 0). */

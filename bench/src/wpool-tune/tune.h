@@ -55,6 +55,8 @@ typedef struct tune_opts {
   const char *out;          /* --out FILE, or NULL: results/tune/ */
   bool charts;              /* --charts: draw them when the file is saved */
   wb_cpus_t cpus;
+  char **connect;           /* --connect: attached workers (owned), or NULL */
+  int nconnect;
 } tune_opts_t;
 
 /* 0 to run, 1 when --help printed, -1 on a usage error (printed). */
