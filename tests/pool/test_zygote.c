@@ -12,7 +12,8 @@
  *     worker's pipes;
  *   - the template SIGKILLed under load: every request is answered, exactly
  *     once, none fails; the workers keep their pids (nothing restarts);
- *     a worker killed afterwards is replaced through a new template;
+ *     a worker killed afterwards is replaced through a new template; with
+ *     the C worker and with the Python SDK's template;
  *   - a stop while the asks are still in the template's socket ends
  *     cleanly; a command that is no template fails the start (WP_ESPAWN),
  *     promptly; an unknown spawn mode is WP_EINVAL.
@@ -188,11 +189,14 @@ static void fd_hygiene_captured(void **state) { (void)state; hygiene(1); }
 
 #define NREQ 200
 
-static void template_killed(void **state) {
-  (void)state;
+/* python: the Python SDK's template (its raw clone between PyOS_BeforeFork
+ * and PyOS_AfterFork_*) instead of the C worker's. */
+static void template_killed(bool python) {
   fx_t f;
   fx_zygote(&f, 4);
   f.o.max_inflight = 2;
+  char *py[] = {"/usr/bin/python3", "worker/python/example_worker.py", NULL};
+  if (python) f.o.argv = py;
   assert_int_equal(fx_start(&f), 0);
   wp_timeline_t zt, before[4], tl;
   assert_int_equal(wp_pool_template(f.pool, &zt), 0);
@@ -247,6 +251,13 @@ static void template_killed(void **state) {
   fx_finish(&f);
 }
 
+static void template_killed_c(void **state) { (void)state; template_killed(false); }
+static void template_killed_python(void **state) {
+  (void)state;
+  if (getenv("WPOOL_SANITIZED")) skip(); /* the interpreter is not under test */
+  template_killed(true);
+}
+
 /* ---- edges ------------------------------------------------------------------------ */
 
 static void stop_while_asking(void **state) {
@@ -298,7 +309,8 @@ int main(void) {
       cmocka_unit_test(restart_grpc),
       cmocka_unit_test(fd_hygiene),
       cmocka_unit_test(fd_hygiene_captured),
-      cmocka_unit_test(template_killed),
+      cmocka_unit_test(template_killed_c),
+      cmocka_unit_test(template_killed_python),
       cmocka_unit_test(stop_while_asking),
       cmocka_unit_test(not_a_template),
       cmocka_unit_test(bad_spawn),
