@@ -62,18 +62,24 @@ def _check_threads():
         os._exit(EXIT_USAGE)
 
 
-def _clone_parent():
-    """os.fork(), but the child's parent is our parent (the supervisor):
-    0 in the child, its pid in the template; OSError if it failed."""
+def _clone_api():
+    """The functions _clone_parent calls, looked up once (at start-up, so a
+    machine we cannot clone on fails the start, not the first worker)."""
     nr = _SYS_CLONE.get(platform.machine())
     if nr is None:
         _say(f"zygote start needs the clone syscall's number for {platform.machine()}: "
              "use --spawn exec")
         os._exit(EXIT_USAGE)
     api = ctypes.PyDLL(None, use_errno=True)  # keeps the GIL, like os.fork's own calls
+    api.syscall.restype = ctypes.c_long
+    api.syscall.argtypes = [ctypes.c_long] * 6
+    return nr, api
+
+
+def _clone_parent(nr, api):
+    """os.fork(), but the child's parent is our parent (the supervisor):
+    0 in the child, its pid in the template; OSError if it failed."""
     clone = api.syscall
-    clone.restype = ctypes.c_long
-    clone.argtypes = [ctypes.c_long] * 6
     api.PyOS_BeforeFork()  # at-fork "before" hooks, the import lock
     pid = clone(nr, CLONE_PARENT | signal.SIGCHLD, 0, 0, 0, 0)
     if pid == 0:
@@ -113,6 +119,7 @@ def serve(fd, die_with_parent):
     # What init built is moved out of the collector's sight: a child's
     # collections would otherwise write to every object (gc_refs), copying
     # every page of the template's heap at the child's first collection.
+    clone_nr, clone_api = _clone_api()
     gc.freeze()
     sock.send(_MSG.pack(READY, 0, os.getpid(), 0))
     while True:
@@ -132,7 +139,7 @@ def serve(fd, die_with_parent):
             os._exit(EXIT_USAGE)
         _check_threads()
         try:
-            pid = _clone_parent()
+            pid = _clone_parent(clone_nr, clone_api)
         except OSError as e:
             pid, err = -1, e.errno
         if pid == 0:
