@@ -124,6 +124,7 @@ class Template:
         if self.p.poll() is None:
             self.p.kill()
         self.p.wait()
+        self.err.close()
 
 
 def ppid_of(pid):
