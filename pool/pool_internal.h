@@ -146,10 +146,8 @@ struct wp_slot {
   char errline[320];       /* the last whole line it wrote there */
   char errpart[320];       /* the line being written */
   uint16_t errline_len, errpart_len;
-  /* zygote.c: a process forked by the pool's template, not spawned */
+  /* zygote.c: a process cloned by the pool's template, not spawned */
   bool zyg_asked;          /* asked of template zyg_gen, pid not known yet */
-  bool zyg_child;          /* forked by a template: it reaps and reports */
-  bool zyg_orphan;         /* that template died: the pidfd tells the exit */
   int zyg_gen;             /* the template generation asked */
 };
 
@@ -409,10 +407,8 @@ bool wpi_proc_gone(const wp_slot_t *s);
 int wpi_spawn_template(char *const argv[], const int *cpus, int ncpus, int sock,
                       int *pid, int *pidfd);
 int wpi_pidfd_open(int pid);
-/* s's process was reaped elsewhere (its template) with this wait status. */
+/* s's generation ends with no process to reap (a zygote ask that failed). */
 void wpi_proc_exited(wp_slot_t *s, int status);
-/* s's template died: its exit is now seen on its pidfd alone. */
-void wpi_proc_orphaned(wp_slot_t *s);
 
 /* ---- zygote.c: workers forked from a warm template ------------------------ */
 

@@ -11,7 +11,9 @@
  * the pool needs no SIGCHLD handler that could steal the embedding
  * application's children. Where pidfd_open does not exist (ENOSYS: Linux
  * before 5.3, or under valgrind 3.19) pidfd is -1 and the exit is seen by
- * polling waitpid every EXIT_POLL_MS.
+ * polling waitpid every EXIT_POLL_MS. A zygote child (zygote.c) is our
+ * child too (its template clones it with CLONE_PARENT): once its pid is
+ * known it is watched, signalled and reaped exactly as a spawned worker.
  *
  * Owns: a slot's pid, pidfd, exit watcher, reaped/exit_status and handle
  * count. May call: nothing else in pool/ (errors.c aside); it reports
@@ -21,7 +23,6 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <poll.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,24 +214,16 @@ static int peek_exit(const wp_slot_t *s, siginfo_t *si) {
   return waitid(P_PID, (id_t)s->tl.pid, si, WEXITED | WNOHANG | WNOWAIT);
 }
 
-/* A zygote child is not ours to waitid: its pidfd turns readable once it
- * exited. */
-static bool pidfd_exited(int pidfd) {
-  struct pollfd pf = {.fd = pidfd, .events = POLLIN};
-  return pidfd >= 0 && poll(&pf, 1, 0) == 1;
-}
-
 bool wpi_proc_gone(const wp_slot_t *s) {
   siginfo_t si;
-  if (s->zyg_child) return s->reaped || pidfd_exited(s->pidfd);
   return s->reaped || (peek_exit(s, &si) == 0 && si.si_pid != 0);
 }
 
 static void on_exit_readable(uv_poll_t *w, int status, int events);
 
-/* The process is reaped (by us, or by its zygote template, which sent the
- * status): the slot's generation ends. A slot whose handles are all
- * closed already (a pending zygote ask that failed) is gone at once. */
+/* The slot's generation ends without a process to reap (a zygote ask
+ * that failed): a slot whose handles are all closed already is gone at
+ * once. */
 void wpi_proc_exited(wp_slot_t *s, int status) {
   if (s->reaped) return;
   s->reaped = true;
@@ -239,24 +232,9 @@ void wpi_proc_exited(wp_slot_t *s, int status) {
   if (s->handles == 0) s->pool->on_gone(s);
 }
 
-/* A zygote child's template died: nobody will report its status. It dies
- * too (PR_SET_PDEATHSIG SIGKILL, armed right after the fork), so its
- * pidfd decides; the status is taken to be that SIGKILL. */
-void wpi_proc_orphaned(wp_slot_t *s) {
-  s->zyg_orphan = true;
-  if (s->exitw_open && s->pidfd >= 0)
-    uv_poll_start(&s->exitw.poll, UV_READABLE, on_exit_readable);
-}
-
 /* Reaps the worker if it exited, and tells the slot. */
 static void exit_check(wp_slot_t *s) {
   if (s->reaped) return;
-  if (s->zyg_child) { /* the template reaps it and reports its status */
-    if (!pidfd_exited(s->pidfd)) return;
-    if (s->zyg_orphan) wpi_proc_exited(s, SIGKILL);
-    else uv_poll_stop(&s->exitw.poll); /* level-triggered: wait for the report */
-    return;
-  }
   /* Look without reaping first: while the leader is an unreaped zombie its
    * pid (and so its process-group id) cannot be reused, so the group kill
    * below cannot hit a stranger. Whatever the leader left in its group
@@ -283,7 +261,6 @@ static void on_exit_tick(uv_timer_t *t) { exit_check(t->data); }
 int wpi_proc_watch(wp_slot_t *s) {
   uv_loop_t *loop = s->pool->loop;
   if (s->tl.pid <= 0) return 0; /* a zygote ask: watched once forked */
-  if (s->zyg_child && s->pidfd < 0) return 0; /* gone already: its report comes */
   int rc = s->pidfd >= 0 ? uv_poll_init(loop, &s->exitw.poll, s->pidfd)
                          : uv_timer_init(loop, &s->exitw.tick);
   if (rc) return WP_EIO;
@@ -301,12 +278,8 @@ void wpi_proc_unwatch(wp_slot_t *s) {
 }
 
 void wpi_proc_reap_now(wp_slot_t *s) {
-  if (s->zyg_child) {
-    (void)wpi_proc_signal(s, SIGKILL); /* its template reaps it */
-  } else {
-    kill(-s->tl.pid, SIGKILL);
-    waitpid(s->tl.pid, NULL, 0);
-  }
+  kill(-s->tl.pid, SIGKILL);
+  waitpid(s->tl.pid, NULL, 0);
   s->reaped = true;
   if (s->exitw_open) { /* its close callback closes the pidfd */
     wpi_proc_unwatch(s);
@@ -337,11 +310,7 @@ void wpi_proc_close(uv_handle_t *h, bool *open) {
 
 void wpi_proc_signal_group(wp_slot_t *s, int sig) {
   if (s->tl.pid <= 0 || s->reaped) return;
-  /* A zygote child's pid is freed by its template's reap, which this
-   * supervisor learns a moment later: only its pidfd names it safely.
-   * The template kills the rest of its group when it reaps it. */
-  if (s->zyg_child) (void)wpi_proc_signal(s, sig);
-  else kill(-s->tl.pid, sig);
+  kill(-s->tl.pid, sig);
 }
 
 /* The caller checked the process is still our unreaped child, so neither

@@ -184,7 +184,7 @@ static void new_generation(wp_slot_t *s) {
   s->tl.started = s->tl.hello = s->tl.ready = 0;
   s->tl.pid = 0;
   s->reaped = false;
-  s->zyg_asked = s->zyg_child = s->zyg_orphan = false;
+  s->zyg_asked = false;
   s->fail_err = 0;
   s->served = 0;
   s->sent = 0;

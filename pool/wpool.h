@@ -170,7 +170,8 @@ typedef struct wp_options {
   /* spawn (default WP_SPAWN_EXEC): WP_SPAWN_ZYGOTE starts the command once
    * as a template (WPOOL_ZYGOTE=3 in its environment, its socket on fd 3)
    * that does its set-up once and forks every worker, restarts included;
-   * the children die with the template, the template with the pool. A
+   * the children are cloned as the pool's own (CLONE_PARENT): they outlive
+   * a template crash, and die with the pool as the template does. A
    * gRPC worker's flags (--transport grpc --listen ADDR) go with each
    * fork request; the C SDK starts gRPC in the child, the Python SDK's
    * template refuses (README, "Zygote start"). */

@@ -7,22 +7,23 @@
  *
  * Per worker the pool makes the stdio pipes as for exec, keeps its ends,
  * and sends the worker's ends to the template (SCM_RIGHTS); the template
- * forks, the child makes them its 0/1/2, closes every other descriptor and
- * runs the normal worker loop (Hello as usual). The template reports the
- * child's pid (the slot's `started`), the pool opens a pidfd on it, and
- * when it exits the template kills its group, reaps it and reports the
- * wait status (proc.c's wpi_proc_exited). Timeline: spawn_asked = the ask,
- * started = the fork reported, hello/ready as for exec.
+ * clones a child with CLONE_PARENT, so the child's parent is this
+ * supervisor, not the template. The child reports its own pid (FORKED:
+ * the slot's `started`), makes the pipes its 0/1/2, closes every other
+ * descriptor and runs the normal worker loop (Hello as usual). From then
+ * on it is watched, signalled and reaped by proc.c exactly as an exec'd
+ * worker. Timeline: spawn_asked = the ask, started = the fork reported,
+ * hello/ready as for exec.
  *
- * Lifetimes. The template dies with the supervisor (PR_SET_PDEATHSIG and
- * EOF on its socket); every child dies with the template (PDEATHSIG armed
- * in the child right after the fork), so nothing outlives the pool. A
- * template that dies is replaced lazily: the next ask starts a new one,
- * and asks wait in its socket until its READY. Its children die with it:
- * their calls fail (WP_EWORKER_EXITED, or are retried once when
- * idempotent) exactly as for a crash, the slots restart with backoff
- * through the new template, and count toward the restart intensity. Asks
- * it had not answered fail with WP_ESPAWN.
+ * Lifetimes. The template and every child die with the supervisor
+ * (PR_SET_PDEATHSIG against it; the template also on EOF on its socket),
+ * so nothing outlives the pool. A template that dies takes nothing with
+ * it: its children are ours, they keep serving and no call fails. It is
+ * replaced lazily, for new starts only: the next ask starts a new one, and
+ * asks wait in its socket until its READY. Asks it had not answered fail
+ * with WP_ESPAWN (the slot restarts with backoff). Its socket's EOF, not
+ * its exit, ends its reports: a child cloned just before the template
+ * died still holds the socket and sends its FORKED.
  *
  * Owns: the templates (pid, pidfd, socket, their handles), the asks in
  * flight. May call: proc.c (spawn the template, pidfds, the children's
@@ -111,8 +112,9 @@ static void ask_failed(wp_slot_t *s) {
   wpi_proc_exited(s, 0);
 }
 
-/* t's socket ended (it died, or closed it): nothing more will be reported.
- * Its unanswered asks fail; its children are orphans that die with it. */
+/* t's socket ended (it and every child it cloned closed it, or it broke
+ * the protocol): nothing more will be reported. Its unanswered asks fail;
+ * its children are ours and live on. */
 static void tmpl_lost(tmpl_t *t) {
   if (t->lost) return;
   t->lost = true;
@@ -123,7 +125,6 @@ static void tmpl_lost(tmpl_t *t) {
     wp_slot_t *s = &p->slots[i];
     if (s->zyg_gen != t->gen || s->reaped) continue;
     if (s->zyg_asked) ask_failed(s);
-    else if (s->zyg_child) wpi_proc_orphaned(s);
   }
   tmpl_close(&t->sockw);
   if (!t->reaped) kill(t->pid, SIGKILL); /* it may only have closed the socket */
@@ -138,33 +139,42 @@ static wp_slot_t *asker(tmpl_t *t, uint32_t tag) {
   return s->zyg_asked && s->zyg_gen == t->gen ? s : NULL;
 }
 
+/* Is pid our unreaped child? Then its pid cannot be reused under us. */
+static bool our_child(int pid) {
+  siginfo_t si;
+  return pid > 0 && waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0;
+}
+
+/* A child nobody asked for any more (its slot stopped or failed while the
+ * clone was on its way): ours to end and reap, or it stays a zombie. */
+static void stray_child(int pid) {
+  if (!our_child(pid)) return;
+  kill(-pid, SIGKILL); /* its own group, held by the unreaped leader */
+  waitpid(pid, NULL, 0);
+}
+
 static void on_forked(tmpl_t *t, const wpi_zyg_msg_t *m) {
   wp_slot_t *s = asker(t, m->tag);
-  if (!s) return;
+  if (!s) {
+    stray_child(m->pid);
+    return;
+  }
   s->zyg_asked = false;
-  s->zyg_child = true;
+  if (!our_child(m->pid)) { /* forked without CLONE_PARENT: we could not reap it */
+    ask_failed(s);
+    return;
+  }
   s->tl.pid = m->pid;
   /* The child may write its Hello before the template reports the fork,
    * and the pool may read them in either order: forked is then the Hello. */
   uint64_t now = wp_now_ns();
   s->tl.started = s->tl.hello && s->tl.hello < now ? s->tl.hello : now;
-  /* ESRCH: it is gone and reaped already; its EXITED report follows. */
-  s->pidfd = wpi_pidfd_open(m->pid);
+  s->pidfd = wpi_pidfd_open(m->pid); /* -1 (ENOSYS): proc.c polls waitpid */
+  if (s->pidfd >= 0) fcntl(s->pidfd, F_SETFD, FD_CLOEXEC);
   if (wpi_proc_watch(s) != 0) wpi_proc_reap_now(s);
   /* Asked to go while the fork was on its way: a failed one is killed; a
    * closing one sees its stdin's EOF and leaves by itself. */
   if (s->state == SLOT_FAILING) wpi_proc_signal(s, SIGKILL);
-}
-
-static void on_exited(tmpl_t *t, const wpi_zyg_msg_t *m) {
-  wp_pool_t *p = t->z->pool;
-  for (int i = 0; i < p->nslots; i++) {
-    wp_slot_t *s = &p->slots[i];
-    if (s->zyg_child && s->zyg_gen == t->gen && s->tl.pid == m->pid && !s->reaped) {
-      wpi_proc_exited(s, m->status);
-      return;
-    }
-  }
 }
 
 static void on_report(tmpl_t *t, const wpi_zyg_msg_t *m) {
@@ -178,7 +188,6 @@ static void on_report(tmpl_t *t, const wpi_zyg_msg_t *m) {
     if (s) ask_failed(s);
     break;
   }
-  case WPI_ZYG_EXITED: on_exited(t, m); break;
   default: tmpl_lost(t); /* not our template protocol: give it up */
   }
 }
@@ -205,14 +214,15 @@ static void on_sock_readable(uv_poll_t *w, int status, int events) {
   read_reports(w->data);
 }
 
-/* The template exited: take the reports it sent before, then reap it. */
+/* The template exited: new asks go to a new one; its socket's EOF (once
+ * the children it cloned last have sent FORKED) fails what it left
+ * unanswered. Reap it. */
 static void on_tmpl_exit(uv_poll_t *w, int status, int events) {
   (void)status;
   (void)events;
   tmpl_t *t = w->data;
-  read_reports(t);
-  tmpl_lost(t);
   if (waitpid(t->pid, NULL, WNOHANG) == 0) return; /* spurious */
+  if (t->z->cur == t) t->z->cur = NULL;
   t->reaped = true;
   tmpl_close(&t->pidw);
 }
@@ -346,7 +356,6 @@ int wpi_zygote_spawn(wp_slot_t *s, bool err_pipe, wp_proc_t *out) {
     return rc;
   }
   s->zyg_asked = true;
-  s->zyg_child = s->zyg_orphan = false;
   s->zyg_gen = z->cur->gen;
   *out = (wp_proc_t){.pid = 0, .pidfd = -1, .fd_in = io.in[1], .fd_out = io.out[0],
                      .fd_err = io.err[0]};

@@ -11,13 +11,16 @@
  *   pool → template  SPAWN   {tag} + SCM_RIGHTS stdin, stdout[, stderr],
  *                            then the worker's own flags (gRPC: --transport
  *                            grpc --listen ADDR), each NUL-terminated
- *   template → pool  FORKED  {tag, pid}       the child exists
- *   template → pool  FAILED  {tag, status=errno}  fork failed
- *   template → pool  EXITED  {pid, status}    reaped; status as waitpid's
+ *   child → pool     FORKED  {tag, pid}       the child exists (sent by the
+ *                            child itself, before it closes the socket)
+ *   template → pool  FAILED  {tag, status=errno}  the clone failed
  *
- * EOF on the socket, either way, ends the other side's interest: the
- * template exits (its children with it, PR_SET_PDEATHSIG), the pool treats
- * the template as dead. May call: nothing (constants and one struct).
+ * The template clones each child with CLONE_PARENT: the child's parent is
+ * the supervisor, which reaps it and sees its status as for an exec'd
+ * worker (op 5, EXITED, the template's reap report, is retired). EOF on
+ * the socket, either way, ends the other side's interest: the template
+ * exits (its children live on: they are the supervisor's), the pool
+ * treats the template as dead. May call: nothing (constants and one struct).
  */
 #ifndef WPI_ZYGOTE_H
 #define WPI_ZYGOTE_H
@@ -33,7 +36,7 @@ enum {
   WPI_ZYG_SPAWN = 2,
   WPI_ZYG_FORKED = 3,
   WPI_ZYG_FAILED = 4,
-  WPI_ZYG_EXITED = 5,
+  /* 5 was EXITED: children are the supervisor's now, it reaps them */
 };
 
 typedef struct wpi_zyg_msg {

@@ -4,33 +4,42 @@
  * dynamic loader, wpw_method registrations, whatever main did before
  * wpw_run) and then forks one worker per request from the pool.
  *
- * The template: SIGCHLD through a signalfd, the pool's socket polled with
- * it; a SPAWN brings the child's stdin/stdout[/stderr] (SCM_RIGHTS, received
- * close-on-exec); it forks, closes its copies, reports FORKED {pid}. A
- * child that exits is killed with its group (the pid is still held by the
- * zombie, so the group cannot be a stranger's), reaped, and reported as
- * EXITED {pid, status}. EOF on the socket: the pool is done or gone, the
- * template exits and its children die with it (PR_SET_PDEATHSIG).
+ * The template: a SPAWN brings the child's stdin/stdout[/stderr]
+ * (SCM_RIGHTS, received close-on-exec); it clones a child with
+ * CLONE_PARENT, closes its copies, and goes back to waiting. EOF on the
+ * socket: the pool is done or gone, the template exits.
  *
- * The child: default SIGCHLD and mask, its own process group (the pool's
- * stop signals it as for exec), PR_SET_PDEATHSIG SIGKILL on the template,
- * the received descriptors as 0/1/2, every other descriptor closed (the
- * template's socket, its signalfd, anything set-up opened), WPOOL_PPID the
- * template's pid; then wpw_run goes on with the normal worker loop.
+ * Why CLONE_PARENT: the child's parent is then the supervisor, exactly as
+ * for an exec'd worker, so it outlives its template (a template crash
+ * fails no call) and the supervisor reaps it and sees its wait status
+ * itself: the template never waits for nor reports its children. The
+ * clone is the raw syscall (glibc's fork has no flags): no atfork handlers
+ * run and glibc's cached thread id in the child's TCB stays the
+ * template's. That is sound here because the template is single-threaded
+ * (no lock can be held by another thread) and glibc >= 2.34 asks the
+ * kernel for the tid where it matters to a single-threaded child (raise,
+ * abort); getpid is not cached since glibc 2.25.
  *
- * Owns: the template's loop. May call: libc; nothing of the pool.
+ * The child: its own process group (the pool's stop signals it as for
+ * exec), PR_SET_PDEATHSIG SIGKILL armed against the supervisor and
+ * checked against WPOOL_PPID (the supervisor's pid, left as the pool set
+ * it: a supervisor that died before the prctl is seen), then it reports
+ * FORKED {tag, pid} itself (so a template that dies right after the clone
+ * cannot lose the report), makes the received descriptors its 0/1/2 and
+ * closes every other one (the template's socket, anything set-up opened);
+ * then wpw_run goes on with the normal worker loop.
+ *
+ * Owns: the template's loop. May call: libc; wk_die_with_parent (handle.c).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "worker.h"
@@ -44,33 +53,23 @@ static int report(int sock, uint32_t op, uint32_t tag, pid_t pid, int status) {
   return n == (ssize_t)sizeof m ? 0 : -1;
 }
 
-/* Kills each exited child's group, reaps it, reports it. */
-static int reap_children(int sock) {
-  for (;;) {
-    siginfo_t si;
-    memset(&si, 0, sizeof si);
-    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid == 0) return 0;
-    pid_t pid = si.si_pid;
-    kill(-pid, SIGKILL);
-    int st = 0;
-    if (waitpid(pid, &st, 0) != pid) return 0;
-    if (report(sock, WPI_ZYG_EXITED, 0, pid, st) != 0) return -1;
-  }
-}
-
-/* In the child, right after the fork: become the worker of fds. */
-static void become_worker(const int *fds, int nfds, pid_t tmpl, const sigset_t *old) {
+/* In the child, right after the clone: report itself, then become the
+ * worker of fds. */
+static void become_worker(int sock, uint32_t tag, const int *fds, int nfds) {
   setpgid(0, 0);
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != tmpl) _exit(1); /* the template died before the prctl */
-  signal(SIGCHLD, SIG_DFL);
-  sigprocmask(SIG_SETMASK, old, NULL);
+  wk_die_with_parent(); /* the supervisor, WPOOL_PPID: it died first? exit */
+  if (report(sock, WPI_ZYG_FORKED, tag, getpid(), 0) != 0) _exit(1);
   for (int i = 0; i < nfds; i++) {
     if (fds[i] == i) fcntl(i, F_SETFD, 0); /* dup2 onto itself keeps CLOEXEC */
     else dup2(fds[i], i);
   }
-  close_range(3, ~0u, 0); /* socket, signalfd, the received copies, the rest */
+  close_range(3, ~0u, 0); /* the socket, the received copies, the rest */
   unsetenv(WPI_ZYG_ENV);
+}
+
+/* fork(), but the child's parent is our parent (the supervisor). */
+static pid_t clone_parent(void) {
+  return (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
 }
 
 /* Receives one SPAWN; its descriptors into fds, its flags into args
@@ -104,28 +103,12 @@ static int recv_ask(int sock, wpi_zyg_msg_t *m, int *fds, int *nfds, char *args,
 
 int wk_zygote_run(int sock, int *code, char *args, size_t *nargs) {
   pid_t self = getpid();
-  char buf[24];
-  snprintf(buf, sizeof buf, "%d", (int)self);
-  setenv("WPOOL_PPID", buf, 1); /* the children's parent is us */
   fcntl(sock, F_SETFD, FD_CLOEXEC);
-  sigset_t chld, old;
-  sigemptyset(&chld);
-  sigaddset(&chld, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &chld, &old);
-  int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (sfd < 0 || report(sock, WPI_ZYG_READY, 0, self, 0) != 0) {
+  if (report(sock, WPI_ZYG_READY, 0, self, 0) != 0) {
     *code = 1;
     return 0;
   }
   for (;;) {
-    struct pollfd pf[2] = {{.fd = sock, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
-    if (poll(pf, 2, -1) < 0 && errno != EINTR) break;
-    if (pf[1].revents) {
-      struct signalfd_siginfo si;
-      while (read(sfd, &si, sizeof si) > 0) {}
-      if (reap_children(sock) != 0) break;
-    }
-    if (!pf[0].revents) continue;
     wpi_zyg_msg_t m;
     int fds[3] = {-1, -1, -1}, nfds = 0;
     int r = recv_ask(sock, &m, fds, &nfds, args, nargs);
@@ -136,15 +119,15 @@ int wk_zygote_run(int sock, int *code, char *args, size_t *nargs) {
       fprintf(stderr, "wpool zygote[%d]: bad message from the pool\n", (int)self);
       break;
     }
-    pid_t pid = fork();
+    pid_t pid = clone_parent();
     if (pid == 0) {
-      become_worker(fds, nfds, self, &old);
+      become_worker(sock, m.tag, fds, nfds);
       return 1;
     }
     int e = errno;
     for (int i = 0; i < nfds; i++) close(fds[i]);
-    if (report(sock, pid > 0 ? WPI_ZYG_FORKED : WPI_ZYG_FAILED, m.tag, pid, pid > 0 ? 0 : e) != 0)
-      break;
+    /* The child reports FORKED itself; a failure is ours to report. */
+    if (pid < 0 && report(sock, WPI_ZYG_FAILED, m.tag, 0, e) != 0) break;
   }
   *code = 0;
   return 0;

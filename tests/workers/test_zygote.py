@@ -2,12 +2,14 @@
 does (a SOCK_SEQPACKET socketpair, the pipes sent with SCM_RIGHTS, the
 16-byte messages of wire/zygote.h), and then through the pool itself:
 
-  - init runs once; each child serves on its own pipes, is the template's
-    child, holds fds 0, 1, 2 and the SDK's copy of its stdout only, and has
-    its own random and numpy seeds;
-  - a child that dies is reaped and reported with its wait status;
+  - init runs once; each child serves on its own pipes, is our child (the
+    template clones it with CLONE_PARENT), holds fds 0, 1, 2 and the SDK's
+    copy of its stdout only, and has its own random and numpy seeds;
+  - a child that dies is ours to reap, with its wait status (os.abort in a
+    cloned child is a SIGABRT); the template reports nothing;
   - init that leaves a thread running: the template refuses, exit 2, one line;
-  - EOF on the socket: the template exits and its children die with it;
+  - EOF on the socket: the template exits, its children serve on;
+  - the template SIGKILLed: its children serve on;
   - `wpool start|ping --spawn zygote` with the numpy example; a Python
     template refuses a gRPC worker (exit 1, its one line); a bad --spawn
     is a usage error.
@@ -31,7 +33,7 @@ KNOBS = os.path.join(ROOT, "tests", "helpers", "py_zygote_worker.py")
 NUMPY = os.path.join(ROOT, "worker", "python", "examples", "numpy_worker.py")
 WPOOL = os.path.join(BUILD, "wpool")
 MSG = struct.Struct("=IIii")
-READY, SPAWN, FORKED, FAILED, EXITED = 1, 2, 3, 4, 5
+READY, SPAWN, FORKED, FAILED = 1, 2, 3, 4
 
 
 def recv_msg(sock, timeout=TIMEOUT):
@@ -115,12 +117,14 @@ class Template:
             c.close()
             try:
                 os.kill(c.pid, signal.SIGKILL)
-            except ProcessLookupError:
+                os.waitpid(c.pid, 0)  # ours: the template cloned it with CLONE_PARENT
+            except (ProcessLookupError, ChildProcessError):
                 pass
         self.sock.close()
         if self.p.poll() is None:
             self.p.kill()
         self.p.wait()
+        self.err.close()
 
 
 def ppid_of(pid):
@@ -137,7 +141,7 @@ class TemplateProtocol(unittest.TestCase):
             hello = c.frame(M.Hello)
             self.assertEqual(hello.pid, c.pid)
             self.assertEqual(list(hello.methods), ["echo", "rand", "crash"])
-            self.assertEqual(ppid_of(c.pid), t.p.pid)
+            self.assertEqual(ppid_of(c.pid), os.getpid())
             # 0, 1, 2 and the SDK's own private copy of stdout (fd 1 is
             # pointed at stderr): our pipe, nothing of the template's.
             self.assertEqual(sorted(os.listdir(f"/proc/{c.pid}/fd")), ["0", "1", "2", "3"])
@@ -159,17 +163,18 @@ class TemplateProtocol(unittest.TestCase):
         self.assertNotEqual(ra[1], rb[1])  # numpy.random
         self.assertNotEqual(ra[1], b"-")
 
-    def test_exit_is_reported(self):
+    def test_exit_status_is_ours(self):
         t = Template(self)
         t.ready()
         c = t.spawn()
         c.frame(M.Hello)
         body = M.Request(id=1, call=M.Call(method="crash")).SerializeToString()
         os.write(c.in_w, struct.pack(">I", len(body)) + body)
-        op, _, pid, status = recv_msg(t.sock)
-        self.assertEqual((op, pid), (EXITED, c.pid))
+        pid, status = os.waitpid(c.pid, 0)
         self.assertTrue(os.WIFSIGNALED(status))
         self.assertEqual(os.WTERMSIG(status), signal.SIGABRT)
+        with self.assertRaises(TimeoutError):  # the template has nothing to say
+            recv_msg(t.sock, 0.3)
 
     def test_thread_left_by_init_is_refused(self):
         t = Template(self, WPOOL_TEST_INIT_THREAD="1")
@@ -179,14 +184,26 @@ class TemplateProtocol(unittest.TestCase):
         self.assertIn("cannot fork workers: init left 1 thread(s) running (poller)", err)
         self.assertEqual(len(err.strip().splitlines()), 1, err)
 
-    def test_eof_ends_template_and_children(self):
+    def check_outlives(self, end_template, code):
         t = Template(self)
         t.ready()
-        c = t.spawn()
-        c.frame(M.Hello)
-        t.sock.shutdown(socket.SHUT_WR)
-        self.assertEqual(t.p.wait(TIMEOUT), 0)
-        self.assertTrue(wait_gone(c.pid, 1.0), "the child outlived its template")
+        a, b = t.spawn(), t.spawn()
+        for c in (a, b):
+            c.frame(M.Hello)
+        end_template(t)
+        self.assertEqual(t.p.wait(TIMEOUT), code)
+        self.assertEqual(a.call(1, "echo", b"still here").payload, b"still here")
+        self.assertEqual(ppid_of(b.pid), os.getpid())
+        # A child ends as an exec'd worker does: EOF on its stdin, exit 0.
+        os.close(b.in_w)
+        b.in_w = -1
+        self.assertEqual(os.waitpid(b.pid, 0), (b.pid, 0))
+
+    def test_eof_ends_template_not_children(self):
+        self.check_outlives(lambda t: t.sock.shutdown(socket.SHUT_WR), 0)
+
+    def test_template_killed_children_serve(self):
+        self.check_outlives(lambda t: t.p.kill(), -signal.SIGKILL)
 
 
 def wpool(*args):

@@ -8,6 +8,14 @@ worker per request of the pool and returns only in a child, whose stdin,
 stdout (and stderr) are then the pipes the pool sent. The child goes on as
 an exec'd worker would: its Hello, its loop.
 
+Each child is cloned with CLONE_PARENT, as the C SDK's are: its parent is
+the supervisor, which reaps it, so it outlives the template (a template
+crash fails no call). os.fork cannot pass that flag, so _clone_parent does
+what os.fork does around its fork() — PyOS_BeforeFork, then
+PyOS_AfterFork_Child or PyOS_AfterFork_Parent, Python's public C API —
+around the raw clone syscall, all called through ctypes.pythonapi-style
+function objects, which keep the GIL (a CDLL call would release it).
+
 What a fork copies, and so what init must not leave behind
 (worker/python/README.md, "Zygote start"):
   * threads: only the forking thread exists in the child, and a lock
@@ -20,9 +28,10 @@ What a fork copies, and so what init must not leave behind
     global generator does not, so it is reseeded here when numpy is loaded.
 """
 
+import ctypes
 import gc
 import os
-import select
+import platform
 import signal
 import socket
 import struct
@@ -30,8 +39,10 @@ import sys
 import threading
 
 _MSG = struct.Struct("=IIii")  # op, tag, pid, status: wire/zygote.h
-READY, SPAWN, FORKED, FAILED, EXITED = 1, 2, 3, 4, 5
+READY, SPAWN, FORKED, FAILED = 1, 2, 3, 4
 EXIT_USAGE = 2
+CLONE_PARENT = 0x00008000
+_SYS_CLONE = {"x86_64": 56, "aarch64": 220}  # <asm/unistd.h>; the args are 0 but flags
 
 
 def _say(msg):
@@ -51,67 +62,73 @@ def _check_threads():
         os._exit(EXIT_USAGE)
 
 
-def _reap(sock):
-    """Kills each exited child's group, reaps it, reports its status."""
-    while True:
-        try:
-            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-        except ChildProcessError:
-            return
-        if info is None or info.si_pid == 0:
-            return
-        try:
-            os.killpg(info.si_pid, signal.SIGKILL)  # its pid is held: not a stranger's
-        except OSError:
-            pass
-        _, status = os.waitpid(info.si_pid, 0)
-        sock.send(_MSG.pack(EXITED, 0, info.si_pid, status))
+def _clone_api():
+    """The functions _clone_parent calls, looked up once (at start-up, so a
+    machine we cannot clone on fails the start, not the first worker)."""
+    nr = _SYS_CLONE.get(platform.machine())
+    if nr is None:
+        _say(f"zygote start needs the clone syscall's number for {platform.machine()}: "
+             "use --spawn exec")
+        os._exit(EXIT_USAGE)
+    api = ctypes.PyDLL(None, use_errno=True)  # keeps the GIL, like os.fork's own calls
+    api.syscall.restype = ctypes.c_long
+    api.syscall.argtypes = [ctypes.c_long] * 6
+    return nr, api
 
 
-def _become_worker(sock, fds, die_with_parent):
-    """In the child: the pool's pipes as 0/1/2, nothing else open."""
+def _clone_parent(nr, api):
+    """os.fork(), but the child's parent is our parent (the supervisor):
+    0 in the child, its pid in the template; OSError if it failed."""
+    clone = api.syscall
+    api.PyOS_BeforeFork()  # at-fork "before" hooks, the import lock
+    pid = clone(nr, CLONE_PARENT | signal.SIGCHLD, 0, 0, 0, 0)
+    if pid == 0:
+        api.PyOS_AfterFork_Child()  # threads' state, locks, at-fork child hooks
+        return 0
+    err = ctypes.get_errno()
+    api.PyOS_AfterFork_Parent()
+    if pid < 0:
+        raise OSError(err, os.strerror(err))
+    return pid
+
+
+def _become_worker(sock, tag, fds, die_with_parent):
+    """In the child: reports itself, then the pool's pipes as 0/1/2,
+    nothing else open."""
     os.setpgid(0, 0)
-    die_with_parent()  # WPOOL_PPID is the template's pid now
-    signal.set_wakeup_fd(-1)
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    die_with_parent()  # against the supervisor (WPOOL_PPID): it is our parent
+    try:
+        sock.send(_MSG.pack(FORKED, tag, os.getpid(), 0))
+    except OSError:
+        os._exit(1)  # the pool is gone
     sock.detach()  # closed below with the rest, without a stale object
     for i, fd in enumerate(fds):
         os.dup2(fd, i)
-    os.closerange(3, os.sysconf("SC_OPEN_MAX"))  # the socket, the wake pipe, init's
+    os.closerange(3, os.sysconf("SC_OPEN_MAX"))  # the socket, init's
     if "numpy" in sys.modules:
         sys.modules["numpy"].random.seed()
 
 
 def serve(fd, die_with_parent):
-    """The template's loop; returns only in a forked child, which has armed
-    die_with_parent() (wpool_worker's) against the template."""
+    """The template's loop; returns only in a cloned child, which has armed
+    die_with_parent() (wpool_worker's) against the supervisor."""
     _check_threads()
     sock = socket.socket(fileno=fd)
     os.set_inheritable(fd, False)
     os.environ.pop("WPOOL_ZYGOTE", None)
-    os.environ["WPOOL_PPID"] = str(os.getpid())
-    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    signal.set_wakeup_fd(wake_w)
     # What init built is moved out of the collector's sight: a child's
     # collections would otherwise write to every object (gc_refs), copying
     # every page of the template's heap at the child's first collection.
+    clone_nr, clone_api = _clone_api()
     gc.freeze()
     sock.send(_MSG.pack(READY, 0, os.getpid(), 0))
     while True:
-        ready, _, _ = select.select([sock, wake_r], [], [])
-        if wake_r in ready:
-            while os.read(wake_r, 512) == 512:
-                pass
-            _reap(sock)
-        if sock not in ready:
-            continue
         try:
             msg, fds, _, _ = socket.recv_fds(sock, 256, 3)
         except InterruptedError:
             continue
         if not msg:
-            os._exit(0)  # EOF: the pool is done or gone; children die with us
+            os._exit(0)  # EOF: the pool is done or gone; children are its own
         if len(msg) > _MSG.size:  # per-worker flags: the gRPC transport
             _say("the Python SDK's zygote forks pipe workers only (gRPC's threads "
                  "do not survive a fork): use --spawn exec with --transport grpc")
@@ -122,12 +139,13 @@ def serve(fd, die_with_parent):
             os._exit(EXIT_USAGE)
         _check_threads()
         try:
-            pid = os.fork()
+            pid = _clone_parent(clone_nr, clone_api)
         except OSError as e:
             pid, err = -1, e.errno
         if pid == 0:
-            _become_worker(sock, fds, die_with_parent)
+            _become_worker(sock, tag, fds, die_with_parent)
             return
         for f in fds:
             os.close(f)
-        sock.send(_MSG.pack(FORKED, tag, pid, 0) if pid > 0 else _MSG.pack(FAILED, tag, 0, err))
+        if pid < 0:  # a child reports FORKED itself
+            sock.send(_MSG.pack(FAILED, tag, 0, err))
