@@ -58,6 +58,7 @@ typedef struct bl_opts {
   const char *out;          /* --out FILE, or NULL: the results directory */
   uint32_t only;            /* bit i selects bl_scenarios[i] */
   bool charts;              /* --charts: draw them when the file is saved */
+  bool no_bare_pool;        /* --no-bare-pool: no bare C pool beside pipe points */
   wb_call_t call;           /* the user's workload (scn_workload): --call,
                                its payloads loaded at parse time */
   wp_spawn_t spawns[2];     /* --spawn: startup's spawn modes (default exec) */

@@ -16,7 +16,7 @@
 enum {
   OPT_QUICK = 1000, OPT_ONLY, OPT_LIST, OPT_TRANSPORTS, OPT_SIZES,
   OPT_STARTUP_SIZES, OPT_CONC, OPT_REPS, OPT_REQUESTS, OPT_WARMUP, OPT_WORKER,
-  OPT_CPUS, OPT_OUT, OPT_CHARTS, OPT_NO_CHARTS, OPT_CALL, OPT_PAYLOAD_FILE, OPT_PAYLOADS,
+  OPT_CPUS, OPT_OUT, OPT_CHARTS, OPT_NO_CHARTS, OPT_NO_BARE, OPT_CALL, OPT_PAYLOAD_FILE, OPT_PAYLOADS,
   OPT_SPAWN, OPT_CONNECT
 };
 
@@ -37,6 +37,7 @@ static const struct option longopts[] = {
     {"out", required_argument, 0, OPT_OUT},
     {"charts", no_argument, 0, OPT_CHARTS},
     {"no-charts", no_argument, 0, OPT_NO_CHARTS},
+    {"no-bare-pool", no_argument, 0, OPT_NO_BARE},
     WB_CALL_LONGOPTS(OPT_CALL, OPT_PAYLOAD_FILE, OPT_PAYLOADS),
     {"connect", required_argument, 0, OPT_CONNECT},
     {"help", no_argument, 0, 'h'},
@@ -75,6 +76,10 @@ static void usage(FILE *f) {
     "                        into charts/<name>/ beside it); bench/baseline\n"
     "                        passes it\n"
     "  --no-charts           don't (the default; the last of the two counts)\n"
+    "  --no-bare-pool        skip the bare C pool run beside each pipe point\n"
+    "                        (no floor.*/pool, no ping.*_per_bare; bench/ab\n"
+    "                        passes it: a paired A/B needs no floor, and it\n"
+    "                        doubled each round's time)\n"
     "  --call METHOD         the workload scenario: call the worker's METHOD\n"
     "                        (with --worker) on every size and transport\n"
     "  --payload-file FILE   its payload, or --payloads DIR|FILE.jsonl: a set,\n"
@@ -246,6 +251,7 @@ static int one_opt(bl_opts_t *o, int c, const char *arg, int *reps,
   case OPT_QUICK: o->quick = true; return 0;
   case OPT_CHARTS: o->charts = true; return 0;
   case OPT_NO_CHARTS: o->charts = false; return 0;
+  case OPT_NO_BARE: o->no_bare_pool = true; return 0;
   case OPT_ONLY: return parse_only(arg, o); /* names the bad scenario */
   case OPT_TRANSPORTS:
     return parse_transports(arg, o) ? usage_error("--transports: expected pipe, grpc or pipe,grpc, got '%s'", arg) : 0;
@@ -355,7 +361,7 @@ json_t *bl_opts_config(const bl_opts_t *o) {
     if (o->only & (1u << i)) json_array_append_new(only, json_string(bl_scenarios[i]->name));
   return json_pack(
       "{s:b, s:o, s:o, s:o, s:o, s:i, s:o, s:{s:i, s:i, s:i}, s:I, s:I, s:i,"
-      " s:s?, s:o, s:s?, s:b, s:o, s:o, s:o}",
+      " s:s?, s:o, s:s?, s:b, s:b, s:o, s:o, s:o}",
       "quick", o->quick, "only", only, "transports", tr,
       "sizes", list_json(o->sizes.v, o->sizes.n),
       "startup_sizes", list_json(o->startup_sizes.v, o->startup_sizes.n),
@@ -365,6 +371,7 @@ json_t *bl_opts_config(const bl_opts_t *o) {
       "requests", (json_int_t)o->requests, "warmup", (json_int_t)o->warmup,
       "payload_bytes", (int)o->payload, "worker", o->worker,
       "cpus", o->cpus.n ? list_json(o->cpus.cpu, o->cpus.n) : json_null(),
-      "out", o->out, "charts", o->charts, "call", wb_call_config(&o->call), "spawn", sp,
+      "out", o->out, "charts", o->charts, "bare_pool", !o->no_bare_pool,
+      "call", wb_call_config(&o->call), "spawn", sp,
       "connect", connect_json(o));
 }

@@ -199,7 +199,9 @@ static void one_round(wb_ctx_t *c, bl_ping_grid_t *g, int r) {
               wp_transport_name(pt->t), bl_ping_mode(pt), pt->n, pt->c);
     /* The bare pool beside it, first in every other round: neither side
      * always gets the warmer caches. */
-    bool bare = pt->bare_ok && pt->t == WP_TRANSPORT_PIPE, bare_first = r % 2;
+    if (c->opt->no_bare_pool) pt->bare_ok = false; /* no floor metrics either */
+    bool bare = pt->bare_ok && pt->t == WP_TRANSPORT_PIPE;
+    bool bare_first = r % 2;
     if (bare && bare_first) bare_try(c, pt, r);
     int err = one_rep(c, pt, r);
     if (err) point_failed(c, pt, err);
