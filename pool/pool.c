@@ -462,7 +462,10 @@ static void stop_finish_maybe(wp_pool_t *p) {
 
 static void on_stop_kill(uv_timer_t *t) {
   wp_pool_t *p = t->data;
-  for (int i = 0; i < p->nslots; i++) wpi_proc_signal_group(&p->slots[i], SIGKILL);
+  for (int i = 0; i < p->nslots; i++) {
+    wpi_proc_signal_group(&p->slots[i], SIGKILL);
+    wpi_zygote_abandon(&p->slots[i]);
+  }
 }
 
 /* Grace is over: SIGTERM, then SIGKILL a quarter-grace (≤ 1 s) later. */

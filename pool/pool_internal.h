@@ -420,6 +420,7 @@ int wpi_zygote_spawn(wp_slot_t *s, bool err_pipe, wp_proc_t *out);
 /* At stop, once every slot is DOWN: the template gets EOF, grace, SIGKILL;
  * done(p) runs once it is reaped and its handles closed. */
 void wpi_zygote_close(wp_pool_t *p, void (*done)(wp_pool_t *p));
+void wpi_zygote_abandon(wp_slot_t *s);
 void wpi_zygote_free(wp_pool_t *p);
 /* The newest template's timeline (ready = its init done); WP_EINVAL if none. */
 int wpi_zygote_timeline(const wp_pool_t *p, wp_timeline_t *out);

@@ -168,8 +168,9 @@ static int open_pipes(wp_slot_t *s, const wp_proc_t *pr) {
 
 static void on_start_timeout(uv_timer_t *t) {
   wp_slot_t *s = t->data;
-  if (s->state == SLOT_STARTING || s->state == SLOT_CONNECTING)
-    wpi_slot_fail(s, WP_ESTART_TIMEOUT);
+  if (s->state != SLOT_STARTING && s->state != SLOT_CONNECTING) return;
+  wpi_zygote_abandon(s); /* a zygote ask not answered yet: no pid to kill */
+  wpi_slot_fail(s, WP_ESTART_TIMEOUT);
 }
 
 /* Resets what a generation keeps, for the next one. */

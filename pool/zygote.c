@@ -130,6 +130,18 @@ static void tmpl_lost(tmpl_t *t) {
   if (!t->reaped) kill(t->pid, SIGKILL); /* it may only have closed the socket */
 }
 
+/* s gives up on its ask (start timeout, or stop past its grace): the
+ * template holding it has not answered all that time, so it is killed. Its
+ * socket's end then fails every ask it held (tmpl_lost) and the slots go
+ * down; its children are ours and live on. Without this a template that
+ * never answered (an init blocked on the network) held its slots, and so
+ * the pool's stop, for ever: nothing else signals a slot with no pid. */
+void wpi_zygote_abandon(wp_slot_t *s) {
+  wpi_zygote_t *z = s->pool->zyg;
+  if (!z || !s->zyg_asked || !z->cur || z->cur->gen != s->zyg_gen || z->cur->reaped) return;
+  kill(z->cur->pid, SIGKILL);
+}
+
 /* ---- reports --------------------------------------------------------------- */
 
 static wp_slot_t *asker(tmpl_t *t, uint32_t tag) {

@@ -283,6 +283,25 @@ static void not_a_template(void **state) {
   fx_finish(&f);
 }
 
+/* A template that never answers (here: one that never reads its socket)
+ * fails the start at the start timeout and is killed then, so the stop
+ * that follows ends: before, nothing signalled a slot with no pid, and
+ * this stop never finished. */
+static void silent_template(void **state) {
+  (void)state;
+  fx_t f;
+  fx_zygote(&f, 2);
+  static char *argv[] = {"/bin/sleep", "1000", NULL};
+  f.o.argv = argv;
+  f.o.start_timeout_ns = 300 * MS;
+  assert_int_equal(fx_start(&f), WP_ESTART_TIMEOUT);
+  wp_timeline_t zt;
+  assert_int_equal(wp_pool_template(f.pool, &zt), 0);
+  f.stop_limit_s = 10;
+  fx_finish(&f);
+  assert_int_equal(kill(zt.pid, 0), -1); /* reaped, not just killed */
+}
+
 static void bad_spawn(void **state) {
   (void)state;
   uv_loop_t loop;
@@ -313,6 +332,7 @@ int main(void) {
       cmocka_unit_test(template_killed_python),
       cmocka_unit_test(stop_while_asking),
       cmocka_unit_test(not_a_template),
+      cmocka_unit_test(silent_template),
       cmocka_unit_test(bad_spawn),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
