@@ -40,6 +40,7 @@ static int handle_hello(wp_slot_t *s, const uint8_t *f, uint32_t len) {
   if (rc) return rc == WPI_ENOMEM ? WP_ENOMEM : WP_EPROTO;
   s->tl.hello = now;
   s->proto_version = h.version;
+  s->compact = h.version >= WPI_PROTOCOL_COMPACT && s->pool->link->replies_on_stdout;
   free(s->methods); /* NULL already: wpi_slot_spawn freed the last generation's */
   s->methods = h.methods;
   s->nmethods = h.nmethods;
@@ -62,7 +63,7 @@ static wp_call_t *find_inflight(wp_slot_t *s, uint64_t id) {
 /* A reply's bytes complete its call (see pool_internal.h). */
 int wpi_link_reply(wp_slot_t *s, wp_call_t *c, const uint8_t *f, size_t len) {
   wpi_reply_msg_t r;
-  if (wpi_parse_reply(f, len, &r) != 0) return WP_EPROTO;
+  if (wpi_parse_reply(f, len, s->compact, &r) != 0) return WP_EPROTO;
   if (!c) c = find_inflight(s, r.id);
   if (!c || c->id != r.id) {
     wpi_reply_msg_free(&r);
@@ -183,8 +184,9 @@ int wpi_link_start(wp_slot_t *s) {
 
 /* ---- sending ----------------------------------------------------------- */
 
-/* The Request for c, ready to pack (wire.h); returns its packed size. */
-static size_t prepare_request(const wp_call_t *c, wpi_request_enc_t *e) {
+/* The Request for c, ready to pack (wire.h) in the framing the worker
+ * speaks; returns its packed size. */
+static size_t prepare_request(const wp_call_t *c, bool compact, wpi_request_enc_t *e) {
   const wp_request_t *q = &c->req;
   wpi_request_t r = {
       .id = c->id,
@@ -198,11 +200,11 @@ static size_t prepare_request(const wp_call_t *c, wpi_request_enc_t *e) {
       .sleep_us = q->sleep_us,
       .reply_bytes = q->reply_bytes,
   };
-  return wpi_request_prepare(e, &r);
+  return wpi_request_prepare(e, &r, compact);
 }
 
 int wpi_link_send(wp_slot_t *s, wp_call_t *c) {
   wpi_request_enc_t r;
-  size_t n = prepare_request(c, &r);
+  size_t n = prepare_request(c, s->compact, &r);
   return s->pool->link->send(s, c, &r, n);
 }

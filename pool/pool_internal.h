@@ -128,6 +128,7 @@ struct wp_slot {
   wp_slot_t *push_next;    /* in pool->push_head while wlen > 0 */
   bool push_due;
   uint32_t proto_version;  /* from this generation's Hello */
+  bool compact;            /* pipe, protocol 3: compact frames (frame.h) */
   char *methods;           /* its Hello's method names (wpi_hello_t.methods) */
   uint32_t nmethods;
   /* dispatch.c: its calls; slot.c: its place in the available list */

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "pool_internal.h"
+#include "proto.h"
 
 extern char **environ;
 
@@ -57,22 +58,29 @@ static void pin(pid_t pid, const int *cpus, int ncpus) {
   (void)sched_setaffinity(pid, sizeof set, &set);
 }
 
+/* A variable of ours, set anew for each worker (never inherited). */
+static bool ours(const char *var) {
+  return strncmp(var, "WPOOL_PPID=", 11) == 0 || strncmp(var, "WPOOL_ZYGOTE=", 13) == 0 ||
+         strncmp(var, WPI_PROTOCOL_ENV "=", sizeof WPI_PROTOCOL_ENV) == 0;
+}
+
 /* environ plus WPOOL_PPID=<our pid>: lets a worker tell "my supervisor
  * died before I could arm PR_SET_PDEATHSIG" from "my supervisor is PID 1"
- * (a container entrypoint); extra (a zygote template's WPOOL_ZYGOTE=FD)
- * is added when not NULL. NULL on allocation failure. */
+ * (a container entrypoint); plus WPOOL_PROTOCOL, the highest protocol we
+ * speak (a pipe worker that knows protocol 3 then uses its compact
+ * frames); extra (a zygote template's WPOOL_ZYGOTE=FD) is added when not
+ * NULL. NULL on allocation failure. */
 static char **worker_env(char *buf, size_t buflen, const char *extra) {
   size_t n = 0;
   while (environ[n]) n++;
-  char **env = malloc((n + 3) * sizeof *env);
+  char **env = malloc((n + 4) * sizeof *env);
   if (!env) return NULL;
   size_t k = 0;
   for (size_t i = 0; i < n; i++)
-    if (strncmp(environ[i], "WPOOL_PPID=", 11) != 0 &&
-        strncmp(environ[i], "WPOOL_ZYGOTE=", 13) != 0)
-      env[k++] = environ[i];
+    if (!ours(environ[i])) env[k++] = environ[i];
   snprintf(buf, buflen, "WPOOL_PPID=%d", (int)getpid());
   env[k++] = buf;
+  env[k++] = WPI_PROTOCOL_ENV "=" WPI_STR(WPI_PROTOCOL_VERSION);
   if (extra) env[k++] = (char *)extra;
   env[k] = NULL;
   return env;

@@ -16,6 +16,20 @@ static uint32_t get_header(const uint8_t *p) {
          ((uint32_t)p[2] << 8) | (uint32_t)p[3];
 }
 
+void wpi_compact_put(uint8_t hdr[WPI_COMPACT_HDR], uint8_t tag, uint64_t id) {
+  hdr[0] = tag;
+  for (int i = 0; i < 8; i++) hdr[1 + i] = (uint8_t)(id >> (56 - 8 * i));
+}
+
+int wpi_compact_get(const uint8_t *f, size_t len, uint8_t *tag, uint64_t *id) {
+  if (len < WPI_COMPACT_HDR) return -1;
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v = v << 8 | f[1 + i];
+  *tag = f[0];
+  *id = v;
+  return 0;
+}
+
 void wpi_frame_decoder_init(wpi_frame_decoder_t *d, uint32_t max_frame) {
   memset(d, 0, sizeof *d);
   d->max_frame = max_frame;

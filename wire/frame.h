@@ -1,5 +1,7 @@
 /*
- * frame.h — the pipe framing: u32 big-endian length | payload.
+ * frame.h — the pipe framing: u32 big-endian length | payload, and
+ * protocol 3's compact envelope inside it: u8 tag | u64 big-endian id |
+ * body (proto/wpool.proto, "Protocol 3").
  *
  * Owns: encoding a frame header, and an incremental decoder that accepts
  * bytes in any split (one read may hold half a header or ten frames) and
@@ -15,9 +17,25 @@
 #include <stdint.h>
 
 #define WPI_FRAME_HDR 4
+/* Protocol 3: a frame's first bytes, before its body. */
+#define WPI_COMPACT_HDR 9
+
+/* Compact tags: a Request's kind is its Request.kind field number; a
+ * Reply's tag is its Status value. */
+enum {
+  WPI_TAG_PING = 2,
+  WPI_TAG_WORK = 3,
+  WPI_TAG_SHUTDOWN = 4,
+  WPI_TAG_CALL = 5,
+};
 
 /* Writes the 4-byte big-endian length header for a payload of len bytes. */
 void wpi_frame_put_header(uint8_t hdr[WPI_FRAME_HDR], uint32_t len);
+
+/* Writes a compact envelope (tag, id) at the start of a frame's bytes. */
+void wpi_compact_put(uint8_t hdr[WPI_COMPACT_HDR], uint8_t tag, uint64_t id);
+/* Reads one from a frame of len bytes: 0, or -1 when len < WPI_COMPACT_HDR. */
+int wpi_compact_get(const uint8_t *f, size_t len, uint8_t *tag, uint64_t *id);
 
 typedef struct wpi_frame_decoder {
   uint8_t *buf;      /* buffered bytes not yet handed out */

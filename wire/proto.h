@@ -10,9 +10,21 @@
 #define WPI_PROTO_H
 
 /* The highest wire protocol version spoken here. The pool accepts workers
- * of every version from 1 up to it; the C worker SDK announces it in its
- * Hello (proto/wpool.proto states the rules). */
-#define WPI_PROTOCOL_VERSION 2
+ * of every version from 1 up to it (proto/wpool.proto states the rules). */
+#define WPI_PROTOCOL_VERSION 3
+
+/* Protocol 3 (the compact pipe envelope) is used only when both sides
+ * speak it: the supervisor puts WPOOL_PROTOCOL=<its highest version> in
+ * every worker's environment, and a pipe worker that finds 3 or more says
+ * 3 in its Hello; any other worker says 2 and keeps protobuf envelopes. */
+#define WPI_PROTOCOL_ENV "WPOOL_PROTOCOL"
+/* The highest version with protobuf envelopes: what a pipe worker not
+ * offered 3 says, and what a gRPC worker says (gRPC has its own framing;
+ * protocol 3 changes nothing there). */
+#define WPI_PROTOCOL_PROTOBUF 2
+#define WPI_STR_(x) #x
+#define WPI_STR(x) WPI_STR_(x) /* WPI_STR(WPI_PROTOCOL_VERSION): "3" */
+#define WPI_PROTOCOL_COMPACT 3
 
 /* The one gRPC method: service wpool.v1.Worker { rpc Call(Request) returns
  * (Reply); }. The worker serves it, the pool's gRPC client calls it. */

@@ -70,11 +70,14 @@ typedef struct wpi_reply_msg {
   const uint8_t *payload;
   size_t payload_len;
   void *msg;               /* the protobuf-c message that owns the bytes */
+  char *error_heap;        /* compact: a long error's NUL-terminated copy */
   wpi_arena_t arena;       /* where msg was decoded */
 } wpi_reply_msg_t;
 
-/* WPI_OK, or WPI_EBAD if the bytes are not a Reply. */
-int wpi_parse_reply(const uint8_t *f, size_t len, wpi_reply_msg_t *out);
+/* WPI_OK, or WPI_EBAD if the bytes are not a Reply: a protobuf Reply, or
+ * with compact (protocol 3) a compact one, whose payload then points into
+ * f (valid while f is). Either way wpi_reply_msg_free ends it. */
+int wpi_parse_reply(const uint8_t *f, size_t len, bool compact, wpi_reply_msg_t *out);
 void wpi_reply_msg_free(wpi_reply_msg_t *m);
 
 /* ---- the supervisor writes: Requests ------------------------------------ */
@@ -93,16 +96,19 @@ typedef struct wpi_request {
 } wpi_request_t;
 
 /* A Request ready to pack: the message and its parts, pointing into the
- * wpi_request_t it was made from. */
+ * wpi_request_t it was made from; compact: the envelope and body size. */
 typedef struct wpi_request_enc {
   Wpool__V1__Request msg;
   Wpool__V1__Ping ping;
   Wpool__V1__Work work;
   Wpool__V1__Call call;
+  bool compact;
+  size_t body;
 } wpi_request_enc_t;
 
-/* Builds the message for r in e; returns its packed size. */
-size_t wpi_request_prepare(wpi_request_enc_t *e, const wpi_request_t *r);
+/* Builds the message for r in e, as a protobuf Request or (compact, for a
+ * protocol 3 pipe worker) a compact one; returns its packed size. */
+size_t wpi_request_prepare(wpi_request_enc_t *e, const wpi_request_t *r, bool compact);
 /* Packs e into out, which holds the size wpi_request_prepare returned. */
 void wpi_request_pack(const wpi_request_enc_t *e, uint8_t *out);
 
@@ -121,9 +127,41 @@ void wpi_request_release(wpi_arena_t *a, Wpool__V1__Request *r);
 size_t wpi_reply_size(const Wpool__V1__Reply *r);
 void wpi_reply_pack(const Wpool__V1__Reply *r, uint8_t *out);
 
-/* What a worker says in its Hello (the version is WPI_PROTOCOL_VERSION). */
+/* ---- protocol 3 on the worker's side ---------------------------------- */
+
+/* The protocol a pipe worker speaks, given the value of WPI_PROTOCOL_ENV
+ * in its environment (NULL when unset): WPI_PROTOCOL_COMPACT when the
+ * supervisor offers it, else WPI_PROTOCOL_PROTOBUF. */
+uint32_t wpi_pipe_protocol(const char *offered);
+
+/* A Request read from a frame, either framing: the message handlers take,
+ * with its parts. A compact Ping's payload points into the frame (no
+ * protobuf at all); a Work or Call body is unpacked into the arena. */
+typedef struct wpi_request_in {
+  Wpool__V1__Request msg;
+  Wpool__V1__Ping ping;
+  ProtobufCMessage *sub;   /* a compact Work or Call, in arena */
+  Wpool__V1__Request *whole; /* a protobuf Request, in arena */
+  wpi_arena_t arena;
+} wpi_request_in_t;
+
+/* Reads a Request from frame f: NULL when it is not one (garbage, a short
+ * compact frame, an undecodable body). A compact tag that is no kind reads
+ * as a Request with no kind, which handlers answer BAD_REQUEST, as for a
+ * protobuf Request with none. wpi_request_in_done ends it. */
+Wpool__V1__Request *wpi_request_read(wpi_request_in_t *in, const uint8_t *f, size_t len,
+                                     bool compact);
+void wpi_request_in_done(wpi_request_in_t *in);
+
+/* The Reply's size in the given framing, and packing it (that many bytes):
+ * compact, a status that is not OK carries its error text as the body. */
+size_t wpi_reply_encoded_size(const Wpool__V1__Reply *r, bool compact);
+void wpi_reply_encode(const Wpool__V1__Reply *r, bool compact, uint8_t *out);
+
+/* What a worker says in its Hello. */
 typedef struct wpi_hello_info {
   uint32_t pid;
+  uint32_t version;        /* the protocol it speaks (wpi_pipe_protocol for pipe) */
   bool grpc;               /* the transport: gRPC or pipe */
   const char *address;     /* gRPC: the address to dial; NULL or "" for pipe */
   const char *const *methods;

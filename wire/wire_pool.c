@@ -10,6 +10,14 @@
 
 #include "proto.h"
 
+/* The compact tags are the proto's numbers (frame.h): a change to either
+ * must not slip past the other. */
+_Static_assert((int)WPI_TAG_PING == (int)WPOOL__V1__REQUEST__KIND_PING &&
+                   (int)WPI_TAG_WORK == (int)WPOOL__V1__REQUEST__KIND_WORK &&
+                   (int)WPI_TAG_SHUTDOWN == (int)WPOOL__V1__REQUEST__KIND_SHUTDOWN &&
+                   (int)WPI_TAG_CALL == (int)WPOOL__V1__REQUEST__KIND_CALL,
+               "compact tags are Request.kind's field numbers");
+
 /* ---- Hello ---------------------------------------------------------------- */
 
 /* The names packed back to back, each NUL-terminated: one allocation the
@@ -52,17 +60,48 @@ void wpi_hello_free(wpi_hello_t *h) {
 
 /* ---- Reply ---------------------------------------------------------------- */
 
-int wpi_parse_reply(const uint8_t *f, size_t len, wpi_reply_msg_t *out) {
+static int reply_outcome(uint32_t status) {
+  return status == WPOOL__V1__STATUS__STATUS_OK               ? WPI_REPLY_OK
+         : status == WPOOL__V1__STATUS__STATUS_UNKNOWN_METHOD ? WPI_REPLY_UNKNOWN_METHOD
+                                                             : WPI_REPLY_FAILED;
+}
+
+/* Protocol 3: status | id | body, the body the payload or the error text.
+ * The text gets its NUL in the arena's buffer (or, longer, on the heap). */
+static int parse_compact(const uint8_t *f, size_t len, wpi_reply_msg_t *out) {
+  uint8_t tag;
+  if (wpi_compact_get(f, len, &tag, &out->id) != 0) return WPI_EBAD;
+  const uint8_t *body = f + WPI_COMPACT_HDR;
+  size_t n = len - WPI_COMPACT_HDR;
+  out->status = tag;
+  out->outcome = reply_outcome(tag);
+  out->error = "";
+  out->payload = body;
+  out->payload_len = 0;
+  if (out->outcome == WPI_REPLY_OK) {
+    out->payload_len = n;
+    return WPI_OK;
+  }
+  char *text = n < sizeof out->arena.buf ? (char *)out->arena.buf : malloc(n + 1);
+  if (!text) return WPI_ENOMEM;
+  if (text != (char *)out->arena.buf) out->error_heap = text;
+  memcpy(text, body, n);
+  text[n] = '\0';
+  out->error = text;
+  return WPI_OK;
+}
+
+int wpi_parse_reply(const uint8_t *f, size_t len, bool compact, wpi_reply_msg_t *out) {
   /* Field by field: a memset would clear the arena's kilobyte per reply. */
   wpi_arena_init(&out->arena);
   out->msg = NULL;
+  out->error_heap = NULL;
+  if (compact) return parse_compact(f, len, out);
   Wpool__V1__Reply *r = wpool__v1__reply__unpack(&out->arena.pa, len, f);
   if (!r) return WPI_EBAD;
   out->id = r->id;
   out->status = (int)r->status;
-  out->outcome = r->status == WPOOL__V1__STATUS__STATUS_OK               ? WPI_REPLY_OK
-                 : r->status == WPOOL__V1__STATUS__STATUS_UNKNOWN_METHOD ? WPI_REPLY_UNKNOWN_METHOD
-                                                                         : WPI_REPLY_FAILED;
+  out->outcome = reply_outcome(r->status);
   out->error = r->error ? r->error : "";
   out->payload = r->payload.data;
   out->payload_len = r->payload.len;
@@ -72,12 +111,24 @@ int wpi_parse_reply(const uint8_t *f, size_t len, wpi_reply_msg_t *out) {
 
 void wpi_reply_msg_free(wpi_reply_msg_t *m) {
   wpi_arena_release(&m->arena, m->msg);
+  free(m->error_heap);
+  m->error_heap = NULL;
   m->msg = NULL;
 }
 
 /* ---- Request -------------------------------------------------------------- */
 
-size_t wpi_request_prepare(wpi_request_enc_t *e, const wpi_request_t *r) {
+/* The compact body's size: a Ping's payload as it is, a Work or Call as
+ * its protobuf message. */
+static size_t compact_body(const wpi_request_enc_t *e) {
+  switch (e->msg.kind_case) {
+  case WPOOL__V1__REQUEST__KIND_WORK: return wpool__v1__work__get_packed_size(&e->work);
+  case WPOOL__V1__REQUEST__KIND_CALL: return wpool__v1__call__get_packed_size(&e->call);
+  default: return e->ping.payload.len;
+  }
+}
+
+size_t wpi_request_prepare(wpi_request_enc_t *e, const wpi_request_t *r, bool compact) {
   Wpool__V1__Request *m = &e->msg;
   wpool__v1__request__init(m);
   m->id = r->id;
@@ -106,9 +157,25 @@ size_t wpi_request_prepare(wpi_request_enc_t *e, const wpi_request_t *r) {
     m->ping = &e->ping;
     break;
   }
-  return wpool__v1__request__get_packed_size(m);
+  e->compact = compact;
+  if (!compact) return wpool__v1__request__get_packed_size(m);
+  e->body = compact_body(e);
+  return WPI_COMPACT_HDR + e->body;
 }
 
 void wpi_request_pack(const wpi_request_enc_t *e, uint8_t *out) {
-  wpool__v1__request__pack(&e->msg, out);
+  if (!e->compact) {
+    wpool__v1__request__pack(&e->msg, out);
+    return;
+  }
+  /* The kind's field number is its tag (frame.h). */
+  wpi_compact_put(out, (uint8_t)e->msg.kind_case, e->msg.id);
+  out += WPI_COMPACT_HDR;
+  switch (e->msg.kind_case) {
+  case WPOOL__V1__REQUEST__KIND_WORK: wpool__v1__work__pack(&e->work, out); break;
+  case WPOOL__V1__REQUEST__KIND_CALL: wpool__v1__call__pack(&e->call, out); break;
+  default:
+    if (e->body) memcpy(out, e->ping.payload.data, e->body);
+    break;
+  }
 }

@@ -5,6 +5,9 @@
  */
 #include "wire.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "frame.h"
 #include "proto.h"
 
@@ -13,7 +16,7 @@
 size_t wpi_hello_frame(const wpi_hello_info_t *info, uint8_t *buf, size_t cap) {
   Wpool__V1__Hello h = WPOOL__V1__HELLO__INIT;
   h.pid = info->pid;
-  h.protocol_version = WPI_PROTOCOL_VERSION;
+  h.protocol_version = info->version;
   h.transport = info->grpc ? WPOOL__V1__TRANSPORT__TRANSPORT_GRPC
                            : WPOOL__V1__TRANSPORT__TRANSPORT_PIPE;
   h.address = (char *)(info->address ? info->address : "");
@@ -54,4 +57,86 @@ Wpool__V1__Request *wpi_request_decode_in(wpi_arena_t *a, const uint8_t *f, size
 
 void wpi_request_release(wpi_arena_t *a, Wpool__V1__Request *r) {
   wpi_arena_release(a, (ProtobufCMessage *)r);
+}
+
+/* ---- protocol 3 ------------------------------------------------------------ */
+
+uint32_t wpi_pipe_protocol(const char *offered) {
+  return offered && atoi(offered) >= WPI_PROTOCOL_COMPACT ? WPI_PROTOCOL_COMPACT
+                                                         : WPI_PROTOCOL_PROTOBUF;
+}
+
+/* A compact Request: the envelope gives id and kind; a Ping's payload is
+ * the body itself, a Work or Call body is that message. */
+static Wpool__V1__Request *read_compact(wpi_request_in_t *in, const uint8_t *f, size_t len) {
+  Wpool__V1__Request *m = &in->msg;
+  uint8_t tag;
+  wpool__v1__request__init(m);
+  if (wpi_compact_get(f, len, &tag, &m->id) != 0) return NULL;
+  const uint8_t *body = f + WPI_COMPACT_HDR;
+  size_t n = len - WPI_COMPACT_HDR;
+  switch (tag) {
+  case WPI_TAG_PING:
+    wpool__v1__ping__init(&in->ping);
+    in->ping.payload = (ProtobufCBinaryData){n, (uint8_t *)body};
+    m->ping = &in->ping;
+    break;
+  case WPI_TAG_WORK:
+    if (!(m->work = wpool__v1__work__unpack(&in->arena.pa, n, body))) return NULL;
+    in->sub = &m->work->base;
+    break;
+  case WPI_TAG_CALL:
+    if (!(m->call = wpool__v1__call__unpack(&in->arena.pa, n, body))) return NULL;
+    in->sub = &m->call->base;
+    break;
+  case WPI_TAG_SHUTDOWN:
+    m->shutdown = NULL; /* handlers look at kind_case only */
+    break;
+  default:
+    return m; /* no kind: BAD_REQUEST, as a protobuf Request without one */
+  }
+  m->kind_case = (Wpool__V1__Request__KindCase)tag;
+  return m;
+}
+
+Wpool__V1__Request *wpi_request_read(wpi_request_in_t *in, const uint8_t *f, size_t len,
+                                     bool compact) {
+  in->sub = NULL;
+  in->whole = NULL;
+  if (!compact) return in->whole = wpi_request_decode_in(&in->arena, f, len);
+  wpi_arena_init(&in->arena);
+  return read_compact(in, f, len);
+}
+
+void wpi_request_in_done(wpi_request_in_t *in) {
+  wpi_arena_release(&in->arena, in->whole ? &in->whole->base : in->sub);
+  in->whole = NULL;
+  in->sub = NULL;
+}
+
+/* A compact Reply's body: the payload, or the error text. */
+static void reply_body(const Wpool__V1__Reply *r, const uint8_t **b, size_t *n) {
+  bool ok = r->status == WPOOL__V1__STATUS__STATUS_OK;
+  *b = ok ? r->payload.data : (const uint8_t *)r->error;
+  *n = ok ? r->payload.len : r->error ? strlen(r->error) : 0;
+}
+
+size_t wpi_reply_encoded_size(const Wpool__V1__Reply *r, bool compact) {
+  if (!compact) return wpi_reply_size(r);
+  const uint8_t *b;
+  size_t n;
+  reply_body(r, &b, &n);
+  return WPI_COMPACT_HDR + n;
+}
+
+void wpi_reply_encode(const Wpool__V1__Reply *r, bool compact, uint8_t *out) {
+  if (!compact) {
+    wpi_reply_pack(r, out);
+    return;
+  }
+  const uint8_t *b;
+  size_t n;
+  reply_body(r, &b, &n);
+  wpi_compact_put(out, (uint8_t)r->status, r->id);
+  if (n) memcpy(out + WPI_COMPACT_HDR, b, n);
 }

@@ -440,7 +440,7 @@ int wk_grpc_serve(const wk_config_t *cfg) {
   if (cfg->standalone) return serve_standalone(s);
   int code = 0;
   pthread_t th;
-  if (wk_write_hello(STDOUT_FILENO, cfg->transport, s->bound) != 0) {
+  if (wk_write_hello(STDOUT_FILENO, cfg->transport, s->bound, WPI_PROTOCOL_PROTOBUF) != 0) {
     if (errno != EPIPE) code = 1; /* EPIPE: the supervisor already left */
     begin_shutdown(s, 0);
   } else if (pthread_create(&th, NULL, stdin_watch, s) != 0) {

@@ -170,8 +170,9 @@ int wk_write_all(int fd, const void *buf, size_t len) {
   return 0;
 }
 
-int wk_write_hello(int fd, int transport, const char *address) {
+int wk_write_hello(int fd, int transport, const char *address, uint32_t version) {
   wpi_hello_info_t h = {.pid = (uint32_t)getpid(),
+                        .version = version,
                         .grpc = transport == WPOOL__V1__TRANSPORT__TRANSPORT_GRPC,
                         .address = address};
   h.methods = wk_method_names(&h.nmethods);

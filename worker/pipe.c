@@ -4,8 +4,13 @@
  * Reads as much as the pipe holds, answers every whole frame in it, and
  * writes all those replies with one write: a supervisor that pipelines
  * requests gets batched replies for free, one at a time costs nothing extra.
+ *
+ * The framing is chosen once, at the Hello: protocol 3's compact envelope
+ * when the supervisor offers it (WPOOL_PROTOCOL, proto.h), else protobuf
+ * Requests and Replies (wire.h reads and writes both).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +36,11 @@ static int out_reserve(outbuf_t *o, size_t n) {
   return 0;
 }
 
-static int out_reply(outbuf_t *o, const Wpool__V1__Reply *r) {
-  size_t n = wpi_reply_size(r);
+static int out_reply(outbuf_t *o, const Wpool__V1__Reply *r, bool compact) {
+  size_t n = wpi_reply_encoded_size(r, compact);
   if (n > UINT32_MAX || out_reserve(o, WPI_FRAME_HDR + n) != 0) return -1;
   wpi_frame_put_header(o->data + o->len, (uint32_t)n);
-  wpi_reply_pack(r, o->data + o->len + WPI_FRAME_HDR);
+  wpi_reply_encode(r, compact, o->data + o->len + WPI_FRAME_HDR);
   o->len += WPI_FRAME_HDR + n;
   return 0;
 }
@@ -56,22 +61,22 @@ static uint64_t mono_ns(void) {
  * Returns 0 to go on, 1 on Shutdown, -1 on a protocol error (reason set),
  * -2 when writing an early flush failed (errno set). */
 static int drain_frames(const wk_config_t *cfg, wpi_frame_decoder_t *d,
-                        outbuf_t *o, const char **why) {
+                        outbuf_t *o, bool compact, const char **why) {
   const uint8_t *f;
   uint32_t flen;
   int rc;
   uint64_t since = mono_ns();
-  wpi_arena_t arena; /* each Request decodes here: no malloc for a small one */
+  wpi_request_in_t in; /* each Request is read here: no malloc for a small one */
   while ((rc = wpi_frame_next(d, &f, &flen)) == WPI_FRAME_OK) {
-    Wpool__V1__Request *req = wpi_request_decode_in(&arena, f, flen);
+    Wpool__V1__Request *req = wpi_request_read(&in, f, flen, compact);
     if (!req) {
       *why = "garbage frame (not a Request)";
       return -1;
     }
     wk_result_t res;
     wk_handle(cfg, req, &res);
-    int err = out_reply(o, &res.reply);
-    wpi_request_release(&arena, req);
+    int err = out_reply(o, &res.reply, compact);
+    wpi_request_in_done(&in);
     if (err) {
       *why = "out of memory building a reply";
       return -1;
@@ -92,7 +97,9 @@ static int drain_frames(const wk_config_t *cfg, wpi_frame_decoder_t *d,
 }
 
 int wk_pipe_serve(const wk_config_t *cfg) {
-  if (wk_write_hello(STDOUT_FILENO, cfg->transport, "") != 0) {
+  uint32_t version = wpi_pipe_protocol(getenv(WPI_PROTOCOL_ENV));
+  bool compact = version == WPI_PROTOCOL_COMPACT;
+  if (wk_write_hello(STDOUT_FILENO, cfg->transport, "", version) != 0) {
     fprintf(stderr, "%s: cannot write Hello: %s\n", cfg->prog, strerror(errno));
     return 1;
   }
@@ -117,7 +124,7 @@ int wk_pipe_serve(const wk_config_t *cfg) {
       break;
     }
     out.len = 0;
-    int st = drain_frames(cfg, &dec, &out, &why);
+    int st = drain_frames(cfg, &dec, &out, compact, &why);
     if (st == -2 || (out.len > 0 && wk_write_all(STDOUT_FILENO, out.data, out.len) != 0)) {
       code = errno == EPIPE ? 0 : 1; /* EPIPE: the supervisor went away */
       if (code) why = strerror(errno);

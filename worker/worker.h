@@ -62,8 +62,8 @@ void wk_handle_until(const wk_config_t *cfg, const Wpool__V1__Request *req,
 void wk_burn_us(uint32_t us);
 
 /* Writes the Hello frame (u32 BE length | Hello, listing the registered
- * methods) to fd; 0 or -1. */
-int wk_write_hello(int fd, int transport, const char *address);
+ * methods, saying protocol `version`) to fd; 0 or -1. */
+int wk_write_hello(int fd, int transport, const char *address, uint32_t version);
 
 /* Writes all of buf to fd, retrying short writes and EINTR; 0 or -1. */
 int wk_write_all(int fd, const void *buf, size_t len);

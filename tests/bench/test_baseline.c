@@ -304,12 +304,13 @@ static void instructions_counts(void **state) {
     assert_string_equal(json_string_value(json_object_get(m, "better")), "lower");
     threshold_is(doc, ids[i], 6);
   }
-  /* A request costs the supervisor and the worker thousands of
-   * instructions, not the millions of a process's start-up: the fixed
-   * costs cancelled out. A worker's start is the other way round. */
+  /* A request costs the supervisor and the worker hundreds to thousands
+   * of instructions (a protocol 3 worker's pipelined ping ~450), not the
+   * millions of a process's start-up: the fixed costs cancelled out, and
+   * not to nothing. A worker's start is the other way round. */
   for (int i = 0; i < 4; i++) {
     double v = json_number_value(json_object_get(wb_metric_find(doc, ids[i]), "median"));
-    assert_true(v > 500 && v < 50000);
+    assert_true(v > 100 && v < 50000);
   }
   double hello = json_number_value(json_object_get(wb_metric_find(doc, ids[5]), "median"));
   assert_true(hello > 20000 && hello < 5000000);

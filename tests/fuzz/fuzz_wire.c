@@ -1,7 +1,8 @@
 /*
  * fuzz_wire.c — libFuzzer target for what the pool reads from a worker's
  * stdout, decoded as link.c does it: frames (wire/frame.c), the first one
- * a Hello (wpi_parse_hello), every later one a Reply (wpi_parse_reply).
+ * a Hello (wpi_parse_hello), every later one a Reply (wpi_parse_reply),
+ * compact (protocol 3) when the Hello was a pipe worker's saying 3.
  *
  * Input: byte 0 picks the pool's transport (bit 0) and the feed size,
  * bytes 1-2 the max frame size, the rest is the stream. Checks: a Hello
@@ -15,10 +16,11 @@
 #include "proto.h"
 #include "wire.h"
 
-static void on_frame(const uint8_t *f, uint32_t len, bool grpc, size_t *k) {
+static void on_frame(const uint8_t *f, uint32_t len, bool grpc, size_t *k, bool *compact) {
   if ((*k)++ == 0) {
     wpi_hello_t h;
     int rc = wpi_parse_hello(f, len, grpc, &h);
+    *compact = rc == 0 && !grpc && h.version >= WPI_PROTOCOL_COMPACT;
     if (rc == 0 && (h.version < 1 || h.version > WPI_PROTOCOL_VERSION)) abort();
     if (rc == 0 && grpc && (!h.address || !*h.address)) abort();
     if (rc == 0 && !grpc && h.address) abort();
@@ -28,10 +30,11 @@ static void on_frame(const uint8_t *f, uint32_t len, bool grpc, size_t *k) {
     return;
   }
   wpi_reply_msg_t r;
-  if (wpi_parse_reply(f, len, &r) != 0) {
-    if (r.msg) abort();
+  if (wpi_parse_reply(f, len, *compact, &r) != 0) {
+    if (r.msg || r.error_heap) abort();
     return;
   }
+  if (*compact && (r.payload < f || r.payload + r.payload_len > f + len)) abort();
   if (r.outcome != WPI_REPLY_OK && r.outcome != WPI_REPLY_FAILED &&
       r.outcome != WPI_REPLY_UNKNOWN_METHOD)
     abort();
@@ -54,13 +57,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   wpi_frame_decoder_t d;
   wpi_frame_decoder_init(&d, max);
   size_t k = 0;
+  bool compact = false;
   for (size_t off = 3; off < size; off += step) {
     size_t chunk = size - off < step ? size - off : step;
     if (wpi_frame_feed(&d, data + off, chunk) != 0) abort();
     const uint8_t *f;
     uint32_t len;
     int rc;
-    while ((rc = wpi_frame_next(&d, &f, &len)) == WPI_FRAME_OK) on_frame(f, len, grpc, &k);
+    while ((rc = wpi_frame_next(&d, &f, &len)) == WPI_FRAME_OK) on_frame(f, len, grpc, &k, &compact);
     if (rc == WPI_FRAME_EOVERSIZE) break;
   }
   wpi_frame_decoder_free(&d);

@@ -63,6 +63,14 @@ write("wire", "error_reply", b"\x10" + MAX + frame(hello()) +
       frame(reply(7, status=2, error=b"out of memory")))
 write("wire", "big_payload", b"\xfe" + MAX + frame(hello()) + frame(reply(3, payload=b"w" * 3000)))
 write("wire", "oversize", b"\x08" + b"\x00\x40" + frame(hello()) + struct.pack(">I", 1 << 30))
+def compact(tag, rid, body=b""):  # protocol 3: u8 tag | u64 BE id | body
+    return struct.pack(">BQ", tag, rid) + body
+
+write("wire", "compact_ok", b"\x08" + MAX + frame(hello(version=3)) +
+      frame(compact(0, 1, b"ping")) + frame(compact(0, 2)))
+write("wire", "compact_error", b"\x10" + MAX + frame(hello(version=3)) +
+      frame(compact(2, 7, b"out of memory")) + frame(compact(3, 8, b"no such method")))
+write("wire", "compact_short", b"\x08" + MAX + frame(hello(version=3)) + frame(b"\x00\x00\x01"))
 write("wire", "garbage", b"\x08" + MAX + frame(b"\xff\xff\xff\xff\xff"))
 write("wire", "truncated", b"\x08" + MAX + frame(hello()) + frame(reply(1, payload=b"abc"))[:-2])
 

@@ -71,7 +71,7 @@ static void read_hello(worker_t *w) {
   Wpool__V1__Hello *h = wpool__v1__hello__unpack(NULL, flen, f);
   assert_non_null(h);
   assert_int_equal(h->transport, WPOOL__V1__TRANSPORT__TRANSPORT_GRPC);
-  assert_int_equal(h->protocol_version, WPI_PROTOCOL_VERSION);
+  assert_int_equal(h->protocol_version, WPI_PROTOCOL_PROTOBUF);
   assert_int_equal(h->pid, (uint32_t)w->pid); /* the exec kept the pid */
   snprintf(w->addr, sizeof w->addr, "%s", h->address);
   wpool__v1__hello__free_unpacked(h, NULL);
