@@ -128,7 +128,9 @@ void bl_costs_config(json_t *doc) {
                          "syscalls",
                          why ? why
                              : "perf_event_open raw_syscalls:sys_enter, one "
-                               "inheriting counter per task");
+                               "inheriting counter per task, in two closed loops "
+                               "of R and 2R requests after the timed run, "
+                               "differenced");
   json_object_set_new(json_object_get(doc, "config"), "cost_counters", cc);
 }
 

@@ -74,9 +74,10 @@ int bl_ping_wire(const bl_ping_point_t *pt);
 /* Every such concurrency of the grid the options describe, ascending: the
  * floors measure these. */
 void bl_ping_wire_concs(const bl_opts_t *o, bl_list_t *out);
-/* The serialized Request{id, ping} the pool sends at these options, in
- * buf; its size (0: over cap). The floors send frames of this size. */
-size_t bl_ping_request(const bl_opts_t *o, uint8_t *buf, size_t cap);
+/* The Request{id, ping} the pool sends at these options, in buf: compact
+ * (protocol 3, what the C worker is sent on a pipe) or a protobuf Request
+ * (gRPC); its size (0: over cap). The floors send frames of this size. */
+size_t bl_ping_request(const bl_opts_t *o, bool compact, uint8_t *buf, size_t cap);
 /* A point's figures for reps repetitions (free pt->rps to release them). */
 bool bl_ping_point_init(bl_ping_point_t *pt, int reps, wp_transport_t t, int n, int conc,
                         bool pipelined);

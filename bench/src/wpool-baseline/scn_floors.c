@@ -212,8 +212,9 @@ static void grpc_floor(wb_ctx_t *c, const uint8_t *req, size_t len,
 
 static void run(wb_ctx_t *c) {
   char child[4096];
-  uint8_t req[128];
-  size_t len = bl_ping_request(c->opt, req, sizeof req);
+  uint8_t req[128], preq[128];
+  size_t len = bl_ping_request(c->opt, false, req, sizeof req),
+         plen = bl_ping_request(c->opt, true, preq, sizeof preq);
   if (wb_sibling_path("tests/floor_child", child, sizeof child) != 0 ||
       access(child, X_OK) != 0)
     return bl_fail(c, "no %s: build it with make", child);
@@ -221,7 +222,7 @@ static void run(wb_ctx_t *c) {
   char place[1024];
   bl_placement(c->opt, place, sizeof place);
   for (int i = 0; i < c->opt->ntransports; i++) {
-    if (c->opt->transports[i] == WP_TRANSPORT_PIPE) pipe_floor(c, child, len, place);
+    if (c->opt->transports[i] == WP_TRANSPORT_PIPE) pipe_floor(c, child, plen, place);
     else grpc_floor(c, req, len, place);
   }
 }
