@@ -328,8 +328,12 @@ void wpi_calls_free(wp_pool_t *p) {
 /* ---- checkout ------------------------------------------------------------ */
 
 /* Moves queued calls onto workers while both exist. A slot with room left
- * goes back to the tail, so pipelined load spreads evenly. */
-void wpi_dispatch(wp_pool_t *p) {
+ * goes back to the tail, so pipelined load spreads evenly. `now` is the
+ * pass's time, every call's `dispatched` (0: read at its first send): one
+ * clock read a pass, not one a call — the pass sends them all at once (or
+ * corked, at the read's end), and wp_pool_call passes the time it just
+ * read (make profile: ~45 instructions a request). */
+static void dispatch_at(wp_pool_t *p, uint64_t now) {
   while (p->queue.head && p->state == POOL_RUNNING) {
     wp_slot_t *s = wpi_slot_avail_pop(p);
     if (!s) return;
@@ -337,7 +341,8 @@ void wpi_dispatch(wp_pool_t *p) {
     wpi_call_list_remove(&p->queue, c);
     c->slot = s;
     wpi_call_list_push(&s->inflight, c);
-    c->dispatched = wp_now_ns();
+    if (!now) now = wp_now_ns();
+    c->dispatched = now;
     int rc = wpi_link_send(s, c);
     if (rc) {
       /* The link is broken: c goes back to the front of the line (its
@@ -353,6 +358,8 @@ void wpi_dispatch(wp_pool_t *p) {
     wpi_slot_avail_insert(s, false);
   }
 }
+
+void wpi_dispatch(wp_pool_t *p) { dispatch_at(p, 0); }
 
 /* Takes an answered (or abandoned) call off its worker, which then has
  * room for the next one. It goes to the front of the line: the worker that
@@ -453,6 +460,6 @@ int wp_pool_call(wp_pool_t *p, const wp_request_t *req, wp_reply_cb cb,
   }
   p->stats.calls++;
   wpi_call_list_push(&p->queue, c);
-  wpi_dispatch(p);
+  dispatch_at(p, c->submitted);
   return 0;
 }

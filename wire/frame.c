@@ -1,6 +1,7 @@
 /* frame.c — see frame.h. */
 #include "frame.h"
 
+#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,17 +17,20 @@ static uint32_t get_header(const uint8_t *p) {
          ((uint32_t)p[2] << 8) | (uint32_t)p[3];
 }
 
+/* The id as one big-endian word: a byte loop here was ~60 instructions a
+ * side per request, a tenth of a protocol 3 worker's (make profile). */
 void wpi_compact_put(uint8_t hdr[WPI_COMPACT_HDR], uint8_t tag, uint64_t id) {
+  uint64_t be = htobe64(id);
   hdr[0] = tag;
-  for (int i = 0; i < 8; i++) hdr[1 + i] = (uint8_t)(id >> (56 - 8 * i));
+  memcpy(hdr + 1, &be, sizeof be);
 }
 
 int wpi_compact_get(const uint8_t *f, size_t len, uint8_t *tag, uint64_t *id) {
   if (len < WPI_COMPACT_HDR) return -1;
-  uint64_t v = 0;
-  for (int i = 0; i < 8; i++) v = v << 8 | f[1 + i];
+  uint64_t be;
+  memcpy(&be, f + 1, sizeof be);
   *tag = f[0];
-  *id = v;
+  *id = be64toh(be);
   return 0;
 }
 

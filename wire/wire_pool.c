@@ -93,10 +93,10 @@ static int parse_compact(const uint8_t *f, size_t len, wpi_reply_msg_t *out) {
 
 int wpi_parse_reply(const uint8_t *f, size_t len, bool compact, wpi_reply_msg_t *out) {
   /* Field by field: a memset would clear the arena's kilobyte per reply. */
-  wpi_arena_init(&out->arena);
   out->msg = NULL;
   out->error_heap = NULL;
-  if (compact) return parse_compact(f, len, out);
+  if (compact) return parse_compact(f, len, out); /* no allocator needed */
+  wpi_arena_init(&out->arena);
   Wpool__V1__Reply *r = wpool__v1__reply__unpack(&out->arena.pa, len, f);
   if (!r) return WPI_EBAD;
   out->id = r->id;
@@ -110,7 +110,7 @@ int wpi_parse_reply(const uint8_t *f, size_t len, bool compact, wpi_reply_msg_t 
 }
 
 void wpi_reply_msg_free(wpi_reply_msg_t *m) {
-  wpi_arena_release(&m->arena, m->msg);
+  if (m->msg) wpi_arena_release(&m->arena, m->msg);
   free(m->error_heap);
   m->error_heap = NULL;
   m->msg = NULL;

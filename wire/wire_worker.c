@@ -82,10 +82,12 @@ static Wpool__V1__Request *read_compact(wpi_request_in_t *in, const uint8_t *f, 
     m->ping = &in->ping;
     break;
   case WPI_TAG_WORK:
+    wpi_arena_init(&in->arena);
     if (!(m->work = wpool__v1__work__unpack(&in->arena.pa, n, body))) return NULL;
     in->sub = &m->work->base;
     break;
   case WPI_TAG_CALL:
+    wpi_arena_init(&in->arena);
     if (!(m->call = wpool__v1__call__unpack(&in->arena.pa, n, body))) return NULL;
     in->sub = &m->call->base;
     break;
@@ -104,12 +106,12 @@ Wpool__V1__Request *wpi_request_read(wpi_request_in_t *in, const uint8_t *f, siz
   in->sub = NULL;
   in->whole = NULL;
   if (!compact) return in->whole = wpi_request_decode_in(&in->arena, f, len);
-  wpi_arena_init(&in->arena);
-  return read_compact(in, f, len);
+  return read_compact(in, f, len); /* the arena only for a Work or Call */
 }
 
 void wpi_request_in_done(wpi_request_in_t *in) {
-  wpi_arena_release(&in->arena, in->whole ? &in->whole->base : in->sub);
+  if (in->whole || in->sub)
+    wpi_arena_release(&in->arena, in->whole ? &in->whole->base : in->sub);
   in->whole = NULL;
   in->sub = NULL;
 }
