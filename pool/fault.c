@@ -113,7 +113,7 @@ static void put_what(out_t *o, const wp_pool_t *p, const wp_fault_t *f) {
       put_bytes(o, f->head, f->head_len, true, 40);
       put(o, " (logs belong on stderr)");
     } else {
-      put(o, "sent a first frame that is not a valid Hello (protocol %d, "
+      put(o, "sent a first frame that is not a valid Hello (protocol 1 to %d, "
              "transport %s): ", WPI_PROTOCOL_VERSION,
           wp_transport_name(p->opts.transport));
       put_bytes(o, f->head, f->head_len, false, 40);

@@ -63,7 +63,8 @@ static wp_call_t *find_inflight(wp_slot_t *s, uint64_t id) {
 /* A reply's bytes complete its call (see pool_internal.h). */
 int wpi_link_reply(wp_slot_t *s, wp_call_t *c, const uint8_t *f, size_t len) {
   wpi_reply_msg_t r;
-  if (wpi_parse_reply(f, len, s->compact, &r) != 0) return WP_EPROTO;
+  int rc = wpi_parse_reply(f, len, s->compact, &r);
+  if (rc) return rc == WPI_ENOMEM ? WP_ENOMEM : WP_EPROTO; /* ours, not the worker's */
   if (!c) c = find_inflight(s, r.id);
   if (!c || c->id != r.id) {
     wpi_reply_msg_free(&r);

@@ -538,6 +538,11 @@ int wp_pool_methods(const wp_pool_t *p, int slot, const char **names, int max) {
   return (int)s->nmethods;
 }
 
+int wp_pool_protocol(const wp_pool_t *p, int slot) {
+  if (!p || slot < 0 || slot >= p->opts.size) return WP_EINVAL;
+  return (int)newest(p, slot)->proto_version;
+}
+
 int wp_pool_template(const wp_pool_t *p, wp_timeline_t *out) {
   return wpi_zygote_timeline(p, out);
 }

@@ -197,6 +197,8 @@ static void new_generation(wp_slot_t *s) {
   free(s->methods);
   s->methods = NULL;
   s->nmethods = 0;
+  s->proto_version = 0; /* this generation says its own in its Hello */
+  s->compact = false;
   wpi_frame_decoder_free(&s->dec);
   wpi_frame_decoder_init(&s->dec, p->opts.max_frame);
 }

@@ -303,6 +303,10 @@ WP_EXTERN int wp_pool_timeline(const wp_pool_t *p, int slot, wp_timeline_t *out)
  * WP_EINVAL. The strings belong to the pool and stay valid until that
  * worker is replaced or the pool freed: copy them to keep them longer. */
 WP_EXTERN int wp_pool_methods(const wp_pool_t *p, int slot, const char **names, int max);
+/* The wire protocol the slot's newest worker said in its Hello (1 to 3; 3:
+ * compact pipe frames, proto/wpool.proto), 0 before its Hello (and for an
+ * attached worker, which sends none), or WP_EINVAL. */
+WP_EXTERN int wp_pool_protocol(const wp_pool_t *p, int slot);
 /* Number of slots ready now. */
 WP_EXTERN int wp_pool_ready_count(const wp_pool_t *p);
 /* Pids of live workers, retiring ones included (for tests / chaos);

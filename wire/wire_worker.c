@@ -139,6 +139,9 @@ void wpi_reply_encode(const Wpool__V1__Reply *r, bool compact, uint8_t *out) {
   const uint8_t *b;
   size_t n;
   reply_body(r, &b, &n);
-  wpi_compact_put(out, (uint8_t)r->status, r->id);
+  /* A status the tag cannot hold must not wrap to OK (0). */
+  uint8_t tag = (unsigned)r->status <= UINT8_MAX ? (uint8_t)r->status
+                                                 : WPOOL__V1__STATUS__STATUS_WORKER_ERROR;
+  wpi_compact_put(out, tag, r->id);
   if (n) memcpy(out + WPI_COMPACT_HDR, b, n);
 }

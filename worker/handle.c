@@ -144,7 +144,7 @@ void wk_handle_until(const wk_config_t *cfg, const Wpool__V1__Request *req,
     break;
   }
   case WPOOL__V1__REQUEST__KIND_CALL:
-    wk_call(req->call, &out->reply);
+    wk_call(req->call, cfg->compact, &out->reply);
     break;
   case WPOOL__V1__REQUEST__KIND_SHUTDOWN:
     out->shutdown = 1;

@@ -96,9 +96,15 @@ static int drain_frames(const wk_config_t *cfg, wpi_frame_decoder_t *d,
   return 0;
 }
 
-int wk_pipe_serve(const wk_config_t *cfg) {
+int wk_pipe_serve(const wk_config_t *given) {
   uint32_t version = wpi_pipe_protocol(getenv(WPI_PROTOCOL_ENV));
-  bool compact = version == WPI_PROTOCOL_COMPACT;
+  /* The offer is this supervisor's to this process: a program a method
+   * starts must not inherit it (under an older supervisor that passed it
+   * through, a newer worker would say 3 and never start). */
+  unsetenv(WPI_PROTOCOL_ENV);
+  wk_config_t c = *given;
+  const wk_config_t *cfg = &c;
+  bool compact = c.compact = version == WPI_PROTOCOL_COMPACT;
   if (wk_write_hello(STDOUT_FILENO, cfg->transport, "", version) != 0) {
     fprintf(stderr, "%s: cannot write Hello: %s\n", cfg->prog, strerror(errno));
     return 1;

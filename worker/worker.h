@@ -15,6 +15,7 @@
 #define WK_WORKER_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "wire.h"
@@ -28,11 +29,15 @@ typedef struct wk_config {
   int standalone;         /* --standalone: started by systemd/Kubernetes, not
                            * a pool: no Hello, no stdin or parent watch;
                            * SIGTERM/SIGINT drain, then exit (gRPC only) */
+  bool compact;           /* pipe, protocol 3 (set by wk_pipe_serve): replies
+                           * are sized in the compact envelope */
 } wk_config_t;
 
 /* wpw.c: runs the Call's method into reply (status, error, payload; valid
- * until the next call), and the registered names for the Hello. */
-void wk_call(const Wpool__V1__Call *call, Wpool__V1__Reply *reply);
+ * until the next call; a reply over max_frame in the framing spoken,
+ * compact or not, is the method's error), and the registered names for
+ * the Hello. */
+void wk_call(const Wpool__V1__Call *call, bool compact, Wpool__V1__Reply *reply);
 const char *const *wk_method_names(size_t *n);
 
 /* Result of handling one request. The reply's payload may point into the

@@ -111,7 +111,7 @@ static void list_methods(char *buf, size_t cap) {
   if (nmethods == 0) snprintf(buf, cap, "(none)");
 }
 
-void wk_call(const Wpool__V1__Call *call, Wpool__V1__Reply *reply) {
+void wk_call(const Wpool__V1__Call *call, bool compact, Wpool__V1__Reply *reply) {
   method_t *m = find(call->method ? call->method : "");
   if (!m) {
     char have[512];
@@ -137,7 +137,7 @@ void wk_call(const Wpool__V1__Call *call, Wpool__V1__Reply *reply) {
   reply->payload.len = ctx.len;
   /* A frame over the limit would be the supervisor's protocol error, and
    * the end of this worker: the method's error, as the Python SDK says. */
-  size_t n = wpi_reply_size(reply);
+  size_t n = wpi_reply_encoded_size(reply, compact);
   if (n > max_frame) {
     snprintf(ctx.error, sizeof ctx.error, "method '%s': reply of %zu bytes is over --max-frame %u",
              m->name, n, (unsigned)max_frame);

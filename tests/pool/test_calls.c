@@ -164,11 +164,20 @@ static void method_crashes(wp_transport_t t, lang_t lang) {
   fx_finish(&f);
 }
 
-/* The pool keeps the methods the worker's Hello listed, for each
- * generation: the replacement of a crashed worker lists them again. */
+/* The protocol a worker of lang speaks on transport t under this pool:
+ * the compact envelope (3) where both ends know it, the pipe; else 2. */
+static int protocol_of(wp_transport_t t, lang_t lang) {
+  return t == WP_TRANSPORT_PIPE && lang == W_C ? 3 : 2;
+}
+
+/* The pool keeps the methods the worker's Hello listed, and the protocol
+ * it said (so which framing it is spoken to), for each generation: the
+ * replacement of a crashed worker lists them again. */
 static void hello_methods(wp_transport_t t, lang_t lang) {
   fx_t f;
   up(&f, t, lang);
+  assert_int_equal(wp_pool_protocol(f.pool, 0), protocol_of(t, lang));
+  assert_int_equal(wp_pool_protocol(f.pool, 1), WP_EINVAL);
   const char *names[8], *want[] = {"echo", "fail", "crash"};
   int n = wp_pool_methods(f.pool, 0, names, 8);
   assert_int_equal(n, 4); /* C adds "leak", Python "nothing" */
@@ -185,6 +194,7 @@ static void hello_methods(wp_transport_t t, lang_t lang) {
   assert_true(fx_wait_gen(&f, 0, 2, 20));
   assert_int_equal(wp_pool_methods(f.pool, 0, names, 8), n);
   assert_string_equal(names[0], "echo");
+  assert_int_equal(wp_pool_protocol(f.pool, 0), protocol_of(t, lang));
   fx_finish(&f);
 }
 
@@ -208,6 +218,7 @@ static void old_worker(void **state) {
   fx_bad(&f, "v1", NULL);
   assert_int_equal(fx_start(&f), 0);
   assert_int_equal(wp_pool_methods(f.pool, 0, NULL, 0), 0); /* none listed */
+  assert_int_equal(wp_pool_protocol(f.pool, 0), 1);       /* spoken to in protobuf */
   answer_t a;
   call(&f, "echo", "x", &a);
   expect_remote(&a, WP_EUNKNOWN_METHOD, WP_STATUS_BAD_REQUEST, "protocol 1");
@@ -245,6 +256,13 @@ static void sdk_misuse(void **state) {
   char big[3001];
   memset(big, 'x', 3000);
   big[3000] = '\0';
+  call(&f, "grow", big, &a);
+  expect_remote(&a, WP_EREMOTE, WP_STATUS_WORKER_ERROR, "over --max-frame 4096");
+  /* At the edge the framing decides: 4,090 bytes are a 4,095-byte
+   * protobuf Reply but a 4,099-byte compact one (protocol 3, which this
+   * worker speaks): the method's error, not an oversized frame. */
+  memset(big, 'y', 2045);
+  big[2045] = '\0';
   call(&f, "grow", big, &a);
   expect_remote(&a, WP_EREMOTE, WP_STATUS_WORKER_ERROR, "over --max-frame 4096");
   call(&f, "grow", "ab", &a);
