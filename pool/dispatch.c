@@ -330,9 +330,11 @@ void wpi_calls_free(wp_pool_t *p) {
 /* Moves queued calls onto workers while both exist. A slot with room left
  * goes back to the tail, so pipelined load spreads evenly. `now` is the
  * pass's time, every call's `dispatched` (0: read at its first send): one
- * clock read a pass, not one a call — the pass sends them all at once (or
- * corked, at the read's end), and wp_pool_call passes the time it just
- * read (make profile: ~45 instructions a request). */
+ * clock read a pass, not one a call (make profile: ~45 instructions a
+ * request) — a pass's sends are microseconds apart (written, or corked
+ * to the read's end), and wp_pool_call passes the time it just read. What
+ * can take longer inside a pass (a failing slot's callbacks, a recycled
+ * worker's spawn) makes the next send read the clock again. */
 static void dispatch_at(wp_pool_t *p, uint64_t now) {
   while (p->queue.head && p->state == POOL_RUNNING) {
     wp_slot_t *s = wpi_slot_avail_pop(p);
@@ -342,7 +344,8 @@ static void dispatch_at(wp_pool_t *p, uint64_t now) {
     c->slot = s;
     wpi_call_list_push(&s->inflight, c);
     if (!now) now = wp_now_ns();
-    c->dispatched = now;
+    /* A call a callback queued inside this pass came after its start. */
+    c->dispatched = now > c->submitted ? now : c->submitted;
     int rc = wpi_link_send(s, c);
     if (rc) {
       /* The link is broken: c goes back to the front of the line (its
@@ -352,9 +355,13 @@ static void dispatch_at(wp_pool_t *p, uint64_t now) {
       c->slot = NULL;
       wpi_call_list_push_front(&p->queue, c);
       wpi_slot_fail(s, rc);
+      now = 0; /* failing ran callbacks: time has passed */
       continue;
     }
-    if (++s->sent == s->max_requests) wpi_slot_recycle(s);
+    if (++s->sent == s->max_requests) {
+      wpi_slot_recycle(s);
+      now = 0; /* it spawned a worker: time has passed */
+    }
     wpi_slot_avail_insert(s, false);
   }
 }
