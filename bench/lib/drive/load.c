@@ -210,6 +210,8 @@ typedef struct closed {
   bool left;                /* returned with requests outstanding */
   int fatal;
   uint64_t issued;          /* requests handed to the pool, with warm-up */
+  wb_costs_t *sysw;         /* count_syscalls: the open window, or NULL */
+  uint64_t sys_from;        /* answered when it opened */
   wb_guard_t guard;
   counts_t counts;
   struct token *tokens;
@@ -235,6 +237,17 @@ static bool want_more(closed_t *cl) {
 
 static void on_reply(wp_pool_t *p, int err, const wp_reply_t *rep, void *arg);
 
+/* Closes the syscall window (count_syscalls), if open, into the result. */
+static void sys_close(closed_t *cl) {
+  if (!cl->sysw) return;
+  wb_cost_t k;
+  int gone = wb_costs_end(cl->sysw, &k);
+  cl->sysw = NULL;
+  cl->r->sys_answered = cl->answered - cl->sys_from;
+  cl->r->sys = k;
+  cl->r->sys_ok = !gone && k.syscalls && cl->r->sys_answered > 0;
+}
+
 static void send_one(closed_t *cl, token_t *t) {
   const wb_load_t *l = cl->l;
   wp_request_t req = request_at(&l->req, l->set, l->nset, cl->issued);
@@ -245,11 +258,16 @@ static void send_one(closed_t *cl, token_t *t) {
   }
   cl->issued++;
   cl->inflight++;
+  if (cl->sysw && l->requests && cl->issued == l->requests + l->warmup) sys_close(cl);
 }
 
 static void begin_measuring(closed_t *cl) {
   cl->t_start = wp_now_ns();
   cl->t_end_goal = cl->t_start + cl->l->duration_ns;
+  if (cl->l->count_syscalls) {
+    cl->sysw = wb_pool_costs_begin(cl->pool, true);
+    cl->sys_from = cl->answered;
+  }
 }
 
 static void on_reply(wp_pool_t *p, int err, const wp_reply_t *rep, void *arg) {
@@ -305,6 +323,7 @@ int wb_run_closed(uv_loop_t *loop, wp_pool_t *p, const wb_load_t *l,
   while (cl->inflight > 0 && !cl->stalled && uv_run(loop, UV_RUN_ONCE)) {
   }
   uint64_t end = wp_now_ns();
+  sys_close(cl); /* still open: a duration run, or one that failed */
   wb_guard_close(&cl->guard, loop);
   r->elapsed_s = cl->t_start ? (double)(end - cl->t_start) / 1e9 : 0;
   r->rps = r->elapsed_s > 0 ? (double)r->ok / r->elapsed_s : 0;

@@ -77,6 +77,12 @@ typedef struct wb_load {
   const wb_payload_t *set;
   size_t nset;
   bool split;               /* also fill wait and service (see the result) */
+  /* Closed loop: count syscalls (costs.h) over the steady state only — a
+   * window opened when measuring starts (the ramp of the first sends left
+   * out: set warmup to at least the concurrency) and closed when the last
+   * request is sent (the drain of the last replies left out). Apart from
+   * a timed run: the counter slows every syscall (results/README.md). */
+  bool count_syscalls;
 } wb_load_t;
 
 typedef struct wb_load_result {
@@ -93,6 +99,11 @@ typedef struct wb_load_result {
   wb_hist_t *wait, *service;
   char first_text[256];     /* the worker's text of the first failure that
                                had one (warm-up included), or "" */
+  /* With count_syscalls: the window's counts and the requests answered in
+   * it (sys_ok false when they could not be counted). */
+  wb_cost_t sys;
+  uint64_t sys_answered;
+  bool sys_ok;
 } wb_load_result_t;
 
 /* Runs a closed loop on an up pool: concurrency requests in flight, each

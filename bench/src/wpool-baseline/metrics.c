@@ -128,9 +128,9 @@ void bl_costs_config(json_t *doc) {
                          "syscalls",
                          why ? why
                              : "perf_event_open raw_syscalls:sys_enter, one "
-                               "inheriting counter per task, in two closed loops "
-                               "of R and 2R requests after the timed run, "
-                               "differenced");
+                               "inheriting counter per task, in a closed loop of "
+                               "its own after the timed run, over its steady "
+                               "state (first sends and last replies left out)");
   json_object_set_new(json_object_get(doc, "config"), "cost_counters", cc);
 }
 

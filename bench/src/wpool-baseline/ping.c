@@ -117,39 +117,42 @@ static int run_load(wb_ctx_t *c, wp_pool_t *p, bl_ping_point_t *pt,
   return err;
 }
 
-/* A closed loop of l's shape and `requests` answered ones, its syscalls
- * counted; 0, or -1 when they could not be. */
-static int counted_run(wb_ctx_t *c, wp_pool_t *p, wb_load_t l, uint64_t requests,
-                       wb_cost_t *k) {
-  l.requests = requests;
-  l.warmup = 0;
-  wb_load_result_t r;
-  wb_costs_t *w = wb_pool_costs_begin(p, true);
-  int err = wb_run_closed(c->loop, p, &l, &r);
-  wb_hist_free(r.lat);
-  int gone = w ? wb_costs_end(w, k) : -1;
-  return err || r.failed || gone || !k->syscalls ? -1 : 0;
-}
-
 /* Syscalls per request, counted apart from the timed run. Why apart: the
  * counter (a raw_syscalls:sys_enter tracepoint on every process of the
  * pool) sends each syscall down the kernel's traced path, and on this VM
  * that made the timed run ~15 % slower at checkout points while the bare
  * C pool beside it ran uncounted (wpool / bare at n=1 c=1 read 0.82
- * counted, 0.95 not). So: two more closed loops on the same warm pool, R
- * and 2R requests, counted; (S(2R) - S(R)) / R cancels what each run
- * does once (its C first sends outside a read, its last replies). */
-static void count_syscalls(wb_ctx_t *c, wp_pool_t *p, bl_ping_point_t *pt,
-                           const wb_load_t *l, int rep) {
-  uint64_t r = c->opt->requests / 10 > 500 ? c->opt->requests / 10 : 500;
-  wb_cost_t a, b;
-  if (wb_costs_syscalls_unavailable() || counted_run(c, p, *l, r, &a) != 0 ||
-      counted_run(c, p, *l, 2 * r, &b) != 0) {
+ * counted, 0.95 not). So: one more closed loop on the same warm pool,
+ * counted over its steady state only (load.h count_syscalls: the ramp of
+ * its first C sends and the drain of its last replies left out; counted
+ * over a whole run, the ramp read 40 extra worker syscalls one run and 0
+ * the next at n=1 c=100, where the steady state makes 2 per 100
+ * requests). R holds at least 50 rounds of the requests on the wire, so
+ * the window's ends weigh a few percent at most. 0, or the run's error. */
+static int count_syscalls(wb_ctx_t *c, wp_pool_t *p, bl_ping_point_t *pt,
+                          const wb_load_t *timed, int rep) {
+  if (wb_costs_syscalls_unavailable()) {
     pt->syscalls_ok = false;
-    return;
+    return 0;
   }
-  pt->cost[BL_COST_SUP_SYS][rep] = (b.sup_syscalls - a.sup_syscalls) / (double)r;
-  pt->cost[BL_COST_WRK_SYS][rep] = (b.wrk_syscalls - a.wrk_syscalls) / (double)r;
+  uint64_t r = c->opt->requests / 10, wire = (uint64_t)bl_ping_wire(pt);
+  if (r < 50 * wire) r = 50 * wire;
+  if (r < 2000) r = 2000; /* the window's own syscalls (/proc reads) weigh ~0.01 */
+  wb_load_t l = *timed;
+  l.requests = r;
+  l.warmup = (uint64_t)pt->c; /* the ramp: C first sends, none in a read */
+  l.count_syscalls = true;
+  wb_load_result_t res;
+  int err = wb_run_closed(c->loop, p, &l, &res);
+  wb_hist_free(res.lat);
+  if (!err && res.failed) err = res.first_err;
+  if (err || !res.sys_ok) {
+    pt->syscalls_ok = false;
+    return err;
+  }
+  pt->cost[BL_COST_SUP_SYS][rep] = res.sys.sup_syscalls / (double)res.sys_answered;
+  pt->cost[BL_COST_WRK_SYS][rep] = res.sys.wrk_syscalls / (double)res.sys_answered;
+  return 0;
 }
 
 int bl_ping_rep(wb_ctx_t *c, bl_ping_point_t *pt, const wp_options_t *po, int rep) {
@@ -166,7 +169,7 @@ int bl_ping_rep(wb_ctx_t *c, bl_ping_point_t *pt, const wp_options_t *po, int re
   l.requests = o->requests;
   l.warmup = (uint64_t)pt->c;
   if (!err) err = run_load(c, p, pt, &l, rep);
-  if (!err) count_syscalls(c, p, pt, &l, rep);
+  if (!err) err = count_syscalls(c, p, pt, &l, rep);
   wb_pool_down(c->loop, p);
   return err;
 }
