@@ -74,6 +74,22 @@ write("wire", "compact_short", b"\x08" + MAX + frame(hello(version=3)) + frame(b
 write("wire", "garbage", b"\x08" + MAX + frame(b"\xff\xff\xff\xff\xff"))
 write("wire", "truncated", b"\x08" + MAX + frame(hello()) + frame(reply(1, payload=b"abc"))[:-2])
 
+# fuzz_request: byte 0 = compact (bit 0) | feed size (bits 1-7)
+def work(cpu_us=0, payload=b""):
+    return field(1, 0, cpu_us) + (field(4, 2, payload) if payload else b"")
+
+def call(method, payload=b""):
+    return field(1, 2, method) + (field(2, 2, payload) if payload else b"")
+
+def request(rid, kind, body):  # protobuf Request: kind = the oneof's field number
+    return field(1, 0, rid) + field(kind, 2, body)
+
+write("request", "protobuf", b"\x08" + MAX + frame(request(1, 2, field(1, 2, b"ping"))) +
+      frame(request(2, 3, work(5))) + frame(request(3, 5, call(b"echo", b"x"))) + frame(field(1, 0, 4)))
+write("request", "compact", b"\x09" + MAX + frame(compact(2, 1, b"ping")) + frame(compact(3, 2, work(5))) +
+      frame(compact(5, 3, call(b"echo", b"x"))) + frame(compact(4, 4)) + frame(compact(99, 5)))
+write("request", "compact_bytewise", b"\x01" + MAX + frame(compact(2, 1, b"p")) + frame(b"\x02\x00"))
+
 # fuzz_frame: byte 0 = split pattern, bytes 1-2 = max frame
 frames = frame(b"") + frame(b"a") + frame(b"hello") + frame(bytes(range(200)))
 write("frame", "several", b"\x05" + MAX + frames)
