@@ -59,6 +59,8 @@ a time, on both transports, so a handler need not be thread-safe.
 
 Flags (the C worker's: --transport, --listen, --delay-us, --max-frame), the
 wire format, exit codes and zygote start (wpool_zygote.py): worker/python/README.md.
+On a pipe the framing (wpool_frames.py) is protocol 3's compact envelope
+when the pool offers it (WPOOL_PROTOCOL), else protocol 2: automatic.
 
 Nothing but frames ever reaches the real stdout: run() keeps the stdout file
 descriptor for itself and points fd 1 and sys.stdout at stderr, so a stray
@@ -72,10 +74,14 @@ overrides its location.
 
 import os
 import signal
-import struct
 import sys
 import threading
 import time
+
+# The pipe's framing (beside this file, installed with it); its public
+# names are this module's too.
+from wpool_frames import (COMPACT_VERSION, DEFAULT_MAX_FRAME, PROTOCOL_VERSION,  # noqa: F401
+                          ProtocolError, encode_frame, pipe_framing, read_frame)
 
 # When this module was imported (CLOCK_MONOTONIC ns): the end of the
 # interpreter's and the SDK's own start-up, before any user code ran.
@@ -83,23 +89,16 @@ _T_IMPORTED = time.monotonic_ns()
 
 __all__ = ["run", "Worker", "Handler", "BadRequest", "UnknownMethod", "DescriptorNotFound",
            "ProtocolError", "load_messages", "find_descriptor", "encode_frame",
-           "read_frame", "burn_us", "PROTOCOL_VERSION", "DEFAULT_MAX_FRAME"]
+           "read_frame", "burn_us", "PROTOCOL_VERSION", "COMPACT_VERSION", "DEFAULT_MAX_FRAME"]
 
-PROTOCOL_VERSION = 2  # Call and Hello.methods (proto/wpool.proto)
-DEFAULT_MAX_FRAME = 16 * 1024 * 1024
 SERVICE = "wpool.v1.Worker"
 
 EXIT_OK, EXIT_IO, EXIT_PROTOCOL = 0, 1, 2
-_HDR = struct.Struct(">I")
 _PROG = "wpool-pyworker"
 
 
 class DescriptorNotFound(RuntimeError):
     """The wpool.desc descriptor set is missing (run `make`)."""
-
-
-class ProtocolError(Exception):
-    """The peer broke the framing: oversized, truncated or garbage frame."""
 
 
 class BadRequest(Exception):
@@ -307,6 +306,16 @@ class Worker:
         run(self, argv)
 
 
+def _echoes_pings(fn):
+    """True when the handler leaves Ping to the reference (echo the payload):
+    no handler, a Worker, or a Handler whose handle() and ping() are the
+    base's. Only then may a Ping be answered without being shown to it."""
+    base = getattr(fn, "__func__", None)
+    if base is Worker.handle:
+        return True
+    return base is Handler.handle and type(fn.__self__).ping is Handler.ping
+
+
 class _Dispatcher:
     """Answers one Request with one Reply: the part both transports share."""
 
@@ -318,6 +327,9 @@ class _Dispatcher:
         self.phases = {"imported": _T_IMPORTED}
         self.delay_us = delay_us
         self.max_frame = max_frame
+        # A reply's size on the wire, for --max-frame (the compact codec's differs).
+        self.reply_size = lambda reply: reply.ByteSize()
+        self.echoes_pings = _echoes_pings(self.fn)
 
     def said_hello(self):
         """The Hello is out: logs the start-up phases if WPOOL_PHASES is set."""
@@ -337,8 +349,12 @@ class _Dispatcher:
             reply.error = "request has no kind"
         elif not shutdown:
             self._call_handler(request, reply)
-        burn_us(self.delay_us)
+        self.delay()
         return reply, shutdown
+
+    def delay(self):
+        """--delay-us: busy time added to every reply (a benchmark's knob)."""
+        burn_us(self.delay_us)
 
     def _call_handler(self, request, reply):
         m = self.m
@@ -357,9 +373,9 @@ class _Dispatcher:
                 raise TypeError(f"handler returned {type(result).__name__}; "
                                 "expected bytes, str, Reply or None")
             # A reply the supervisor would reject as oversized is our error.
-            if reply.ByteSize() > self.max_frame:
-                raise ValueError(f"reply of {reply.ByteSize()} bytes exceeds "
-                                 f"--max-frame {self.max_frame}")
+            size = self.reply_size(reply)
+            if size > self.max_frame:
+                raise ValueError(f"reply of {size} bytes exceeds --max-frame {self.max_frame}")
         except BadRequest as e:
             reply.Clear()
             reply.id, reply.status, reply.error = request.id, m.STATUS_BAD_REQUEST, str(e)
@@ -373,46 +389,6 @@ class _Dispatcher:
             reply.Clear()
             reply.id, reply.status = request.id, m.STATUS_WORKER_ERROR
             reply.error = f"{type(e).__name__}: {e}"[:4096]  # keep the reply small
-
-
-# --------------------------------------------------------------------------
-# Framing: u32 big-endian length | protobuf bytes
-# --------------------------------------------------------------------------
-
-def encode_frame(message):
-    """Returns the frame (length header + bytes) carrying a message."""
-    body = message.SerializeToString()
-    return _HDR.pack(len(body)) + body
-
-
-def _read_exact(stream, n):
-    """Reads exactly n bytes unless EOF comes first (then returns fewer).
-    A pipe hands out whatever has arrived, so one frame may take many reads."""
-    parts, got = [], 0
-    while got < n:
-        chunk = stream.read(n - got)
-        if not chunk:
-            break
-        parts.append(chunk)
-        got += len(chunk)
-    return b"".join(parts)
-
-
-def read_frame(stream, max_frame=DEFAULT_MAX_FRAME):
-    """Returns the next frame's body, or None at a clean EOF (between frames).
-    Raises ProtocolError for an oversized or truncated frame."""
-    hdr = _read_exact(stream, _HDR.size)
-    if not hdr:
-        return None
-    if len(hdr) < _HDR.size:
-        raise ProtocolError("stdin ended inside a frame header (truncated frame)")
-    (n,) = _HDR.unpack(hdr)
-    if n > max_frame:
-        raise ProtocolError(f"frame of {n} bytes is larger than --max-frame {max_frame}")
-    body = _read_exact(stream, n)
-    if len(body) < n:
-        raise ProtocolError(f"stdin ended inside a frame ({len(body)} of {n} bytes; truncated frame)")
-    return body
 
 
 # --------------------------------------------------------------------------
@@ -453,9 +429,9 @@ def _claim_stdout():
     return frames
 
 
-def _hello(transport, address="", methods=()):
+def _hello(transport, address="", methods=(), version=PROTOCOL_VERSION):
     m = load_messages()
-    return m.Hello(pid=os.getpid(), protocol_version=PROTOCOL_VERSION,
+    return m.Hello(pid=os.getpid(), protocol_version=version,
                    transport=transport, address=address, methods=methods)
 
 
@@ -496,22 +472,19 @@ def _require(module):
 def serve_pipe(dispatch, out, inp=None, max_frame=DEFAULT_MAX_FRAME):
     """Pipe transport: Request frames from `inp` (stdin), Reply frames to `out`.
     Returns the exit code."""
-    m = dispatch.m
     inp = inp if inp is not None else sys.stdin.buffer
+    frames = pipe_framing(dispatch)  # the Hello says which
     try:
-        out.write(encode_frame(_hello(m.TRANSPORT_PIPE, "", dispatch.methods)))
+        hello = _hello(dispatch.m.TRANSPORT_PIPE, "", dispatch.methods, frames.version)
+        out.write(encode_frame(hello))  # a protobuf Hello in either protocol
         out.flush()
         dispatch.said_hello()
         while True:
             body = read_frame(inp, max_frame)
             if body is None:
                 return EXIT_OK  # stdin EOF: the supervisor is gone or done
-            try:
-                request = m.Request.FromString(body)
-            except Exception as e:  # DecodeError, or anything the parser raises
-                raise ProtocolError(f"garbage frame (not a Request): {e}") from None
-            reply, shutdown = dispatch(request)
-            out.write(encode_frame(reply))
+            frame, shutdown = frames.answer(body)
+            out.write(frame)
             out.flush()
             if shutdown:
                 return EXIT_OK

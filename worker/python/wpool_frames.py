@@ -1,0 +1,153 @@
+"""wpool_frames — the pipe transport's framing, both protocols (wpool_worker's).
+
+Owns the frames on a pipe worker's stdin and stdout: reading one
+(`u32 big-endian length | body`, limits and truncation), the Hello's frame,
+and the two codecs that turn a request frame into a reply frame:
+
+  * protocol 2: the body is a protobuf Request; the reply a protobuf Reply;
+  * protocol 3 (issue 19, the compact envelope): the body is
+    `u8 tag | u64 big-endian id | rest`. A request's tag is its kind's
+    Request field number (2 Ping: rest = the payload itself; 3 Work and
+    5 Call: rest = that protobuf message; 4 Shutdown: empty), a reply's tag
+    its Status (rest = the payload when OK, else the error text).
+
+pipe_framing() picks one, once, from WPOOL_PROTOCOL: the highest version
+the pool speaks, in every worker's environment (a zygote child inherits
+its template's). The Hello itself is a protobuf frame in both.
+
+Calls nothing of wpool_worker: a codec is given the SDK's dispatcher and
+uses only dispatch(request) -> (reply, shutdown), .m (the message classes),
+.echoes_pings, .delay() and .reply_size (which it may replace).
+"""
+import os
+import struct
+
+PROTOCOL_VERSION = 2  # Call and Hello.methods (proto/wpool.proto): the Hello's
+COMPACT_VERSION = 3   # version, or this one on a pipe whose pool offers it
+DEFAULT_MAX_FRAME = 16 * 1024 * 1024
+
+_HDR = struct.Struct(">I")
+_TAG_ID = struct.Struct(">BQ")  # after the length: request kind or reply status, id
+_COMPACT = struct.Struct(">IBQ")
+
+
+class ProtocolError(Exception):
+    """The peer broke the framing: oversized, truncated or garbage frame."""
+
+
+def encode_frame(message):
+    """Returns the frame (length header + bytes) carrying a message."""
+    body = message.SerializeToString()
+    return _HDR.pack(len(body)) + body
+
+
+def _read_exact(stream, n):
+    """Reads exactly n bytes unless EOF comes first (then returns fewer).
+    A pipe hands out whatever has arrived, so one frame may take many reads."""
+    parts, got = [], 0
+    while got < n:
+        chunk = stream.read(n - got)
+        if not chunk:
+            break
+        parts.append(chunk)
+        got += len(chunk)
+    return b"".join(parts)
+
+
+def read_frame(stream, max_frame=DEFAULT_MAX_FRAME):
+    """Returns the next frame's body, or None at a clean EOF (between frames).
+    Raises ProtocolError for an oversized or truncated frame."""
+    hdr = _read_exact(stream, _HDR.size)
+    if not hdr:
+        return None
+    if len(hdr) < _HDR.size:
+        raise ProtocolError("stdin ended inside a frame header (truncated frame)")
+    (n,) = _HDR.unpack(hdr)
+    if n > max_frame:
+        raise ProtocolError(f"frame of {n} bytes is larger than --max-frame {max_frame}")
+    body = _read_exact(stream, n)
+    if len(body) < n:
+        raise ProtocolError(f"stdin ended inside a frame ({len(body)} of {n} bytes; "
+                            "truncated frame)")
+    return body
+
+
+def _parse(decode, cls, data):
+    """decode(data), a parser of cls: a body that does not decode is a garbage frame."""
+    try:
+        return decode(data)
+    except Exception as e:  # DecodeError, or anything the parser raises
+        raise ProtocolError(f"garbage frame (not a {cls.DESCRIPTOR.name}): {e}") from None
+
+
+class ProtobufFrames:
+    """Protocol 2: a frame's body is a whole Request; the reply a whole Reply."""
+
+    version = PROTOCOL_VERSION
+
+    def __init__(self, dispatch):
+        self.dispatch = dispatch
+
+    def answer(self, body):
+        """Returns (the reply frame, shutdown)."""
+        Request = self.dispatch.m.Request
+        reply, shutdown = self.dispatch(_parse(Request.FromString, Request, body))
+        return encode_frame(reply), shutdown
+
+
+class CompactFrames:
+    """Protocol 3 (issue 19): the id, the request's kind and the reply's
+    status travel in the frame header; only a Work's or Call's body is a
+    protobuf message, a Ping's is its payload. Handlers see Requests and
+    return what they always did; a Ping the handler would only echo builds
+    no message at all, which was most of what a tiny request cost."""
+
+    version = COMPACT_VERSION
+
+    def __init__(self, dispatch):
+        m = self.m = dispatch.m
+        self.dispatch, self.echo = dispatch, dispatch.echoes_pings
+        # tag (the Request.kind field number) -> (kind, its message class)
+        self.kinds = {f.number: (f.name, getattr(m, f.message_type.name))
+                      for f in m.Request.DESCRIPTOR.oneofs_by_name["kind"].fields}
+        dispatch.reply_size = lambda r: _TAG_ID.size + len(self._reply_body(r))
+
+    def answer(self, body):
+        """Returns (the reply frame, shutdown)."""
+        if len(body) < _TAG_ID.size:
+            raise ProtocolError(f"garbage frame ({len(body)} bytes, "
+                                f"shorter than its {_TAG_ID.size}-byte tag and id)")
+        tag, rid = _TAG_ID.unpack_from(body)
+        name, cls = self.kinds.get(tag, (None, None))
+        status, data = self.m.STATUS_OK, body[_TAG_ID.size:]
+        if name is None:  # a kind from a newer protocol: as v2's "no kind"
+            status, data = self.m.STATUS_BAD_REQUEST, b"unknown request tag %d" % tag
+        if name is None or (name == "ping" and self.echo):  # no handler to call
+            self.dispatch.delay()
+            return self._frame(rid, status, data), False
+        request = self.m.Request(id=rid)
+        message = getattr(request, name)
+        message.SetInParent()  # this kind, even with an empty body (Shutdown's)
+        if name == "ping":
+            message.payload = data
+        else:  # decoded in place: a third cheaper than Request(work=Work.FromString())
+            _parse(message.MergeFromString, cls, data)
+        reply, shutdown = self.dispatch(request)
+        return self._frame(rid, reply.status, self._reply_body(reply)), shutdown
+
+    def _reply_body(self, reply):
+        """A reply's body: its payload when OK, else its error text."""
+        return reply.payload if reply.status == self.m.STATUS_OK else reply.error.encode()
+
+    @staticmethod
+    def _frame(rid, status, data):
+        return _COMPACT.pack(_TAG_ID.size + len(data), status, rid) + data
+
+
+def pipe_framing(dispatch, environ=os.environ):
+    """The codec a pipe worker speaks, chosen once: protocol 3 when the pool
+    offers it (WPOOL_PROTOCOL >= 3), else 2. Its .version goes in the Hello."""
+    offered = environ.get("WPOOL_PROTOCOL", "")
+    if offered.isdigit() and int(offered) >= COMPACT_VERSION:
+        return CompactFrames(dispatch)
+    return ProtobufFrames(dispatch)
