@@ -72,12 +72,9 @@ def read_frame(stream, max_frame=DEFAULT_MAX_FRAME):
     return body
 
 
-def _parse(decode, cls, data):
-    """decode(data), a parser of cls: a body that does not decode is a garbage frame."""
-    try:
-        return decode(data)
-    except Exception as e:  # DecodeError, or anything the parser raises
-        raise ProtocolError(f"garbage frame (not a {cls.DESCRIPTOR.name}): {e}") from None
+def _garbage(cls, e):
+    """The error for a body that does not decode as a cls."""
+    return ProtocolError(f"garbage frame (not a {cls.DESCRIPTOR.name}): {e}")
 
 
 class ProtobufFrames:
@@ -86,12 +83,15 @@ class ProtobufFrames:
     version = PROTOCOL_VERSION
 
     def __init__(self, dispatch):
-        self.dispatch = dispatch
+        self.dispatch, self.Request = dispatch, dispatch.m.Request
 
     def answer(self, body):
         """Returns (the reply frame, shutdown)."""
-        Request = self.dispatch.m.Request
-        reply, shutdown = self.dispatch(_parse(Request.FromString, Request, body))
+        try:
+            request = self.Request.FromString(body)
+        except Exception as e:  # DecodeError, or anything the parser raises
+            raise _garbage(self.Request, e) from None
+        reply, shutdown = self.dispatch(request)
         return encode_frame(reply), shutdown
 
 
@@ -131,7 +131,10 @@ class CompactFrames:
         if name == "ping":
             message.payload = data
         else:  # decoded in place: a third cheaper than Request(work=Work.FromString())
-            _parse(message.MergeFromString, cls, data)
+            try:
+                message.MergeFromString(data)
+            except Exception as e:  # DecodeError, or anything the parser raises
+                raise _garbage(cls, e) from None
         reply, shutdown = self.dispatch(request)
         return self._frame(rid, reply.status, self._reply_body(reply)), shutdown
 

@@ -328,7 +328,7 @@ class _Dispatcher:
         self.delay_us = delay_us
         self.max_frame = max_frame
         # A reply's size on the wire, for --max-frame (the compact codec's differs).
-        self.reply_size = lambda reply: reply.ByteSize()
+        self.reply_size = self.m.Reply.ByteSize
         self.echoes_pings = _echoes_pings(self.fn)
 
     def said_hello(self):
@@ -349,7 +349,7 @@ class _Dispatcher:
             reply.error = "request has no kind"
         elif not shutdown:
             self._call_handler(request, reply)
-        self.delay()
+        burn_us(self.delay_us)
         return reply, shutdown
 
     def delay(self):
