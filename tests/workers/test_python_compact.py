@@ -45,13 +45,14 @@ def read_compact(read_exact):
     return tag, id_, read_exact(n - 9)
 
 
-def start(test, script=KNOBS, *args, offered="3"):
-    """A worker with WPOOL_PROTOCOL=offered (None: unset); its Hello."""
+def start(test, *argv, offered="3"):
+    """A worker (default the knobs one) with WPOOL_PROTOCOL=offered (None:
+    unset); its Hello."""
     env = worker_env()
     env.pop("WPOOL_PROTOCOL", None)
     if offered is not None:
         env["WPOOL_PROTOCOL"] = offered
-    w = WorkerProc([PYTHON, script, *args], env=env)
+    w = WorkerProc([PYTHON, *(argv or [KNOBS])], env=env)
     test.addCleanup(w.close)
     return w, w.read_frame(M.Hello)
 
@@ -119,6 +120,17 @@ class CompactPipe(unittest.TestCase):
         tag, id_, text = self.roundtrip(w, PING, 2, b"fail:boom")
         self.assertEqual((tag, id_), (M.STATUS_WORKER_ERROR, 2))
         self.assertIn(b"boom", text)
+
+    def test_a_handlers_reply_status_is_the_tag(self):
+        code = ("import sys; sys.path.insert(0, %r); import wpool_worker as w\n"
+                "w.run(lambda req: w.Reply(status=int(req.ping.payload), error='mine'))\n"
+                % os.path.join(ROOT, "worker", "python"))
+        w, _ = start(self, "-c", code)
+        self.assertEqual(self.roundtrip(w, PING, 1, b"7"), (7, 1, b"mine"))  # the pool's to judge
+        for status in (b"256", b"-1"):  # no u8 carries it: an error reply, not a crash
+            self.assertEqual(self.roundtrip(w, PING, 2, status),
+                             (M.STATUS_WORKER_ERROR, 2, b"reply status %s is not a u8" % status))
+        self.assertEqual(self.roundtrip(w, PING, 3, b"0"), (M.STATUS_OK, 3, b""))
 
     def test_pipelined_frames_in_one_write(self):
         w, _ = start(self)

@@ -136,7 +136,10 @@ class CompactFrames:
             except Exception as e:  # DecodeError, or anything the parser raises
                 raise _garbage(cls, e) from None
         reply, shutdown = self.dispatch(request)
-        return self._frame(rid, reply.status, self._reply_body(reply)), shutdown
+        status, data = reply.status, self._reply_body(reply)
+        if not 0 <= status <= 255:  # a handler's own Reply: no tag can carry it
+            status, data = self.m.STATUS_WORKER_ERROR, b"reply status %d is not a u8" % status
+        return self._frame(rid, status, data), shutdown
 
     def _reply_body(self, reply):
         """A reply's body: its payload when OK, else its error text."""
