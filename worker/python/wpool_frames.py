@@ -119,27 +119,36 @@ class CompactFrames:
                                 f"shorter than its {_TAG_ID.size}-byte tag and id)")
         tag, rid = _TAG_ID.unpack_from(body)
         name, cls = self.kinds.get(tag, (None, None))
-        status, data = self.m.STATUS_OK, body[_TAG_ID.size:]
         if name is None:  # a kind from a newer protocol: as v2's "no kind"
-            status, data = self.m.STATUS_BAD_REQUEST, b"unknown request tag %d" % tag
-        if name is None or (name == "ping" and self.echo):  # no handler to call
             self.dispatch.delay()
-            return self._frame(rid, status, data), False
+            text = b"unknown request tag %d" % tag
+            return self._frame(rid, self.m.STATUS_BAD_REQUEST, text), False
+        if name == "ping" and self.echo:  # the reference's echo: no handler, no message
+            self.dispatch.delay()  # the reply's header is the request's size too
+            return _COMPACT.pack(len(body), self.m.STATUS_OK, rid) + body[_TAG_ID.size:], False
+        reply, shutdown = self.dispatch(self._request(rid, name, cls, body[_TAG_ID.size:]))
+        return self._reply_frame(rid, reply), shutdown
+
+    def _request(self, rid, name, cls, data):
+        """The Request a handler sees: the body decoded in place, a quarter
+        cheaper than Request(work=Work.FromString(data))."""
         request = self.m.Request(id=rid)
         message = getattr(request, name)
         message.SetInParent()  # this kind, even with an empty body (Shutdown's)
         if name == "ping":
             message.payload = data
-        else:  # decoded in place: a third cheaper than Request(work=Work.FromString())
-            try:
-                message.MergeFromString(data)
-            except Exception as e:  # DecodeError, or anything the parser raises
-                raise _garbage(cls, e) from None
-        reply, shutdown = self.dispatch(request)
+            return request
+        try:
+            message.MergeFromString(data)
+        except Exception as e:  # DecodeError, or anything the parser raises
+            raise _garbage(cls, e) from None
+        return request
+
+    def _reply_frame(self, rid, reply):
         status, data = reply.status, self._reply_body(reply)
         if not 0 <= status <= 255:  # a handler's own Reply: no tag can carry it
             status, data = self.m.STATUS_WORKER_ERROR, b"reply status %d is not a u8" % status
-        return self._frame(rid, status, data), shutdown
+        return self._frame(rid, status, data)
 
     def _reply_body(self, reply):
         """A reply's body: its payload when OK, else its error text."""
