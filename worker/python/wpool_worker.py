@@ -286,12 +286,12 @@ class Worker:
     def handle(self, request):
         if request.WhichOneof("kind") != "call":
             return None  # the reference behaviour
-        name = request.call.method
-        fn = self._methods.get(name)
+        call = request.call  # once: protobuf's C++ backend builds a wrapper per access
+        fn = self._methods.get(call.method)
         if fn is None:
             have = ", ".join(self._methods) or "(none)"
-            raise UnknownMethod(f"unknown method {name!r}; this worker has: {have}")
-        out = fn(request.call.payload)
+            raise UnknownMethod(f"unknown method {call.method!r}; this worker has: {have}")
+        out = fn(call.payload)
         return b"" if out is None else out  # None would mean "the reference"
 
     def run_init(self):
@@ -327,8 +327,9 @@ class _Dispatcher:
         self.phases = {"imported": _T_IMPORTED}
         self.delay_us = delay_us
         self.max_frame = max_frame
-        # A reply's size on the wire, for --max-frame (the compact codec's differs).
-        self.reply_size = self.m.Reply.ByteSize
+        # A reply's size on the wire, for --max-frame: (reply, its payload
+        # bytes or None) -> bytes; the compact codec sets its own.
+        self.reply_size = lambda reply, payload: reply.ByteSize()
         self.echoes_pings = _echoes_pings(self.fn)
 
     def said_hello(self):
@@ -364,8 +365,9 @@ class _Dispatcher:
                 result = _reference.handle(request)
             if isinstance(result, str):
                 result = result.encode("utf-8")
+            payload = None
             if isinstance(result, (bytes, bytearray, memoryview)):
-                reply.payload = bytes(result)
+                payload = reply.payload = bytes(result)
             elif isinstance(result, m.Reply):
                 reply.CopyFrom(result)
                 reply.id = request.id
@@ -373,7 +375,7 @@ class _Dispatcher:
                 raise TypeError(f"handler returned {type(result).__name__}; "
                                 "expected bytes, str, Reply or None")
             # A reply the supervisor would reject as oversized is our error.
-            size = self.reply_size(reply)
+            size = self.reply_size(reply, payload)
             if size > self.max_frame:
                 raise ValueError(f"reply of {size} bytes exceeds --max-frame {self.max_frame}")
         except BadRequest as e:
