@@ -19,15 +19,16 @@ sys.path.insert(0, os.path.join(ROOT, "worker", "python"))
 import wpool_worker  # noqa: E402
 
 worker = wpool_worker.Worker()
+OFFERED = os.environ.get("WPOOL_PROTOCOL", "-")  # run() takes it out before init
 
 
 @worker.init
 def init():
     if os.environ.get("WPOOL_TEST_INIT_FAIL"):
         raise RuntimeError("model file missing (test)")
-    want, got = os.environ.get("WPOOL_TEST_OFFERED"), os.environ.get("WPOOL_PROTOCOL", "-")
-    if want is not None and got != want:
-        raise RuntimeError(f"WPOOL_PROTOCOL is {got}, the test expects {want}")
+    want = os.environ.get("WPOOL_TEST_OFFERED")
+    if want is not None and OFFERED != want:
+        raise RuntimeError(f"WPOOL_PROTOCOL is {OFFERED}, the test expects {want}")
 
 
 @worker.method("echo")

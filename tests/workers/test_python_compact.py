@@ -71,6 +71,20 @@ class Negotiation(unittest.TestCase):
                 else:
                     w.call(M.Request(id=1, ping=M.Ping(payload=b"p")))
 
+    def test_offer_not_inherited(self):
+        # Neither init nor a method (nor what they start) sees WPOOL_PROTOCOL:
+        # under an older pool passing it through, a newer worker started by
+        # a method would say 3 and never start (worker/pipe.c does the same).
+        code = ("import os, sys; sys.path.insert(0, %r); import wpool_worker as ww\n"
+                "w = ww.Worker(); seen = []\n"
+                "w.init(lambda: seen.append(os.environ.get('WPOOL_PROTOCOL', '-')))\n"
+                "w.method('seen')(lambda p: seen[0] + os.environ.get('WPOOL_PROTOCOL', '-'))\n"
+                "w.run()\n" % os.path.join(ROOT, "worker", "python"))
+        w, hello = start(self, "-c", code)
+        self.assertEqual(hello.protocol_version, 3)
+        w.send(frame(CALL, 1, M.Call(method="seen").SerializeToString()))
+        self.assertEqual(read_compact(w.read_exact), (M.STATUS_OK, 1, b"--"))
+
     def test_grpc_hello_stays_2(self):
         w, hello = start(self, EXAMPLE, "--transport", "grpc")
         if hello.address.startswith("unix:"):

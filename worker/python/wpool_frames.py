@@ -11,9 +11,10 @@ and the two codecs that turn a request frame into a reply frame:
     5 Call: rest = that protobuf message; 4 Shutdown: empty, ignored), a reply's tag
     its Status (rest = the payload when OK, else the error text).
 
-pipe_framing() picks one, once, from WPOOL_PROTOCOL: the highest version
-the pool speaks, in every worker's environment (a zygote child inherits
-its template's). The Hello itself is a protobuf frame in both.
+pipe_framing() picks one, once, from the pool's offer: WPOOL_PROTOCOL, the
+highest version it speaks, in every worker's environment, which
+take_offer() removes at the start (a zygote child keeps its template's).
+The Hello itself is a protobuf frame in both.
 
 Calls nothing of wpool_worker: a codec is given the SDK's dispatcher and
 uses only dispatch(request) -> (reply, shutdown), .m (the message classes),
@@ -167,10 +168,17 @@ class CompactFrames:
         return _COMPACT.pack(_TAG_ID.size + len(data), status, rid) + data
 
 
-def pipe_framing(dispatch, environ=os.environ):
+def take_offer(environ=os.environ):
+    """The protocol the pool offers (WPOOL_PROTOCOL, "" if none), taken out
+    of the environment: a program a handler or init starts must not inherit
+    it (under an older supervisor that passed it through, a newer worker
+    would say 3 and never start), as worker/pipe.c does."""
+    return environ.pop("WPOOL_PROTOCOL", "")
+
+
+def pipe_framing(dispatch, offered):
     """The codec a pipe worker speaks, chosen once: protocol 3 when the pool
-    offers it (WPOOL_PROTOCOL >= 3), else 2. Its .version goes in the Hello."""
-    offered = environ.get("WPOOL_PROTOCOL", "")
+    offers it (take_offer() >= 3), else 2. Its .version goes in the Hello."""
     if offered.isdigit() and int(offered) >= COMPACT_VERSION:
         return CompactFrames(dispatch)
     return ProtobufFrames(dispatch)

@@ -81,7 +81,7 @@ import time
 # The pipe's framing (beside this file, installed with it); its public
 # names are this module's too.
 from wpool_frames import (COMPACT_VERSION, DEFAULT_MAX_FRAME, PROTOCOL_VERSION,  # noqa: F401
-                          ProtocolError, encode_frame, pipe_framing, read_frame)
+                          ProtocolError, encode_frame, pipe_framing, read_frame, take_offer)
 
 # When this module was imported (CLOCK_MONOTONIC ns): the end of the
 # interpreter's and the SDK's own start-up, before any user code ran.
@@ -471,11 +471,12 @@ def _require(module):
 # Transports
 # --------------------------------------------------------------------------
 
-def serve_pipe(dispatch, out, inp=None, max_frame=DEFAULT_MAX_FRAME):
-    """Pipe transport: Request frames from `inp` (stdin), Reply frames to `out`.
-    Returns the exit code."""
+def serve_pipe(dispatch, out, inp=None, max_frame=DEFAULT_MAX_FRAME, offered=None):
+    """Pipe transport: Request frames from `inp` (stdin), Reply frames to `out`,
+    in protocol 3 if `offered` (default: take_offer()) says so. Returns the exit code."""
     inp = inp if inp is not None else sys.stdin.buffer
-    frames = pipe_framing(dispatch)  # the Hello says which
+    offered = take_offer() if offered is None else offered
+    frames = pipe_framing(dispatch, offered)  # the Hello says which
     try:
         hello = _hello(dispatch.m.TRANSPORT_PIPE, "", dispatch.methods, frames.version)
         out.write(encode_frame(hello))  # a protobuf Hello in either protocol
@@ -545,6 +546,7 @@ def run(handler=None, argv=None):
     process with the worker's exit code. `argv` defaults to sys.argv[1:].
     A Worker's init hooks run after stdout is claimed and before the Hello."""
     opts = parse_args(argv)
+    offered = take_offer()  # before init: nothing it starts inherits the offer
     _require("google.protobuf")
     if opts.transport == "grpc":
         _require("grpc")
@@ -576,7 +578,7 @@ def run(handler=None, argv=None):
 
         code = wpool_grpc.serve(dispatch, out, opts.listen, opts.max_frame, opts.standalone)
     else:
-        code = serve_pipe(dispatch, out, max_frame=opts.max_frame)
+        code = serve_pipe(dispatch, out, max_frame=opts.max_frame, offered=offered)
     # Exit without the interpreter's teardown: no flush of a closed stdout
     # ("Exception ignored ... BrokenPipeError"), no wait on gRPC's threads.
     sys.stderr.flush()
