@@ -331,13 +331,15 @@ install: $(LIBWPOOL) $(BUILD)/$(SO_REAL) $(INSTALL_BINS) $(GEN_DESC)
 	  worker/python/wpool_worker.py >$(DESTDIR)$(PYTHONDIR)/wpool_worker.py
 	install -m 644 worker/python/wpool_zygote.py $(DESTDIR)$(PYTHONDIR)/
 	install -m 644 worker/python/wpool_grpc.py $(DESTDIR)$(PYTHONDIR)/
+	install -m 644 worker/python/wpool_frames.py $(DESTDIR)$(PYTHONDIR)/
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(INSTALL_BINS))) \
 	  $(addprefix $(DESTDIR)$(LIBDIR)/,libwpool.a $(SO_REAL) $(SO_NAME) libwpool.so) \
 	  $(DESTDIR)$(INCLUDEDIR)/wpool.h $(DESTDIR)$(PKGCONFIGDIR)/wpool.pc \
 	  $(DESTDIR)$(DATADIR)/wpool/wpool.desc $(DESTDIR)$(PYTHONDIR)/wpool_worker.py \
-	  $(DESTDIR)$(PYTHONDIR)/wpool_zygote.py $(DESTDIR)$(PYTHONDIR)/wpool_grpc.py
+	  $(DESTDIR)$(PYTHONDIR)/wpool_zygote.py $(DESTDIR)$(PYTHONDIR)/wpool_grpc.py \
+	  $(DESTDIR)$(PYTHONDIR)/wpool_frames.py
 	-rmdir $(DESTDIR)$(DATADIR)/wpool 2>/dev/null
 
 # The README's test command: on a fresh Debian 12 machine this is all it takes.

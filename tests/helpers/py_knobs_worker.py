@@ -7,7 +7,9 @@
   nothing returns None: an empty result
   crash   os.abort(): the process dies with the request in flight
 
-WPOOL_TEST_INIT_FAIL=1 makes the init hook raise (no Hello: a failed start).
+WPOOL_TEST_INIT_FAIL=1 makes the init hook raise (no Hello: a failed start),
+and so does WPOOL_TEST_OFFERED=V when the pool's WPOOL_PROTOCOL is not V
+("-": unset), naming what it found: a test's proof of what the pool offered.
 """
 import os
 import sys
@@ -17,12 +19,16 @@ sys.path.insert(0, os.path.join(ROOT, "worker", "python"))
 import wpool_worker  # noqa: E402
 
 worker = wpool_worker.Worker()
+OFFERED = os.environ.get("WPOOL_PROTOCOL", "-")  # run() takes it out before init
 
 
 @worker.init
 def init():
     if os.environ.get("WPOOL_TEST_INIT_FAIL"):
         raise RuntimeError("model file missing (test)")
+    want = os.environ.get("WPOOL_TEST_OFFERED")
+    if want is not None and OFFERED != want:
+        raise RuntimeError(f"WPOOL_PROTOCOL is {OFFERED}, the test expects {want}")
 
 
 @worker.method("echo")

@@ -165,9 +165,11 @@ static void method_crashes(wp_transport_t t, lang_t lang) {
 }
 
 /* The protocol a worker of lang speaks on transport t under this pool:
- * the compact envelope (3) where both ends know it, the pipe; else 2. */
+ * the compact envelope (3) where both ends know it, the pipe (both SDKs
+ * take the offer); else 2. */
 static int protocol_of(wp_transport_t t, lang_t lang) {
-  return t == WP_TRANSPORT_PIPE && lang == W_C ? 3 : 2;
+  (void)lang;
+  return t == WP_TRANSPORT_PIPE ? 3 : 2;
 }
 
 /* The pool keeps the methods the worker's Hello listed, and the protocol

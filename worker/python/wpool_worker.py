@@ -59,6 +59,8 @@ a time, on both transports, so a handler need not be thread-safe.
 
 Flags (the C worker's: --transport, --listen, --delay-us, --max-frame), the
 wire format, exit codes and zygote start (wpool_zygote.py): worker/python/README.md.
+On a pipe the framing (wpool_frames.py) is protocol 3's compact envelope
+when the pool offers it (WPOOL_PROTOCOL), else protocol 2: automatic.
 
 Nothing but frames ever reaches the real stdout: run() keeps the stdout file
 descriptor for itself and points fd 1 and sys.stdout at stderr, so a stray
@@ -72,10 +74,14 @@ overrides its location.
 
 import os
 import signal
-import struct
 import sys
 import threading
 import time
+
+# The pipe's framing (beside this file, installed with it); its public
+# names are this module's too.
+from wpool_frames import (COMPACT_VERSION, DEFAULT_MAX_FRAME, PROTOCOL_VERSION,  # noqa: F401
+                          ProtocolError, encode_frame, pipe_framing, read_frame, take_offer)
 
 # When this module was imported (CLOCK_MONOTONIC ns): the end of the
 # interpreter's and the SDK's own start-up, before any user code ran.
@@ -83,23 +89,16 @@ _T_IMPORTED = time.monotonic_ns()
 
 __all__ = ["run", "Worker", "Handler", "BadRequest", "UnknownMethod", "DescriptorNotFound",
            "ProtocolError", "load_messages", "find_descriptor", "encode_frame",
-           "read_frame", "burn_us", "PROTOCOL_VERSION", "DEFAULT_MAX_FRAME"]
+           "read_frame", "burn_us", "PROTOCOL_VERSION", "COMPACT_VERSION", "DEFAULT_MAX_FRAME"]
 
-PROTOCOL_VERSION = 2  # Call and Hello.methods (proto/wpool.proto)
-DEFAULT_MAX_FRAME = 16 * 1024 * 1024
 SERVICE = "wpool.v1.Worker"
 
 EXIT_OK, EXIT_IO, EXIT_PROTOCOL = 0, 1, 2
-_HDR = struct.Struct(">I")
 _PROG = "wpool-pyworker"
 
 
 class DescriptorNotFound(RuntimeError):
     """The wpool.desc descriptor set is missing (run `make`)."""
-
-
-class ProtocolError(Exception):
-    """The peer broke the framing: oversized, truncated or garbage frame."""
 
 
 class BadRequest(Exception):
@@ -287,12 +286,12 @@ class Worker:
     def handle(self, request):
         if request.WhichOneof("kind") != "call":
             return None  # the reference behaviour
-        name = request.call.method
-        fn = self._methods.get(name)
+        call = request.call  # once: protobuf's C++ backend builds a wrapper per access
+        fn = self._methods.get(call.method)
         if fn is None:
             have = ", ".join(self._methods) or "(none)"
-            raise UnknownMethod(f"unknown method {name!r}; this worker has: {have}")
-        out = fn(request.call.payload)
+            raise UnknownMethod(f"unknown method {call.method!r}; this worker has: {have}")
+        out = fn(call.payload)
         return b"" if out is None else out  # None would mean "the reference"
 
     def run_init(self):
@@ -307,6 +306,16 @@ class Worker:
         run(self, argv)
 
 
+def _echoes_pings(fn):
+    """True when the handler leaves Ping to the reference (echo the payload):
+    no handler, a Worker, or a Handler whose handle() and ping() are the
+    base's. Only then may a Ping be answered without being shown to it."""
+    base = getattr(fn, "__func__", None)
+    if base is Worker.handle:
+        return True
+    return base is Handler.handle and type(fn.__self__).ping is Handler.ping
+
+
 class _Dispatcher:
     """Answers one Request with one Reply: the part both transports share."""
 
@@ -318,6 +327,10 @@ class _Dispatcher:
         self.phases = {"imported": _T_IMPORTED}
         self.delay_us = delay_us
         self.max_frame = max_frame
+        # A reply's size on the wire, for --max-frame: (reply, its payload
+        # bytes or None) -> bytes; the compact codec sets its own.
+        self.reply_size = lambda reply, payload: reply.ByteSize()
+        self.echoes_pings = _echoes_pings(self.fn)
 
     def said_hello(self):
         """The Hello is out: logs the start-up phases if WPOOL_PHASES is set."""
@@ -340,6 +353,10 @@ class _Dispatcher:
         burn_us(self.delay_us)
         return reply, shutdown
 
+    def delay(self):
+        """--delay-us: busy time added to every reply (a benchmark's knob)."""
+        burn_us(self.delay_us)
+
     def _call_handler(self, request, reply):
         m = self.m
         try:
@@ -348,8 +365,9 @@ class _Dispatcher:
                 result = _reference.handle(request)
             if isinstance(result, str):
                 result = result.encode("utf-8")
+            payload = None
             if isinstance(result, (bytes, bytearray, memoryview)):
-                reply.payload = bytes(result)
+                payload = reply.payload = bytes(result)
             elif isinstance(result, m.Reply):
                 reply.CopyFrom(result)
                 reply.id = request.id
@@ -357,9 +375,9 @@ class _Dispatcher:
                 raise TypeError(f"handler returned {type(result).__name__}; "
                                 "expected bytes, str, Reply or None")
             # A reply the supervisor would reject as oversized is our error.
-            if reply.ByteSize() > self.max_frame:
-                raise ValueError(f"reply of {reply.ByteSize()} bytes exceeds "
-                                 f"--max-frame {self.max_frame}")
+            size = self.reply_size(reply, payload)
+            if size > self.max_frame:
+                raise ValueError(f"reply of {size} bytes exceeds --max-frame {self.max_frame}")
         except BadRequest as e:
             reply.Clear()
             reply.id, reply.status, reply.error = request.id, m.STATUS_BAD_REQUEST, str(e)
@@ -373,46 +391,6 @@ class _Dispatcher:
             reply.Clear()
             reply.id, reply.status = request.id, m.STATUS_WORKER_ERROR
             reply.error = f"{type(e).__name__}: {e}"[:4096]  # keep the reply small
-
-
-# --------------------------------------------------------------------------
-# Framing: u32 big-endian length | protobuf bytes
-# --------------------------------------------------------------------------
-
-def encode_frame(message):
-    """Returns the frame (length header + bytes) carrying a message."""
-    body = message.SerializeToString()
-    return _HDR.pack(len(body)) + body
-
-
-def _read_exact(stream, n):
-    """Reads exactly n bytes unless EOF comes first (then returns fewer).
-    A pipe hands out whatever has arrived, so one frame may take many reads."""
-    parts, got = [], 0
-    while got < n:
-        chunk = stream.read(n - got)
-        if not chunk:
-            break
-        parts.append(chunk)
-        got += len(chunk)
-    return b"".join(parts)
-
-
-def read_frame(stream, max_frame=DEFAULT_MAX_FRAME):
-    """Returns the next frame's body, or None at a clean EOF (between frames).
-    Raises ProtocolError for an oversized or truncated frame."""
-    hdr = _read_exact(stream, _HDR.size)
-    if not hdr:
-        return None
-    if len(hdr) < _HDR.size:
-        raise ProtocolError("stdin ended inside a frame header (truncated frame)")
-    (n,) = _HDR.unpack(hdr)
-    if n > max_frame:
-        raise ProtocolError(f"frame of {n} bytes is larger than --max-frame {max_frame}")
-    body = _read_exact(stream, n)
-    if len(body) < n:
-        raise ProtocolError(f"stdin ended inside a frame ({len(body)} of {n} bytes; truncated frame)")
-    return body
 
 
 # --------------------------------------------------------------------------
@@ -453,9 +431,9 @@ def _claim_stdout():
     return frames
 
 
-def _hello(transport, address="", methods=()):
+def _hello(transport, address="", methods=(), version=PROTOCOL_VERSION):
     m = load_messages()
-    return m.Hello(pid=os.getpid(), protocol_version=PROTOCOL_VERSION,
+    return m.Hello(pid=os.getpid(), protocol_version=version,
                    transport=transport, address=address, methods=methods)
 
 
@@ -493,25 +471,23 @@ def _require(module):
 # Transports
 # --------------------------------------------------------------------------
 
-def serve_pipe(dispatch, out, inp=None, max_frame=DEFAULT_MAX_FRAME):
-    """Pipe transport: Request frames from `inp` (stdin), Reply frames to `out`.
-    Returns the exit code."""
-    m = dispatch.m
+def serve_pipe(dispatch, out, inp=None, max_frame=DEFAULT_MAX_FRAME, offered=None):
+    """Pipe transport: Request frames from `inp` (stdin), Reply frames to `out`,
+    in protocol 3 if `offered` (default: take_offer()) says so. Returns the exit code."""
     inp = inp if inp is not None else sys.stdin.buffer
+    offered = take_offer() if offered is None else offered
+    frames = pipe_framing(dispatch, offered)  # the Hello says which
     try:
-        out.write(encode_frame(_hello(m.TRANSPORT_PIPE, "", dispatch.methods)))
+        hello = _hello(dispatch.m.TRANSPORT_PIPE, "", dispatch.methods, frames.version)
+        out.write(encode_frame(hello))  # a protobuf Hello in either protocol
         out.flush()
         dispatch.said_hello()
         while True:
             body = read_frame(inp, max_frame)
             if body is None:
                 return EXIT_OK  # stdin EOF: the supervisor is gone or done
-            try:
-                request = m.Request.FromString(body)
-            except Exception as e:  # DecodeError, or anything the parser raises
-                raise ProtocolError(f"garbage frame (not a Request): {e}") from None
-            reply, shutdown = dispatch(request)
-            out.write(encode_frame(reply))
+            frame, shutdown = frames.answer(body)
+            out.write(frame)
             out.flush()
             if shutdown:
                 return EXIT_OK
@@ -570,6 +546,7 @@ def run(handler=None, argv=None):
     process with the worker's exit code. `argv` defaults to sys.argv[1:].
     A Worker's init hooks run after stdout is claimed and before the Hello."""
     opts = parse_args(argv)
+    offered = take_offer()  # before init: nothing it starts inherits the offer
     _require("google.protobuf")
     if opts.transport == "grpc":
         _require("grpc")
@@ -601,7 +578,7 @@ def run(handler=None, argv=None):
 
         code = wpool_grpc.serve(dispatch, out, opts.listen, opts.max_frame, opts.standalone)
     else:
-        code = serve_pipe(dispatch, out, max_frame=opts.max_frame)
+        code = serve_pipe(dispatch, out, max_frame=opts.max_frame, offered=offered)
     # Exit without the interpreter's teardown: no flush of a closed stdout
     # ("Exception ignored ... BrokenPipeError"), no wait on gRPC's threads.
     sys.stderr.flush()

@@ -6,7 +6,9 @@ SOCK_SEQPACKET socketpair, wire/zygote.h): wpool_worker.run() runs the
 init hooks (imports, model load) once, then calls serve(FD), which forks a
 worker per request of the pool and returns only in a child, whose stdin,
 stdout (and stderr) are then the pipes the pool sent. The child goes on as
-an exec'd worker would: its Hello, its loop.
+an exec'd worker would: its Hello, its loop, in the protocol the pool offered
+the template (WPOOL_PROTOCOL, which run() took before init and the fork
+copies: the Hello and the frames agree).
 
 Each child is cloned with CLONE_PARENT, as the C SDK's are: its parent is
 the supervisor, which reaps it, so it outlives the template (a template
