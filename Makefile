@@ -378,7 +378,7 @@ FUZZ_SRC     := $(wildcard wire/*.c) $(GEN_C) $(HEALTH_GEN_C)
 FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
                 -Iwire -I$(BUILD)/gen $(PKG_CFLAGS)
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(wildcard wire/*.h) $(GEN_H) $(HEALTH_GEN_H)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_SRC) $(wildcard wire/*.h) $(GEN_H) $(HEALTH_GEN_H)
 	@mkdir -p $(dir $@)
 	$(call say,FUZZ,$@)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC) \
 	  $(PROTOBUF_LIBS)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "feed.h"
 #include "frame.h"
 #include "wire.h"
 
@@ -55,22 +56,12 @@ static void on_frame(const uint8_t *f, uint32_t len, bool compact) {
   wpi_request_in_done(&in);
 }
 
+static void on_any_frame(const uint8_t *f, uint32_t len, bool compact, void *ctx) {
+  (void)ctx;
+  on_frame(f, len, compact);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (size < 3) return 0;
-  bool compact = data[0] & 1;
-  size_t step = 1 + (data[0] >> 1);
-  uint32_t max = (uint32_t)data[1] << 8 | data[2];
-  wpi_frame_decoder_t d;
-  wpi_frame_decoder_init(&d, max);
-  for (size_t off = 3; off < size; off += step) {
-    size_t chunk = size - off < step ? size - off : step;
-    if (wpi_frame_feed(&d, data + off, chunk) != 0) abort();
-    const uint8_t *f;
-    uint32_t len;
-    int rc;
-    while ((rc = wpi_frame_next(&d, &f, &len)) == WPI_FRAME_OK) on_frame(f, len, compact);
-    if (rc == WPI_FRAME_EOVERSIZE) break;
-  }
-  wpi_frame_decoder_free(&d);
+  fuzz_feed(data, size, on_any_frame, NULL);
   return 0;
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "feed.h"
 #include "frame.h"
 #include "proto.h"
 #include "wire.h"
@@ -49,24 +50,19 @@ static void on_frame(const uint8_t *f, uint32_t len, bool grpc, size_t *k, bool 
   wpi_reply_msg_free(&r);
 }
 
+/* Which frame of the stream this is, and the framing its Hello chose. */
+typedef struct stream {
+  size_t k;
+  bool compact;
+} stream_t;
+
+static void on_stream_frame(const uint8_t *f, uint32_t len, bool grpc, void *ctx) {
+  stream_t *st = ctx;
+  on_frame(f, len, grpc, &st->k, &st->compact);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (size < 3) return 0;
-  bool grpc = data[0] & 1;
-  size_t step = 1 + (data[0] >> 1);
-  uint32_t max = (uint32_t)data[1] << 8 | data[2];
-  wpi_frame_decoder_t d;
-  wpi_frame_decoder_init(&d, max);
-  size_t k = 0;
-  bool compact = false;
-  for (size_t off = 3; off < size; off += step) {
-    size_t chunk = size - off < step ? size - off : step;
-    if (wpi_frame_feed(&d, data + off, chunk) != 0) abort();
-    const uint8_t *f;
-    uint32_t len;
-    int rc;
-    while ((rc = wpi_frame_next(&d, &f, &len)) == WPI_FRAME_OK) on_frame(f, len, grpc, &k, &compact);
-    if (rc == WPI_FRAME_EOVERSIZE) break;
-  }
-  wpi_frame_decoder_free(&d);
+  stream_t st = {0};
+  fuzz_feed(data, size, on_stream_frame, &st);
   return 0;
 }
